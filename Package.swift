@@ -1,0 +1,136 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// Every target: Swift 6 language mode, explicit existentials, imports that say what they use.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "plimsoll",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "brother", targets: ["brother"]),
+        .executable(name: "litmus", targets: ["litmus"]),
+        .executable(name: "litmusctl", targets: ["litmusctl"]),
+        .library(name: "IPVS", targets: ["IPVS"]),
+        .library(name: "LitmusWire", targets: ["LitmusWire"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+    ],
+    targets: [
+        // MARK: C boundary
+        .systemLibrary(
+            name: "CNetlink",
+            pkgConfig: "libnl-genl-3.0",
+            providers: [.apt(["libnl-3-dev", "libnl-genl-3-dev"])]
+        ),
+        .systemLibrary(
+            name: "CIPSet",
+            pkgConfig: "libipset",
+            providers: [.apt(["libipset-dev"])]
+        ),
+
+        // MARK: IPVS foundation
+        .target(name: "Netlink", dependencies: ["CNetlink"], swiftSettings: swiftSettings),
+        .target(
+            name: "IPVS",
+            dependencies: ["Netlink", "CIPSet", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .target(name: "IPVSTesting", dependencies: ["IPVS"], swiftSettings: swiftSettings),
+
+        // MARK: litmus agent (LitmusWire → LitmusCore → LitmusServer)
+        .target(name: "LitmusWire", swiftSettings: swiftSettings),
+        .target(
+            name: "LitmusCore",
+            dependencies: [
+                "LitmusWire",
+                "Yams",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "LitmusServer",
+            dependencies: [
+                "LitmusCore",
+                "LitmusWire",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: executables (thin)
+        .executableTarget(
+            name: "brother",
+            dependencies: [
+                "IPVS",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "litmus",
+            dependencies: [
+                "LitmusCore",
+                "LitmusServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "litmusctl",
+            dependencies: [
+                "LitmusWire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: tests
+        .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "CNetlink"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "IPVSTests",
+            dependencies: ["IPVS", "IPVSTesting", "Netlink", .product(name: "PropertyBased", package: "swift-property-based")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "IPVSKernelTests", dependencies: ["IPVS", "Netlink"], swiftSettings: swiftSettings),
+        .testTarget(name: "LitmusWireTests", dependencies: ["LitmusWire"], swiftSettings: swiftSettings),
+        .testTarget(name: "LitmusCoreTests", dependencies: ["LitmusCore", "LitmusWire"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "LitmusServerTests",
+            dependencies: [
+                "LitmusServer", "LitmusCore", "LitmusWire",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

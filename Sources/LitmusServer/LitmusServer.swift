@@ -1,0 +1,1 @@
+// Placeholder until the litmus agent lands; replaced by the agent's sources.

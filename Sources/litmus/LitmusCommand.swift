@@ -1,0 +1,1 @@
+@main struct LitmusCommand { static func main() {} }

@@ -1,0 +1,1 @@
+@main struct LitmusctlCommand { static func main() {} }
