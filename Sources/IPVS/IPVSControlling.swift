@@ -1,0 +1,66 @@
+/// Everything brother does to the kernel's IPVS table, behind one Sendable seam: ``IPVSClient``
+/// talks to the kernel, `IPVSTesting.FakeIPVS` is the recording in-memory stand-in for tests.
+public protocol IPVSControlling: Sendable {
+    func info() async throws -> IPVSInfo
+    func timeouts() async throws -> IPVSTimeouts
+    /// Zero fields leave that timeout unchanged.
+    func setTimeouts(_ timeouts: IPVSTimeouts) async throws
+    /// Removes every virtual service. Only ever on an explicit request: brother never flushes.
+    func flush() async throws
+
+    func services() async throws -> [VirtualServiceStatus]
+    /// - Throws: ``IPVSError/serviceNotFound(_:)`` when the kernel has no such service.
+    func service(_ id: VirtualService.ID) async throws -> VirtualServiceStatus
+    func destinations(of service: VirtualService.ID) async throws -> [DestinationStatus]
+
+    /// Applies the changes in order, as few round trips as possible, and reports each failure;
+    /// a failed change does not stop the ones after it.
+    func apply(_ changes: [IPVSChange]) async throws -> IPVSBatchReport
+}
+
+extension IPVSControlling {
+    public func add(_ service: VirtualService) async throws { try await applyOne(.addService(service)) }
+    public func update(_ service: VirtualService) async throws { try await applyOne(.updateService(service)) }
+    public func remove(_ service: VirtualService.ID) async throws { try await applyOne(.removeService(service)) }
+    public func add(_ destination: Destination, to service: VirtualService.ID) async throws {
+        try await applyOne(.addDestination(destination, service: service))
+    }
+    public func update(_ destination: Destination, in service: VirtualService.ID) async throws {
+        try await applyOne(.updateDestination(destination, service: service))
+    }
+    public func remove(_ destination: Destination.ID, from service: VirtualService.ID) async throws {
+        try await applyOne(.removeDestination(destination, service: service))
+    }
+
+    private func applyOne(_ change: IPVSChange) async throws {
+        let report = try await apply([change])
+        if let failure = report.failures.first { throw failure.error }
+    }
+
+    /// Reads the services in `scope` (all when nil) with their destinations.
+    public func table(scope: Set<VirtualService.ID>? = nil) async throws -> IPVSTable {
+        var table = IPVSTable()
+        for status in try await services() where scope?.contains(status.service.id) ?? true {
+            let destinations = try await self.destinations(of: status.service.id)
+            table.entries[status.service.id] = IPVSTable.Entry(status: status, destinations: destinations)
+        }
+        return table
+    }
+
+    /// Makes the owned part of the kernel table equal `desired` with the fewest changes:
+    /// reads what the kernel holds, computes an ``IPVSPlan``, applies it as one batch.
+    /// Services outside `desired` and `alsoOwned` are never read for changes nor touched.
+    public func apply(desired: IPVSDesiredState, alsoOwned: Set<VirtualService.ID> = []) async throws -> IPVSApplyReport {
+        let owned = alsoOwned.union(desired.services.keys)
+        let actual = try await table(scope: owned)
+        let plan = IPVSPlan(desired: desired, actual: actual, owned: owned)
+        guard !plan.changes.isEmpty else { return IPVSApplyReport(plan: plan, batch: IPVSBatchReport(attempted: 0)) }
+        return IPVSApplyReport(plan: plan, batch: try await apply(plan.changes))
+    }
+}
+
+/// The result of ``IPVSControlling/apply(desired:alsoOwned:)``: what was planned and what failed.
+public struct IPVSApplyReport: Sendable, Hashable {
+    public var plan: IPVSPlan
+    public var batch: IPVSBatchReport
+}

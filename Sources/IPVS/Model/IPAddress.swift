@@ -1,0 +1,96 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An IPv4 or IPv6 address as its bytes in network order (4 or 16 of them).
+public struct IPAddress: Hashable, Sendable, Comparable, LosslessStringConvertible, Codable {
+    public let bytes: [UInt8]
+
+    /// Parses dotted-quad IPv4 or RFC 4291 IPv6 text (`inet_pton`).
+    public init?(_ text: String) {
+        var v4 = in_addr()
+        if inet_pton(AF_INET, text, &v4) == 1 {
+            bytes = withUnsafeBytes(of: &v4) { Array($0) }
+            return
+        }
+        var v6 = in6_addr()
+        if inet_pton(AF_INET6, text, &v6) == 1 {
+            bytes = withUnsafeBytes(of: &v6) { Array($0) }
+            return
+        }
+        return nil
+    }
+
+    /// An address from 4 (IPv4) or 16 (IPv6) bytes in network order.
+    public init?(bytes: [UInt8]) {
+        guard bytes.count == 4 || bytes.count == 16 else { return nil }
+        self.bytes = bytes
+    }
+
+    public var family: AddressFamily { bytes.count == 4 ? .ipv4 : .ipv6 }
+
+    /// Text form (`inet_ntop`): `192.0.2.1`, `2001:db8::1`.
+    public var description: String {
+        var buffer = [CChar](repeating: 0, count: 64)
+        let family = bytes.count == 4 ? AF_INET : AF_INET6
+        bytes.withUnsafeBytes { raw in _ = inet_ntop(family, raw.baseAddress, &buffer, socklen_t(buffer.count)) }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// `192.0.2.1:80` or `[2001:db8::1]:80`.
+    public func description(port: UInt16) -> String {
+        family == .ipv6 ? "[\(self)]:\(port)" : "\(self):\(port)"
+    }
+
+    /// The 16-byte `union nf_inet_addr` the kernel expects (IPv4 in the first 4 bytes).
+    var inetAddressBytes: [UInt8] { bytes + [UInt8](repeating: 0, count: 16 - bytes.count) }
+
+    public static func < (lhs: IPAddress, rhs: IPAddress) -> Bool {
+        if lhs.bytes.count != rhs.bytes.count { return lhs.bytes.count < rhs.bytes.count }
+        return lhs.bytes.lexicographicallyPrecedes(rhs.bytes)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let address = IPAddress(text) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not an IP address: \(text)"))
+        }
+        self = address
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}
+
+/// The corresponding kernel constants are `AF_INET` and `AF_INET6`.
+public enum AddressFamily: UInt16, Hashable, Sendable, CaseIterable, Codable, CustomStringConvertible {
+    case ipv4 = 2
+    case ipv6 = 10
+
+    public var description: String { self == .ipv4 ? "ipv4" : "ipv6" }
+    /// The longest prefix of this family: 32 or 128.
+    public var maximumPrefixLength: Int { self == .ipv4 ? 32 : 128 }
+}
+
+/// A virtual service's transport protocol. The corresponding kernel constants are `IPPROTO_TCP`,
+/// `IPPROTO_UDP` and `IPPROTO_SCTP`.
+public enum TransportProtocol: UInt16, Hashable, Sendable, CaseIterable, Codable, CustomStringConvertible {
+    case tcp = 6
+    case udp = 17
+    case sctp = 132
+
+    public var description: String {
+        switch self {
+        case .tcp: "tcp"
+        case .udp: "udp"
+        case .sctp: "sctp"
+        }
+    }
+
+    public init?(name: String) {
+        guard let match = Self.allCases.first(where: { $0.description == name.lowercased() }) else { return nil }
+        self = match
+    }
+}

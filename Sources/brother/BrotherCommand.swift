@@ -1,0 +1,1 @@
+@main struct BrotherCommand { static func main() {} }
