@@ -81,11 +81,19 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: brother (IPVS → BrotherCore)
+        .target(
+            name: "BrotherCore",
+            dependencies: ["IPVS", "Yams", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: executables (thin)
         .executableTarget(
             name: "brother",
             dependencies: [
                 "IPVS",
+                "BrotherCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -121,7 +129,8 @@ let package = Package(
             dependencies: ["IPVS", "IPVSTesting", "Netlink", .product(name: "PropertyBased", package: "swift-property-based")],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "IPVSKernelTests", dependencies: ["IPVS", "Netlink"], swiftSettings: swiftSettings),
+        .testTarget(name: "IPVSKernelTests", dependencies: ["IPVS", "Netlink", "BrotherCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "BrotherCoreTests", dependencies: ["BrotherCore", "IPVS", "IPVSTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "LitmusWireTests", dependencies: ["LitmusWire"], swiftSettings: swiftSettings),
         .testTarget(name: "LitmusCoreTests", dependencies: ["LitmusCore", "LitmusWire"], swiftSettings: swiftSettings),
         .testTarget(

@@ -1,1 +1,116 @@
-// placeholder
+import IPVS
+
+/// An in-memory IPVS table that follows the kernel's rules (exists / not found / unknown
+/// scheduler) and records every change it is asked to apply. Test support, not a product.
+public actor FakeIPVS: IPVSControlling {
+    public private(set) var table = IPVSTable()
+    /// Every change passed to ``apply(_:)``, in order, including refused ones.
+    public private(set) var appliedChanges: [IPVSChange] = []
+    /// How many times ``apply(_:)`` was called (a batch is one call).
+    public private(set) var batchCount = 0
+    public private(set) var flushCount = 0
+    public private(set) var currentTimeouts = IPVSTimeouts(tcp: 900, tcpFin: 120, udp: 300)
+    /// Schedulers the fake kernel "has loaded".
+    public var knownSchedulers: Set<Scheduler> = Set(Scheduler.linuxSchedulers)
+    /// When set, every call fails with this error, as a kernel without ip_vs or permission would.
+    public var failEverything: IPVSError?
+
+    public init(table: IPVSTable = IPVSTable()) { self.table = table }
+
+    public func setFailure(_ error: IPVSError?) { failEverything = error }
+
+    /// Replaces the table behind brother's back, as an operator running ipvsadm would.
+    public func replaceTable(_ table: IPVSTable) { self.table = table }
+
+    public func resetRecording() {
+        appliedChanges = []
+        batchCount = 0
+    }
+
+    public func info() throws -> IPVSInfo {
+        try check()
+        return IPVSInfo(version: 0x010201, connectionTableSize: 4096)
+    }
+
+    public func timeouts() throws -> IPVSTimeouts {
+        try check()
+        return currentTimeouts
+    }
+
+    public func setTimeouts(_ timeouts: IPVSTimeouts) throws {
+        try check()
+        if timeouts.tcp != 0 { currentTimeouts.tcp = timeouts.tcp }
+        if timeouts.tcpFin != 0 { currentTimeouts.tcpFin = timeouts.tcpFin }
+        if timeouts.udp != 0 { currentTimeouts.udp = timeouts.udp }
+    }
+
+    public func flush() throws {
+        try check()
+        flushCount += 1
+        table = IPVSTable()
+    }
+
+    public func services() throws -> [VirtualServiceStatus] {
+        try check()
+        return table.sorted.map(\.status)
+    }
+
+    public func service(_ id: VirtualService.ID) throws -> VirtualServiceStatus {
+        try check()
+        guard let entry = table.entries[id] else { throw IPVSError.serviceNotFound(id) }
+        return entry.status
+    }
+
+    public func destinations(of service: VirtualService.ID) throws -> [DestinationStatus] {
+        try check()
+        guard let entry = table.entries[service] else { throw IPVSError.serviceNotFound(service) }
+        return entry.destinations
+    }
+
+    public func apply(_ changes: [IPVSChange]) throws -> IPVSBatchReport {
+        try check()
+        batchCount += 1
+        appliedChanges += changes
+        var failures: [IPVSBatchReport.Failure] = []
+        for (index, change) in changes.enumerated() {
+            if let error = perform(change) { failures.append(.init(index: index, change: change, error: error)) }
+        }
+        return IPVSBatchReport(attempted: changes.count, failures: failures)
+    }
+
+    private func perform(_ change: IPVSChange) -> IPVSError? {
+        switch change {
+        case .addService(let service):
+            if table.entries[service.id] != nil { return .serviceExists(service.id) }
+            guard knownSchedulers.contains(service.scheduler) else { return .unknownScheduler(service.scheduler, service: service.id) }
+            table.entries[service.id] = .init(status: VirtualServiceStatus(service: service), destinations: [])
+        case .updateService(let service):
+            guard table.entries[service.id] != nil else { return .serviceNotFound(service.id) }
+            guard knownSchedulers.contains(service.scheduler) else { return .unknownScheduler(service.scheduler, service: service.id) }
+            table.entries[service.id]?.status.service = service
+        case .removeService(let id):
+            guard table.entries.removeValue(forKey: id) != nil else { return .serviceNotFound(id) }
+        case .addDestination(let destination, let id):
+            guard let entry = table.entries[id] else { return .serviceNotFound(id) }
+            if entry.destinations.contains(where: { $0.destination.id == destination.id }) { return .destinationExists(destination.id, service: id) }
+            table.entries[id]?.destinations.append(DestinationStatus(destination: destination))
+        case .updateDestination(let destination, let id):
+            guard let entry = table.entries[id] else { return .serviceNotFound(id) }
+            guard let index = entry.destinations.firstIndex(where: { $0.destination.id == destination.id }) else {
+                return .destinationNotFound(destination.id, service: id)
+            }
+            table.entries[id]?.destinations[index].destination = destination
+        case .removeDestination(let destinationID, let id):
+            guard let entry = table.entries[id] else { return .serviceNotFound(id) }
+            guard let index = entry.destinations.firstIndex(where: { $0.destination.id == destinationID }) else {
+                return .destinationNotFound(destinationID, service: id)
+            }
+            table.entries[id]?.destinations.remove(at: index)
+        }
+        return nil
+    }
+
+    private func check() throws {
+        if let failEverything { throw failEverything }
+    }
+}

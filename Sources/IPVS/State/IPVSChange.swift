@@ -45,6 +45,11 @@ public struct IPVSBatchReport: Sendable, Hashable {
         public var index: Int
         public var change: IPVSChange
         public var error: IPVSError
+        public init(index: Int, change: IPVSChange, error: IPVSError) {
+            self.index = index
+            self.change = change
+            self.error = error
+        }
         public var description: String { "#\(index): \(error)" }
     }
 

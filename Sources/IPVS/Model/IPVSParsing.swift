@@ -1,0 +1,77 @@
+/// Text forms of identities, the same ones ``VirtualService/ID/description`` and ipvsadm print:
+/// `TCP 192.0.2.1:80`, `UDP [2001:db8::1]:53`, `SCTP 192.0.2.1:9`, `FWM 7`, `FWM 7 IPv6`.
+extension VirtualService.ID {
+    public init?(parsing text: String) {
+        let words = text.split(separator: " ").map(String.init)
+        guard let kind = words.first?.lowercased() else { return nil }
+        if kind == "fwm" || kind == "fwmark" {
+            guard words.count == 2 || words.count == 3, let mark = UInt32(words[1]), mark > 0 else { return nil }
+            if words.count == 3 {
+                guard words[2].lowercased() == "ipv6" || words[2].lowercased() == "ipv4" else { return nil }
+                self = .firewallMark(mark, family: words[2].lowercased() == "ipv6" ? .ipv6 : .ipv4)
+            } else {
+                self = .firewallMark(mark, family: .ipv4)
+            }
+            return
+        }
+        guard words.count == 2, let proto = TransportProtocol(name: kind), let endpoint = Destination.ID(parsing: words[1]) else { return nil }
+        self = .address(endpoint.address, port: endpoint.port, protocol: proto)
+    }
+}
+
+extension Destination.ID {
+    /// `192.0.2.1:80`, `[2001:db8::1]:80`; a bare address means port 0.
+    public init?(parsing text: String) {
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]"), let address = IPAddress(String(text[text.index(after: text.startIndex)..<close])),
+                address.family == .ipv6
+            else { return nil }
+            let rest = text[text.index(after: close)...]
+            if rest.isEmpty {
+                self.init(address: address, port: 0)
+                return
+            }
+            guard rest.hasPrefix(":"), let port = UInt16(rest.dropFirst()) else { return nil }
+            self.init(address: address, port: port)
+            return
+        }
+        if let address = IPAddress(text) {
+            self.init(address: address, port: 0)
+            return
+        }
+        guard let colon = text.lastIndex(of: ":"), let address = IPAddress(String(text[..<colon])), address.family == .ipv4,
+            let port = UInt16(text[text.index(after: colon)...])
+        else { return nil }
+        self.init(address: address, port: port)
+    }
+}
+
+extension ForwardingMethod {
+    /// `masq` (or `nat`), `route` (or `dr`, `gate`), `local`, `bypass`, `tunnel`/`ipip`, `gue:PORT`,
+    /// `gre`, optionally followed by `,csum` and `,remcsum` for tunnels.
+    public init?(parsing text: String) {
+        let parts = text.lowercased().split(separator: ",").map(String.init)
+        guard let head = parts.first else { return nil }
+        var flags: TunnelEncapsulation.Flags = []
+        for flag in parts.dropFirst() {
+            switch flag {
+            case "csum": flags.insert(.checksum)
+            case "remcsum": flags.insert(.remoteChecksum)
+            default: return nil
+            }
+        }
+        switch head {
+        case "masq", "masquerade", "nat": self = .masquerade
+        case "route", "dr", "gate", "direct", "droute": self = .directRouting
+        case "local": self = .local
+        case "bypass": self = .bypass
+        case "tunnel", "ipip": self = .tunnel(TunnelEncapsulation(kind: .ipip, flags: flags))
+        case "gre": self = .tunnel(TunnelEncapsulation(kind: .gre, flags: flags))
+        default:
+            guard head.hasPrefix("gue:"), let port = UInt16(head.dropFirst(4)), port > 0 else { return nil }
+            self = .tunnel(TunnelEncapsulation(kind: .gue, port: port, flags: flags))
+            return
+        }
+        if !flags.isEmpty, case .tunnel = self {} else if !flags.isEmpty { return nil }
+    }
+}

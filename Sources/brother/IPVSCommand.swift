@@ -1,0 +1,104 @@
+import ArgumentParser
+import BrotherCore
+import Foundation
+import IPVS
+
+/// `brother ipvs`: the operator's view of the kernel table, and desired-state apply.
+struct IPVSCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ipvs",
+        abstract: "Show or change the kernel's IPVS table (like ipvsadm -Ln, over netlink).",
+        subcommands: [List.self, Apply.self],
+        defaultSubcommand: List.self
+    )
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List virtual services and destinations with weights, connections and rates.")
+
+        @Flag(help: "Print JSON instead of a table.")
+        var json = false
+
+        @Option(name: .long, help: "Show only this service, e.g. \"TCP 198.51.100.10:80\" or \"FWM 7\".")
+        var service: String?
+
+        func validate() throws {
+            if let service, VirtualService.ID(parsing: service) == nil {
+                throw ValidationError("--service \"\(service)\" is not a service; write \"TCP 198.51.100.10:80\", \"UDP [2001:db8::1]:53\" or \"FWM 7\"")
+            }
+        }
+
+        func run() async throws {
+            try await IPVSCommand.reportingErrors {
+                let client = try IPVSClient()
+                let scope = service.flatMap(VirtualService.ID.init(parsing:)).map { Set([$0]) }
+                let table = try await client.table(scope: scope)
+                if let scope, table.entries.isEmpty, let id = scope.first { throw IPVSError.serviceNotFound(id) }
+                let view = IPVSTableView(info: try await client.info(), table: table)
+                print(json ? try view.json() : view.text(), terminator: "")
+            }
+        }
+    }
+
+    struct Apply: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make the kernel hold exactly the services in a YAML/JSON file, with the fewest changes.",
+            discussion: """
+                Services listed in FILE are created or updated and their destinations made to match; services not in \
+                FILE are left alone unless named with --remove. Prints each change, then what failed.
+                """)
+
+        @Argument(help: "The desired table (YAML or JSON); see brother.8.")
+        var file: String
+
+        @Flag(help: "Print the changes without making them.")
+        var dryRun = false
+
+        @Option(name: .long, help: "Also remove this service if present (repeatable), e.g. \"FWM 7\".")
+        var remove: [String] = []
+
+        func run() async throws {
+            try await IPVSCommand.reportingErrors {
+                let text: String
+                do {
+                    text = try String(contentsOfFile: file, encoding: .utf8)
+                } catch {
+                    throw ValidationError("cannot read \(file): \(error.localizedDescription)")
+                }
+                let desired = try IPVSTableFile(yaml: text, source: file).desired
+                var alsoOwned: Set<VirtualService.ID> = []
+                for name in remove {
+                    guard let id = VirtualService.ID(parsing: name) else { throw ValidationError("--remove \"\(name)\" is not a service") }
+                    alsoOwned.insert(id)
+                }
+                let client = try IPVSClient()
+                let owned = alsoOwned.union(desired.services.keys)
+                let plan = IPVSPlan(desired: desired, actual: try await client.table(scope: owned), owned: owned)
+                for change in plan.changes { print(dryRun ? "would \(change)" : change.description) }
+                if plan.changes.isEmpty { print("kernel already matches \(file): no changes") }
+                guard !dryRun, !plan.changes.isEmpty else { return }
+                let report = try await client.apply(plan.changes)
+                print("\(report.succeeded) of \(report.attempted) changes applied")
+                for failure in report.failures { printError("failed: \(failure.change): \(failure.error)") }
+                if !report.isSuccess { throw ExitCode(1) }
+            }
+        }
+    }
+
+    /// Prints library errors as one clear line on stderr and exits 1 (argument errors exit 64 via the parser).
+    static func reportingErrors(_ body: () async throws -> Void) async throws {
+        do {
+            try await body()
+        } catch let error as IPVSError {
+            printError("brother: \(error)")
+            throw ExitCode(1)
+        } catch let error as IPVSTableFileError {
+            printError("brother: \(error)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}
