@@ -126,7 +126,7 @@ let package = Package(
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "CNetlink"], swiftSettings: swiftSettings),
         .testTarget(
             name: "IPVSTests",
-            dependencies: ["IPVS", "IPVSTesting", "Netlink", .product(name: "PropertyBased", package: "swift-property-based")],
+            dependencies: ["IPVS", "IPVSTesting", "Netlink", "CNetlink", .product(name: "PropertyBased", package: "swift-property-based")],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "IPVSKernelTests", dependencies: ["IPVS", "Netlink", "BrotherCore"], swiftSettings: swiftSettings),

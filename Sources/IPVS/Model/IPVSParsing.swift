@@ -14,7 +14,10 @@ extension VirtualService.ID {
             }
             return
         }
-        guard words.count == 2, let proto = TransportProtocol(name: kind), let endpoint = Destination.ID(parsing: words[1]) else { return nil }
+        // A service always names its port: "TCP 198.51.100.10:80", never a bare address.
+        guard words.count == 2, let proto = TransportProtocol(name: kind), let endpoint = Destination.ID(parsing: words[1]),
+            words[1].hasSuffix(":\(endpoint.port)")
+        else { return nil }
         self = .address(endpoint.address, port: endpoint.port, protocol: proto)
     }
 }

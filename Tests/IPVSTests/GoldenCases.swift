@@ -1,0 +1,41 @@
+import IPVS
+import Netlink
+
+struct GenericNetlinkRequestBox: Sendable {
+    var request: GenericNetlinkRequest
+}
+
+/// Every kind of message the codec builds, once each, with values chosen to show byte order.
+enum GoldenCases {
+    static let persistentWeb = VirtualService(
+        id: Fixtures.web, scheduler: .weightedRoundRobin, flags: [], persistence: .init(timeout: 300, netmaskPrefixLength: 24))
+    static let shMark = VirtualService(id: Fixtures.mark7, scheduler: .sourceHashing, flags: [.schedulerFlag2])
+    static let dns6 = VirtualService(id: Fixtures.dns6, scheduler: .roundRobin, flags: [.onePacket], persistence: .init(timeout: 60, netmaskPrefixLength: 64), persistenceEngine: "sip")
+    static let sctp = VirtualService(id: .address(Fixtures.vip4, port: 9, protocol: .sctp), scheduler: .maglevHashing)
+    static let mark9v6 = VirtualService(id: Fixtures.mark9v6, scheduler: .weightedLeastConnection)
+    static let masq = Destination(id: .init(address: Fixtures.real4a, port: 8080), forwarding: .masquerade, weight: 3, upperThreshold: 100, lowerThreshold: 10)
+    static let gue = Destination(
+        id: .init(address: Fixtures.real4b, port: 0), forwarding: .tunnel(.init(kind: .gue, port: 6080, flags: [.checksum, .remoteChecksum])), weight: 258)
+    static let route6 = Destination(id: .init(address: Fixtures.real6, port: 53), forwarding: .directRouting, weight: 0)
+
+    static let all: [(String, GenericNetlinkRequestBox)] = [
+        ("getInfo", IPVSCodec.getInfo()),
+        ("getTimeouts", IPVSCodec.getTimeouts()),
+        ("setTimeouts", IPVSCodec.setTimeouts(IPVSTimeouts(tcp: 900, tcpFin: 120, udp: 300))),
+        ("flush", IPVSCodec.flush()),
+        ("dumpServices", IPVSCodec.dumpServices()),
+        ("getServiceTCP", IPVSCodec.getService(Fixtures.web)),
+        ("getServiceMark6", IPVSCodec.getService(Fixtures.mark9v6)),
+        ("dumpDestinationsMark", IPVSCodec.dumpDestinations(of: Fixtures.mark7)),
+        ("addServicePersistentTCP", IPVSCodec.request(for: .addService(persistentWeb))),
+        ("addServiceMarkSH", IPVSCodec.request(for: .addService(shMark))),
+        ("updateServiceUDP6", IPVSCodec.request(for: .updateService(dns6))),
+        ("addServiceSCTP", IPVSCodec.request(for: .addService(sctp))),
+        ("addServiceMark6", IPVSCodec.request(for: .addService(mark9v6))),
+        ("removeServiceTCP", IPVSCodec.request(for: .removeService(Fixtures.web))),
+        ("addDestinationMasq", IPVSCodec.request(for: .addDestination(masq, service: Fixtures.web))),
+        ("updateDestinationGUE", IPVSCodec.request(for: .updateDestination(gue, service: Fixtures.mark7))),
+        ("addDestinationRoute6", IPVSCodec.request(for: .addDestination(route6, service: Fixtures.dns6))),
+        ("removeDestination", IPVSCodec.request(for: .removeDestination(masq.id, service: Fixtures.web))),
+    ].map { ($0.0, GenericNetlinkRequestBox(request: $0.1)) }
+}
