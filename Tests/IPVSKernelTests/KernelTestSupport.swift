@@ -104,10 +104,17 @@ enum IpvsadmFormat {
             case .local, .bypass: entry += " -g"
             }
             entry += " -w \(destination.weight)"
-            if case .tunnel(let encapsulation) = destination.forwarding, encapsulation.kind != .ipip {
+            if case .tunnel(let encapsulation) = destination.forwarding, encapsulation.kind == .ipip {
+                entry += " --tun-type ipip"
+            } else if case .tunnel(let encapsulation) = destination.forwarding {
                 entry += encapsulation.kind == .gue ? " --tun-type gue --tun-port \(encapsulation.port)" : " --tun-type gre"
-                if encapsulation.flags.contains(.checksum) { entry += " --tun-csum" }
-                if encapsulation.flags.contains(.remoteChecksum) { entry += " --tun-remcsum" }
+                if encapsulation.flags.contains(.checksum) {
+                    entry += " --tun-csum"
+                } else if encapsulation.flags.contains(.remoteChecksum) {
+                    entry += " --tun-remcsum"
+                } else {
+                    entry += " --tun-nocsum"
+                }
             }
             result.append(entry)
         }
