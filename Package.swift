@@ -122,6 +122,9 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: benchmarks (release builds; scripts/bench-*)
+        .executableTarget(name: "ipvs-bench", dependencies: ["IPVS"], swiftSettings: swiftSettings),
+
         // MARK: tests
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "CNetlink"], swiftSettings: swiftSettings),
         .testTarget(
