@@ -44,8 +44,19 @@ struct IPVSCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Make the kernel hold exactly the services in a YAML/JSON file, with the fewest changes.",
             discussion: """
-                Services listed in FILE are created or updated and their destinations made to match; services not in \
-                FILE are left alone unless named with --remove. Prints each change, then what failed.
+                Services listed in FILE are created or updated and their destinations made to match (added, updated, \
+                removed); services not in FILE are never touched unless named with --remove. All changes go to the \
+                kernel in netlink batches; each change is printed, then each failure with its reason. Exit status 1 \
+                if any change failed.
+
+                FILE is YAML (or JSON) with one key, services, a list of:
+                  service: "TCP 198.51.100.10:80", "UDP [2001:db8::1]:53", "SCTP 198.51.100.10:9", "FWM 7" or "FWM 7 IPv6"
+                  scheduler: rr, wrr (default), lc, wlc, lblc, lblcr, dh, sh, sed, nq, fo, ovf, mh
+                  flags: a list of ops, flag-1 (sh-fallback), flag-2 (sh-port), flag-3
+                  persistence: {timeout: SECONDS, netmask: PREFIX-LENGTH}
+                  persistence_engine: sip
+                  destinations: a list of {address: "192.0.2.2:8080", forwarding: masq | route | local | tunnel | \
+                gue:PORT | gre (optionally ",csum" or ",remcsum"), weight: 0..2147483647, upper_threshold: N, lower_threshold: N}
                 """)
 
         @Argument(help: "The desired table (YAML or JSON); see brother.8.")
