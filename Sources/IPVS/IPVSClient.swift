@@ -30,6 +30,18 @@ public actor IPVSClient: IPVSControlling {
         self.dumpAttempts = dumpAttempts
     }
 
+    /// A client over another transport (tests script the kernel's side through it).
+    public init(transport: any NetlinkTransport & Sendable, batchWindow: Int = 256, dumpAttempts: Int = 5) throws {
+        precondition(batchWindow > 0 && dumpAttempts > 0)
+        do {
+            connection = try GenericNetlinkConnection(familyName: IPVSWire.familyName, socket: transport)
+        } catch {
+            throw IPVSError.from(error, operation: "connect to generic netlink family IPVS")
+        }
+        self.batchWindow = batchWindow
+        self.dumpAttempts = dumpAttempts
+    }
+
     public func info() throws -> IPVSInfo {
         try IPVSCodec.decodeInfo(try single(IPVSCodec.getInfo(), operation: "read IPVS info"))
     }

@@ -6,15 +6,15 @@ import Glibc
 ///
 /// Not `Sendable`; owned by exactly one actor (for IPVS, `IPVSClient`).
 public final class GenericNetlinkConnection {
-    public let socket: NetlinkSocket
+    public let socket: any NetlinkTransport
     public let familyName: String
     public let family: Int32
 
     /// Connects and resolves `familyName`.
     /// - Throws: ``NetlinkError``; `.libnl(NLE_OBJ_NOTFOUND)` means the kernel has no such family
     ///   (for IPVS: the ip_vs module is not loaded).
-    public init(familyName: String, socket: NetlinkSocket? = nil) throws(NetlinkError) {
-        let connected: NetlinkSocket
+    public init(familyName: String, socket: (any NetlinkTransport)? = nil) throws(NetlinkError) {
+        let connected: any NetlinkTransport
         if let socket { connected = socket } else { connected = try NetlinkSocket.open() }
         self.socket = connected
         self.familyName = familyName

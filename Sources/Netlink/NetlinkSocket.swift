@@ -8,7 +8,7 @@ import Glibc
 ///
 /// Not `Sendable`: sequence numbers must be serial, so exactly one actor owns a socket.
 /// The corresponding libnl functions are `nl_socket_alloc`, `genl_connect` and `nl_socket_free`.
-public final class NetlinkSocket {
+public final class NetlinkSocket: NetlinkTransport {
     let raw: OpaquePointer
     private var nextSequence: UInt32 = 1
 
@@ -49,7 +49,7 @@ public final class NetlinkSocket {
     public var localPort: UInt32 { LibNL.localPort(raw) }
 
     /// Reserves `count` consecutive sequence numbers and returns the first.
-    func reserveSequences(_ count: Int) -> UInt32 {
+    public func reserveSequences(_ count: Int) -> UInt32 {
         let first = nextSequence
         nextSequence &+= UInt32(count)
         if nextSequence == 0 { nextSequence = 1 }
@@ -57,7 +57,7 @@ public final class NetlinkSocket {
     }
 
     /// Sends a buffer of one or more complete, aligned messages in a single datagram.
-    func send(_ buffer: inout [UInt8]) throws(NetlinkError) {
+    public func send(_ buffer: inout [UInt8]) throws(NetlinkError) {
         let count = buffer.count
         let sent = try buffer.withUnsafeMutableBytes { bytes in Result { () throws(NetlinkError) in try LibNL.send(raw, bytes: bytes) } }.get()
         if sent != count {
@@ -66,7 +66,7 @@ public final class NetlinkSocket {
     }
 
     /// Receives one datagram and splits it into messages.
-    func receive() throws(NetlinkError) -> [NetlinkReceivedMessage] {
+    public func receive() throws(NetlinkError) -> [NetlinkReceivedMessage] {
         try NetlinkDatagram.parse(try LibNL.receive(raw))
     }
 
