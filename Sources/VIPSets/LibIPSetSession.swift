@@ -22,10 +22,13 @@ enum LibIPSet {
 /// owned by exactly one ``VIPSetClient`` actor, and used only with ``LibIPSet/lock`` held. The netlink socket is
 /// opened by the first command and stays in the network namespace the process was in at that moment.
 final class LibIPSetSession {
-    private let raw: OpaquePointer
+    private var raw: OpaquePointer
     private let output: UnsafeMutablePointer<cipset_output>
     /// The last warning or notice libipset reported on a successful call.
     private(set) var lastWarning: String?
+    /// Set when a kernel command failed: a failed dump can leave replies queued on the netlink socket, which the next
+    /// command would read as a sequence mismatch ("Internal protocol error"), so the next command gets a fresh session.
+    private var needsReopen = false
 
     /// Registers libipset's set types and opens a session whose `list` output is captured in save format.
     /// Call with ``LibIPSet/lock`` held.
@@ -41,17 +44,35 @@ final class LibIPSetSession {
         _ = ipset_session_output(raw, IPSET_LIST_SAVE)
     }
 
+    /// Replaces the session (and its netlink socket) with a fresh one. Call with ``LibIPSet/lock`` held.
+    private func reopen() throws(VIPSetError) {
+        guard let fresh = cipset_session_init(output) else {
+            throw .libipset(call: "ipset_session_init", message: "could not allocate a session (out of memory)", set: nil)
+        }
+        _ = ipset_session_fini(raw)
+        raw = fresh
+        _ = ipset_session_output(raw, IPSET_LIST_SAVE)
+        needsReopen = false
+    }
+
     deinit {
         LibIPSet.lock.withLock { _ in _ = ipset_session_fini(raw) }
         cipset_output_free(output)
         output.deallocate()
     }
 
-    /// Starts a command: clears the data blob, the report and the captured output.
-    func begin() {
+    /// Starts a command: clears the data blob, the report and the captured output (reopening the session after a failed command).
+    func begin() throws(VIPSetError) {
+        if needsReopen { try reopen() }
         ipset_session_report_reset(raw)
         ipset_data_reset(ipset_session_data(raw))
         cipset_output_reset(output)
+    }
+
+    /// Abandons a half-built command: clears the data blob and the report.
+    func discard() {
+        ipset_session_report_reset(raw)
+        ipset_data_reset(ipset_session_data(raw))
     }
 
     // MARK: The seam
@@ -83,6 +104,7 @@ final class LibIPSetSession {
         let type = ipset_session_report_type(raw)
         let message = ipset_session_report_msg(raw).map { String(cString: $0).trimmingSpaces() } ?? ""
         if failed || type == IPSET_ERROR {
+            if call.hasPrefix("ipset_cmd") || call.hasPrefix("ipset_type_get") { needsReopen = true }
             ipset_session_report_reset(raw)
             ipset_data_reset(ipset_session_data(raw))
             throw VIPSetError.fromReport(

@@ -27,7 +27,7 @@ public actor VIPSetClient: VIPSetControlling {
         let subject = VIPSetError.Subject.set(set.name)
         let session = self.session
         try LibIPSet.locked { () throws(VIPSetError) in
-            session.begin()
+            try session.begin()
             try session.status("ipset_parse_setname", subject) { ipset_parse_setname($0, IPSET_SETNAME, set.name) }
             try session.status("ipset_parse_typename", subject) { ipset_parse_typename($0, IPSET_OPT_TYPENAME, VIPSet.setType) }
             _ = try session.pointer("ipset_type_get(create)", subject) { ipset_type_get($0, IPSET_CMD_CREATE) }
@@ -38,11 +38,15 @@ public actor VIPSetClient: VIPSetControlling {
             if var maxElements = set.maxElements {
                 try session.status("ipset_data_set(maxelem)", subject) { cipset_session_data_set($0, IPSET_OPT_MAXELEM, &maxElements) }
             }
-            if existOK {
-                var flag = true
-                try session.status("ipset_data_set(exist)", subject) { cipset_session_data_set($0, IPSET_OPT_EXIST, &flag) }
-            }
+            // -exist: libipset then sends the create without NLM_F_EXCL, and the kernel accepts an identical set.
+            if existOK { session.infallible { ipset_envopt_set($0, IPSET_ENV_EXIST) } }
+            defer { if existOK { session.infallible { ipset_envopt_unset($0, IPSET_ENV_EXIST) } } }
             try session.status("ipset_cmd(create)", subject) { ipset_cmd($0, IPSET_CMD_CREATE, 0) }
+        }
+        // The kernel's -exist check compares type name and maxelem but not the set's family (seen on Linux 6.1 and 6.18):
+        // an IPv4 set would silently stand in for an IPv6 one, so check the family the kernel reports.
+        if existOK, let family = try listing(of: set.name).family, family != set.family {
+            throw .setExists(set.name)
         }
     }
 
@@ -54,7 +58,7 @@ public actor VIPSetClient: VIPSetControlling {
         let subject = VIPSetError.Subject.set(set)
         let session = self.session
         try LibIPSet.locked { () throws(VIPSetError) in
-            session.begin()
+            try session.begin()
             try session.status("ipset_parse_setname", subject) { ipset_parse_setname($0, IPSET_SETNAME, set) }
             try session.status("ipset_cmd(destroy)", subject) { ipset_cmd($0, IPSET_CMD_DESTROY, 0) }
             _ = ipset_cache_del(set)
@@ -125,19 +129,19 @@ public actor VIPSetClient: VIPSetControlling {
         let subject = VIPSetError.Subject.member(member, set: set)
         let session = self.session
         try LibIPSet.locked { () throws(VIPSetError) in
-            session.begin()
+            try session.begin()
             // The cached type of a set can be stale when another program destroyed and recreated it: ask the kernel.
             _ = ipset_cache_del(set)
             try session.status("ipset_parse_setname", subject) { ipset_parse_setname($0, IPSET_SETNAME, set) }
             let type = try session.pointer("ipset_type_get(\(verb))", subject) { ipset_type_get($0, command) }
             let typeName = String(cString: cipset_type_name(type))
             guard typeName == VIPSet.setType else {
-                session.begin()
+                session.discard()
                 throw .wrongSetType(set: set, type: typeName)
             }
             let familyNumber = session.infallible { ipset_data_family(ipset_session_data($0)) }
             if let setFamily = VIPSet.Family(netfilterFamily: familyNumber), setFamily != member.family {
-                session.begin()
+                session.discard()
                 throw .familyMismatch(member, set: set, setFamily: setFamily)
             }
             try session.status("ipset_parse_elem", subject) {
@@ -151,12 +155,25 @@ public actor VIPSetClient: VIPSetControlling {
         let subject: VIPSetError.Subject = set.map { .set($0) } ?? .none
         let session = self.session
         return try LibIPSet.locked { () throws(VIPSetError) -> sending String in
-            session.begin()
+            try session.begin()
             if let set {
                 try session.status("ipset_parse_setname", subject) { ipset_parse_setname($0, IPSET_SETNAME, set) }
             }
-            if namesOnly { session.infallible { ipset_envopt_set($0, IPSET_ENV_LIST_SETNAME) } }
-            defer { if namesOnly { session.infallible { ipset_envopt_unset($0, IPSET_ENV_LIST_SETNAME) } } }
+            // Names only (list -n): libipset prints names in plain mode only, not in save mode.
+            if namesOnly {
+                session.infallible {
+                    ipset_envopt_set($0, IPSET_ENV_LIST_SETNAME)
+                    _ = ipset_session_output($0, IPSET_LIST_PLAIN)
+                }
+            }
+            defer {
+                if namesOnly {
+                    session.infallible {
+                        ipset_envopt_unset($0, IPSET_ENV_LIST_SETNAME)
+                        _ = ipset_session_output($0, IPSET_LIST_SAVE)
+                    }
+                }
+            }
             try session.status(namesOnly ? "ipset_cmd(list -n)" : "ipset_cmd(list)", subject) { ipset_cmd($0, IPSET_CMD_LIST, 0) }
             return session.takeOutput()
         }

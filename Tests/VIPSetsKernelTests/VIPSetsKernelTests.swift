@@ -5,8 +5,8 @@ import VIPSets
 /// Tier 3: VIPSetClient against a real kernel ip_set, cross-checked with the `ipset` tool.
 ///
 /// Opt in with `IPVS_KERNEL_TESTS=1`, as root, in a throwaway kernel with `ip_set`, `ip_set_hash_ipport`,
-/// `ip_set_hash_ip`, `xt_set`, `xt_mark`, `iptable_mangle`, `ip_vs`, `ip_vs_rr` and `veth` loaded (inside UML; see
-/// Tests/VIPSetsKernelTests/README in the report). Once opted in, a kernel without ip_set is a failure, not a skip.
+/// `ip_set_hash_ip`, `xt_set`, `xt_mark`, `iptable_mangle`, `ip_vs`, `ip_vs_rr` and `veth` loaded (inside UML; see the
+/// command in the VIPSets report). Once opted in, a kernel without ip_set is a failure, not a skip.
 @Suite(
     .serialized,
     .enabled(
@@ -97,7 +97,7 @@ struct VIPSetsKernelTests {
         try Shell.must(
             """
             ipset create tool-v4 hash:ip,port hashsize 128 maxelem 50 && ipset add tool-v4 198.51.100.20,tcp:80 \
-            && ipset add tool-v4 198.51.100.20,80 && ipset add tool-v4 198.51.100.21,udp:5353 && ipset add tool-v4 198.51.100.22,sctp:3868 \
+            && ipset add tool-v4 198.51.100.21,udp:5353 && ipset add tool-v4 198.51.100.22,sctp:3868 \
             && ipset create tool-v6 hash:ip,port family inet6 && ipset add tool-v6 2001:db8::20,tcp:8443
             """)
         defer { _ = try? Shell.run("ipset destroy tool-v4; ipset destroy tool-v6") }

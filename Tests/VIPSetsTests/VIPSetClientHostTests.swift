@@ -55,6 +55,16 @@ import Testing
         await expectMissingOrRefused("destroy(_:)") { try await client.destroy(Self.missing) }
     }
 
+    /// One client, one failure after another: a failed dump must not poison the next command ("Internal protocol error").
+    @Test func failuresInARowStayTyped() async throws {
+        let client = try VIPSetClient()
+        for _ in 0..<3 {
+            await expectMissingOrRefused("members(of:)") { _ = try await client.members(of: Self.missing) }
+            await expectMissingOrRefused("destroy(_:)") { try await client.destroy(Self.missing) }
+            await expectMissingOrRefused("add(_:to:)") { try await client.add(Self.member, to: Self.missing) }
+        }
+    }
+
     @Test func listingSetNames() async throws {
         let client = try VIPSetClient()
         if Self.isRoot {
