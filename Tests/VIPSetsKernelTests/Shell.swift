@@ -11,24 +11,40 @@ struct Shell {
     }
 
     /// Runs `/bin/bash -c script` and returns its exit status and output.
+    ///
+    /// Output goes through temporary files, not pipes: a background process the script starts (the real server)
+    /// inherits the descriptors, and a pipe it holds open would never reach end-of-file.
     @discardableResult
     static func run(_ script: String) throws -> Result {
+        let directory = FileManager.default.temporaryDirectory
+        let stem = "vipsets-shell-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+        let outURL = directory.appendingPathComponent(stem + ".out")
+        let errURL = directory.appendingPathComponent(stem + ".err")
+        FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        defer {
+            try? FileManager.default.removeItem(at: outURL)
+            try? FileManager.default.removeItem(at: errURL)
+        }
+        let out = try FileHandle(forWritingTo: outURL)
+        let err = try FileHandle(forWritingTo: errURL)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
         process.arguments = ["-c", script]
-        let out = Pipe()
-        let err = Pipe()
         process.standardOutput = out
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
+        let trace = ProcessInfo.processInfo.environment["VIPSETS_SHELL_TRACE"] == "1"
+        if trace { FileHandle.standardError.write(Data("shell> \(script.prefix(60))\n".utf8)) }
         try process.run()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
+        if trace { FileHandle.standardError.write(Data("shell< exit \(process.terminationStatus)\n".utf8)) }
+        try out.close()
+        try err.close()
         return Result(
             status: process.terminationStatus,
-            output: String(decoding: outData, as: UTF8.self),
-            errors: String(decoding: errData, as: UTF8.self)
+            output: String(decoding: try Data(contentsOf: outURL), as: UTF8.self),
+            errors: String(decoding: try Data(contentsOf: errURL), as: UTF8.self)
         )
     }
 

@@ -18,7 +18,11 @@ extension VIPSetsKernelTests {
         ip addr add 192.0.2.9/30 dev v-vc && ip link set v-vc up
         ip -n vc addr add 192.0.2.10/30 dev eth0 && ip -n vc link set eth0 up && ip -n vc link set lo up
         ip -n vc route add default via 192.0.2.9
-        (cd /run/vipsets-www && ip netns exec vr1 python3 -m http.server 8080 --bind 0.0.0.0 </dev/null >/dev/null 2>&1 &)
+        # The server outlives this script: close every descriptor it would inherit (Foundation's Process waits on one).
+        (
+          for fd in /proc/self/fd/*; do n=${fd##*/}; [ "$n" -gt 2 ] && eval "exec $n>&-"; done 2>/dev/null
+          exec ip netns exec vr1 /usr/bin/python3 -m http.server 8080 --bind 0.0.0.0 --directory /run/vipsets-www
+        ) </dev/null >/dev/null 2>&1 &
         sysctl -qw net.ipv4.ip_forward=1
         ip addr add 198.51.100.10/32 dev lo
         ipvsadm -A -f 7 -s rr

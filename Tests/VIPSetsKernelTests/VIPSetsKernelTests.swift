@@ -5,8 +5,17 @@ import VIPSets
 /// Tier 3: VIPSetClient against a real kernel ip_set, cross-checked with the `ipset` tool.
 ///
 /// Opt in with `IPVS_KERNEL_TESTS=1`, as root, in a throwaway kernel with `ip_set`, `ip_set_hash_ipport`,
-/// `ip_set_hash_ip`, `xt_set`, `xt_mark`, `iptable_mangle`, `ip_vs`, `ip_vs_rr` and `veth` loaded (inside UML; see the
-/// command in the VIPSets report). Once opted in, a kernel without ip_set is a failure, not a skip.
+/// `ip_set_hash_ip`, `xt_set`, `xt_mark`, `iptable_mangle`, `ip_vs`, `ip_vs_rr` and `veth` loaded. Once opted in, a
+/// kernel without ip_set is a failure (kernelHasIPSet throws kernelLacksIPSet), not a skip. On the build machines
+/// (no /lib/modules on the host, so uml-run's own modprobe fails) build on the host, then run inside UML:
+///
+/// ```
+/// swift build --build-tests && /work/shared/recipes/ipvs-vm/uml-run --modules '' -- \
+///   'K=/run/modroot/lib/modules/$(uname -r); mkdir -p ${K%/*} && ln -s /usr/lib/uml/modules/$(uname -r) $K &&
+///    modprobe -d /run/modroot -a ip_vs ip_vs_rr ip_set ip_set_hash_ipport ip_set_hash_ip xt_set xt_mark ip_tables iptable_mangle veth &&
+///    IPVS_KERNEL_TESTS=1 .build/debug/plimsollPackageTests.xctest --testing-library swift-testing --filter VIPSetsKernelTests'
+/// ```
+/// `VIPSETS_SHELL_TRACE=1` prints every tool command the tests run.
 @Suite(
     .serialized,
     .enabled(
