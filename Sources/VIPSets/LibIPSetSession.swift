@@ -29,6 +29,8 @@ final class LibIPSetSession {
     /// Set when a kernel command failed: a failed dump can leave replies queued on the netlink socket, which the next
     /// command would read as a sequence mismatch ("Internal protocol error"), so the next command gets a fresh session.
     private var needsReopen = false
+    /// Whether a kernel command has succeeded on this object: until then, EINVAL means the kernel has no ip_set.
+    private var kernelReached = false
 
     /// Registers libipset's set types and opens a session whose `list` output is captured in save format.
     /// Call with ``LibIPSet/lock`` held.
@@ -110,9 +112,11 @@ final class LibIPSetSession {
             throw VIPSetError.fromReport(
                 call: call,
                 message: message.isEmpty ? "failed without a report message" : message,
-                subject: subject
+                subject: subject,
+                firstContact: !kernelReached
             )
         }
+        if call.hasPrefix("ipset_cmd") || call.hasPrefix("ipset_type_get") { kernelReached = true }
         if type != IPSET_NO_ERROR {
             lastWarning = message
             ipset_session_report_reset(raw)

@@ -17,11 +17,18 @@ extension VIPSetError {
     ///
     /// libipset turns kernel error codes into fixed English sentences (lib/errcode.c) and exposes no errno,
     /// so the mapping matches those sentences; anything unknown stays ``libipset(call:message:set:)``.
-    static func fromReport(call: String, message rawMessage: String, subject: Subject) -> VIPSetError {
+    ///
+    /// - Parameter firstContact: true when the session has not yet completed a kernel command. Its first command is
+    ///   libipset's protocol check, and a kernel with nfnetlink but no ip_set answers that with EINVAL
+    ///   ("Kernel error received: Invalid argument", seen in UML with only nfnetlink loaded).
+    static func fromReport(call: String, message rawMessage: String, subject: Subject, firstContact: Bool = false) -> VIPSetError {
         let message = rawMessage.trimmingSpaces()
         func has(_ fragment: String) -> Bool { message.contains(fragment) }
         if has("Operation not permitted") || has("Permission denied") {
             return .permissionDenied(call: call, message: message)
+        }
+        if firstContact && has("Kernel error received: Invalid argument") {
+            return .kernelLacksIPSet(call: call, message: message)
         }
         if has("Cannot open session to kernel") || has("set type not supported") || has("Kernel support protocol versions")
             || has("Protocol not supported") || has("Address family not supported")

@@ -36,6 +36,17 @@ import Testing
         }
     }
 
+    /// nfnetlink without ip_set answers libipset's first command (the protocol check) with EINVAL.
+    @Test func invalidArgumentOnFirstContactMeansNoIPSet() {
+        let message = "Kernel error received: Invalid argument\n"
+        #expect(
+            VIPSetError.fromReport(call: "ipset_cmd(list -n)", message: message, subject: .none, firstContact: true)
+                == .kernelLacksIPSet(call: "ipset_cmd(list -n)", message: "Kernel error received: Invalid argument"))
+        #expect(
+            VIPSetError.fromReport(call: "ipset_cmd(add)", message: message, subject: .set("s"), firstContact: false)
+                == .libipset(call: "ipset_cmd(add)", message: "Kernel error received: Invalid argument", set: "s"))
+    }
+
     @Test func memberSentencesNeedAMemberSubject() {
         let error = VIPSetError.fromReport(call: "ipset_cmd(list)", message: "Element cannot be added to the set: it's already added", subject: .set("vips"))
         #expect(error == .libipset(call: "ipset_cmd(list)", message: "Element cannot be added to the set: it's already added", set: "vips"))
