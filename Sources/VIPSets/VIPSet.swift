@@ -62,7 +62,9 @@ public struct VIPSet: Hashable, Sendable {
         )
     }
 
-    /// The conventional set name for a firewall mark and family (not validated; ``init(firewallMark:family:prefix:hashSize:maxElements:)`` validates).
+    /// The conventional set name for a firewall mark and family.
+    ///
+    /// Not validated here; ``init(firewallMark:family:prefix:hashSize:maxElements:)`` validates it.
     public static func name(firewallMark: UInt32, family: Family, prefix: String = VIPSet.defaultNamePrefix) -> String {
         switch family {
         case .ipv4: "\(prefix)\(firewallMark)"

@@ -18,7 +18,8 @@ public struct VIPSetListing: Hashable, Sendable {
     /// The element text of every entry, as listed (`198.51.100.10,tcp:80`), without per-entry options.
     public var entries: [String]
 
-    public init(name: String, type: String, family: VIPSet.Family? = nil, hashSize: UInt32? = nil, maxElements: UInt32? = nil, entries: [String] = []) {
+    public init(name: String, type: String, family: VIPSet.Family? = nil, hashSize: UInt32? = nil, maxElements: UInt32? = nil, entries: [String] = [])
+    {
         self.name = name
         self.type = type
         self.family = family

@@ -51,7 +51,9 @@ extension VIPSetsKernelTests {
         try await client.create(set)
         let rule = set.firewallRuleArguments(mark: 7).joined(separator: " ")
         try Shell.must("iptables-legacy \(rule)")
-        defer { _ = try? Shell.run("iptables-legacy \(rule.replacingOccurrences(of: "-A PREROUTING", with: "-D PREROUTING")); ipset destroy \(set.name)") }
+        defer {
+            _ = try? Shell.run("iptables-legacy \(rule.replacingOccurrences(of: "-A PREROUTING", with: "-D PREROUTING")); ipset destroy \(set.name)")
+        }
 
         // Before the VIP is in the set: no mark, no IPVS service for 198.51.100.10:80, nothing listens there.
         let before = try Self.fetch()

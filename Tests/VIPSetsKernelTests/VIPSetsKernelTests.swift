@@ -77,7 +77,10 @@ struct VIPSetsKernelTests {
     // MARK: members, step by step against the tool
 
     @Test(arguments: [
-        (VIPSet.Family.ipv4, ["198.51.100.10,tcp:80", "198.51.100.10,tcp:443", "198.51.100.10,udp:53", "198.51.100.11,sctp:9", "198.51.100.12,tcp:65535"]),
+        (
+            VIPSet.Family.ipv4,
+            ["198.51.100.10,tcp:80", "198.51.100.10,tcp:443", "198.51.100.10,udp:53", "198.51.100.11,sctp:9", "198.51.100.12,tcp:65535"]
+        ),
         (VIPSet.Family.ipv6, ["2001:db8::10,tcp:80", "2001:db8::10,tcp:443", "2001:db8::10,udp:53", "2001:db8::11,sctp:9", "2001:db8:0:1::1,udp:1"]),
     ])
     func addAndRemoveMembers(_ family: VIPSet.Family, _ texts: [String]) async throws {
@@ -110,7 +113,10 @@ struct VIPSetsKernelTests {
             && ipset create tool-v6 hash:ip,port family inet6 && ipset add tool-v6 2001:db8::20,tcp:8443
             """)
         defer { _ = try? Shell.run("ipset destroy tool-v4; ipset destroy tool-v6") }
-        #expect(try await client.members(of: "tool-v4").map(\.description) == ["198.51.100.20,tcp:80", "198.51.100.21,udp:5353", "198.51.100.22,sctp:3868"])
+        #expect(
+            try await client.members(of: "tool-v4").map(\.description) == [
+                "198.51.100.20,tcp:80", "198.51.100.21,udp:5353", "198.51.100.22,sctp:3868",
+            ])
         #expect(try await client.members(of: "tool-v6").map(\.description) == ["2001:db8::20,tcp:8443"])
         let listing = try await client.listing(of: "tool-v4")
         #expect(listing.hashSize == 128)

@@ -48,7 +48,8 @@ import Testing
     }
 
     @Test func memberSentencesNeedAMemberSubject() {
-        let error = VIPSetError.fromReport(call: "ipset_cmd(list)", message: "Element cannot be added to the set: it's already added", subject: .set("vips"))
+        let error = VIPSetError.fromReport(
+            call: "ipset_cmd(list)", message: "Element cannot be added to the set: it's already added", subject: .set("vips"))
         #expect(error == .libipset(call: "ipset_cmd(list)", message: "Element cannot be added to the set: it's already added", set: "vips"))
     }
 
@@ -59,8 +60,14 @@ import Testing
             (.setInUse("vips"), ["'vips'", "--match-set vips"]),
             (.memberExists(Self.member, set: "vips"), ["198.51.100.10,tcp:80", "'vips'", "sync"]),
             (.memberMissing(Self.member, set: "vips"), ["198.51.100.10,tcp:80", "'vips'"]),
-            (.kernelLacksIPSet(call: "ipset_cmd(list)", message: "Cannot open session to kernel."), ["ipset_cmd(list)", "modprobe ip_set ip_set_hash_ipport"]),
-            (.permissionDenied(call: "ipset_cmd(add)", message: "Kernel error received: Operation not permitted"), ["ipset_cmd(add)", "CAP_NET_ADMIN"]),
+            (
+                .kernelLacksIPSet(call: "ipset_cmd(list)", message: "Cannot open session to kernel."),
+                ["ipset_cmd(list)", "modprobe ip_set ip_set_hash_ipport"]
+            ),
+            (
+                .permissionDenied(call: "ipset_cmd(add)", message: "Kernel error received: Operation not permitted"),
+                ["ipset_cmd(add)", "CAP_NET_ADMIN"]
+            ),
             (.wrongSetType(set: "other", type: "hash:ip"), ["'other'", "hash:ip", "hash:ip,port"]),
             (.familyMismatch(Self.member, set: "v6", setFamily: .ipv6), ["198.51.100.10,tcp:80", "IPv4", "'v6'", "IPv6"]),
             (.unsupportedEntry("192.0.2.1,icmp:echo-request", set: "s"), ["ipset del s 192.0.2.1,icmp:echo-request"]),

@@ -24,9 +24,11 @@ import Testing
     @Test func parsesHeadersAndEntries() throws {
         let listings = try VIPSetListing.parseSaveFormat(Self.saved)
         #expect(listings.map(\.name) == ["plimsoll-fwm-7", "plimsoll-fwm-7-v6", "other", "icmpset", "counted"])
-        #expect(listings[0] == VIPSetListing(
-            name: "plimsoll-fwm-7", type: "hash:ip,port", family: .ipv4, hashSize: 1024, maxElements: 65536,
-            entries: ["198.51.100.11,sctp:9", "198.51.100.10,tcp:80", "198.51.100.10,udp:53"]))
+        #expect(
+            listings[0]
+                == VIPSetListing(
+                    name: "plimsoll-fwm-7", type: "hash:ip,port", family: .ipv4, hashSize: 1024, maxElements: 65536,
+                    entries: ["198.51.100.11,sctp:9", "198.51.100.10,tcp:80", "198.51.100.10,udp:53"]))
         #expect(listings[1].family == .ipv6)
         #expect(listings[1].hashSize == 64)
         #expect(listings[1].maxElements == 1000)

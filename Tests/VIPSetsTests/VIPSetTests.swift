@@ -42,7 +42,8 @@ import Testing
     }
 
     @Test func zeroSizesAreRefused() {
-        #expect(throws: VIPSetError.invalidOption(set: "s", option: "hashsize", reason: "must be at least 1 (the kernel rounds it up to 64 or more)")) {
+        #expect(throws: VIPSetError.invalidOption(set: "s", option: "hashsize", reason: "must be at least 1 (the kernel rounds it up to 64 or more)"))
+        {
             try VIPSet(name: "s", hashSize: 0)
         }
         #expect(throws: VIPSetError.invalidOption(set: "s", option: "maxelem", reason: "must be at least 1")) {
