@@ -61,7 +61,7 @@ public actor VIPSetClient: VIPSetControlling {
             try session.begin()
             try session.status("ipset_parse_setname", subject) { ipset_parse_setname($0, IPSET_SETNAME, set) }
             try session.status("ipset_cmd(destroy)", subject) { ipset_cmd($0, IPSET_CMD_DESTROY, 0) }
-            _ = ipset_cache_del(set)
+            _ = session.infallible { _ in ipset_cache_del(set) }
         }
     }
 
@@ -131,7 +131,7 @@ public actor VIPSetClient: VIPSetControlling {
         try LibIPSet.locked { () throws(VIPSetError) in
             try session.begin()
             // The cached type of a set can be stale when another program destroyed and recreated it: ask the kernel.
-            _ = ipset_cache_del(set)
+            _ = session.infallible { _ in ipset_cache_del(set) }
             try session.status("ipset_parse_setname", subject) { ipset_parse_setname($0, IPSET_SETNAME, set) }
             let type = try session.pointer("ipset_type_get(\(verb))", subject) { ipset_type_get($0, command) }
             let typeName = String(cString: cipset_type_name(type))

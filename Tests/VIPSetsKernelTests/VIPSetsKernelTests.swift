@@ -36,9 +36,13 @@ struct VIPSetsKernelTests {
 
     @Test func kernelHasIPSet() async throws {
         // A missing ip_set fails here with kernelLacksIPSet ("Cannot open session to kernel."), not a skip.
+        #expect(try await client.sets() == [])  // a fresh UML kernel, or every test cleaned up
+        try Shell.must("ipset create names-a hash:ip,port && ipset create names-b hash:ip family inet6")
+        defer { _ = try? Shell.run("ipset destroy names-a; ipset destroy names-b") }
         let names = try await client.sets()
         let tool = try Shell.must("ipset list -n").split(separator: "\n").map(String.init)
         #expect(names == tool)
+        #expect(Set(names) == ["names-a", "names-b"])
     }
 
     // MARK: create / destroy
