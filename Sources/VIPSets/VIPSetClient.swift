@@ -20,7 +20,8 @@ public actor VIPSetClient: VIPSetControlling {
     public var lastWarning: String? { session.lastWarning }
 
     /// Creates a `hash:ip,port` set. The corresponding command is `ipset create NAME hash:ip,port family F [hashsize N] [maxelem N] [-exist]`.
-    /// - Parameter existOK: when true, an existing set with the same type, family and options is not an error.
+    /// - Parameter existOK: when true, an existing `hash:ip,port` set of the same family and `maxelem` is not an error
+    ///   (the kernel does not compare `hashsize`; the existing set is kept as it is).
     /// - Throws: ``VIPSetError/setExists(_:)``, ``VIPSetError/kernelLacksIPSet(call:message:)``,
     ///   ``VIPSetError/permissionDenied(call:message:)``, ``VIPSetError/libipset(call:message:set:)``.
     public func create(_ set: VIPSet, existOK: Bool = false) throws(VIPSetError) {

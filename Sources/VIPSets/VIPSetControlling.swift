@@ -2,7 +2,7 @@
 ///
 /// ``VIPSetClient`` is the real implementation over libipset.
 public protocol VIPSetControlling: Sendable {
-    /// Creates a set; with `existOK`, an identical existing set is not an error.
+    /// Creates a set; with `existOK`, an existing set of the same type, family and `maxelem` is not an error.
     func create(_ set: VIPSet, existOK: Bool) async throws
     /// Destroys a set.
     func destroy(_ set: String) async throws
