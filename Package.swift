@@ -46,10 +46,13 @@ let package = Package(
         .target(name: "Netlink", dependencies: ["CNetlink"], swiftSettings: swiftSettings),
         .target(
             name: "IPVS",
-            dependencies: ["Netlink", "CIPSet", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Netlink", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .target(name: "IPVSTesting", dependencies: ["IPVS"], swiftSettings: swiftSettings),
+
+        // MARK: VIP sets for fwmark services (libipset)
+        .target(name: "VIPSets", dependencies: ["CIPSet"], swiftSettings: swiftSettings),
 
         // MARK: litmus agent (LitmusWire → LitmusCore → LitmusServer)
         .target(name: "LitmusWire", swiftSettings: swiftSettings),
@@ -134,6 +137,8 @@ let package = Package(
         ),
         .testTarget(name: "IPVSKernelTests", dependencies: ["IPVS", "Netlink", "BrotherCore"], swiftSettings: swiftSettings),
         .testTarget(name: "BrotherCoreTests", dependencies: ["BrotherCore", "IPVS", "IPVSTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "VIPSetsTests", dependencies: ["VIPSets"], swiftSettings: swiftSettings),
+        .testTarget(name: "VIPSetsKernelTests", dependencies: ["VIPSets"], swiftSettings: swiftSettings),
         .testTarget(name: "LitmusWireTests", dependencies: ["LitmusWire"], swiftSettings: swiftSettings),
         .testTarget(name: "LitmusCoreTests", dependencies: ["LitmusCore", "LitmusWire"], swiftSettings: swiftSettings),
         .testTarget(
