@@ -159,10 +159,11 @@ import Testing
             """
         let cluster = try #require(try BrotherConfiguration(yaml: yaml, source: "t.yml").clusters.first)
         #expect(cluster.serviceID == .firewallMark(7, family: .ipv6))
-        #expect(cluster.vips == [
-            ClusterVIP(address: Self.ip("2001:db8::10"), port: 443, transportProtocol: .tcp),
-            ClusterVIP(address: Self.ip("2001:db8::10"), port: 53, transportProtocol: .udp),
-        ])
+        #expect(
+            cluster.vips == [
+                ClusterVIP(address: Self.ip("2001:db8::10"), port: 443, transportProtocol: .tcp),
+                ClusterVIP(address: Self.ip("2001:db8::10"), port: 53, transportProtocol: .udp),
+            ])
         // The tunnel default lets an IPv6 service reach an IPv4 real server.
         #expect(cluster.nodes.map(\.address.family) == [.ipv6, .ipv4])
     }
@@ -191,18 +192,30 @@ import Testing
         ("_big_brother: {}", "clusters: required: a list of clusters"),
         ("_big_brother: {check_intervall: 1}\nclusters: []", "_big_brother.check_intervall: unknown key"),
         ("_big_brother: {cluster_name: x}\nclusters: []", "_big_brother.cluster_name: unknown key"),
-        ("_big_brother: {check_interval: 0}\nclusters:\n  - {cluster_name: a, fwmark: 1, nodes: []}", "_big_brother.check_interval: must be more than 0 seconds"),
+        (
+            "_big_brother: {check_interval: 0}\nclusters:\n  - {cluster_name: a, fwmark: 1, nodes: []}",
+            "_big_brother.check_interval: must be more than 0 seconds"
+        ),
         ("clusters:\n  - {fwmark: 1, nodes: []}", "clusters[0].cluster_name: required"),
         ("clusters:\n  - {cluster_name: 'a b', fwmark: 1, nodes: []}", "clusters[0].cluster_name: must be non-empty, without spaces"),
         ("clusters:\n  - {cluster_name: a, nodes: []}", "clusters[0]: needs `fwmark: N` or `service:"),
-        ("clusters:\n  - {cluster_name: a, fwmark: 1, service: 'TCP 192.0.2.9:80', nodes: []}", "clusters[0].service: give either `fwmark` or `service`"),
+        (
+            "clusters:\n  - {cluster_name: a, fwmark: 1, service: 'TCP 192.0.2.9:80', nodes: []}",
+            "clusters[0].service: give either `fwmark` or `service`"
+        ),
         ("clusters:\n  - {cluster_name: a, fwmark: 0, nodes: []}", "clusters[0].fwmark: must be 1...4294967295, not 0"),
         ("clusters:\n  - {cluster_name: a, fwmark: x, nodes: []}", "clusters[0].fwmark: must be a whole number"),
         ("clusters:\n  - {cluster_name: a, service: 'TCP 192.0.2.9', nodes: []}", "clusters[0].service: \"TCP 192.0.2.9\" is not a service"),
         ("clusters:\n  - {cluster_name: a, service: 'FWM 7', nodes: []}", "clusters[0].service: \"FWM 7\" is not a service"),
-        ("clusters:\n  - {cluster_name: a, service: 'TCP 192.0.2.9:80', address_family: ipv6, nodes: []}", "clusters[0].address_family: only for fwmark clusters"),
+        (
+            "clusters:\n  - {cluster_name: a, service: 'TCP 192.0.2.9:80', address_family: ipv6, nodes: []}",
+            "clusters[0].address_family: only for fwmark clusters"
+        ),
         ("clusters:\n  - {cluster_name: a, fwmark: 1, scheduler: fifo, nodes: []}", "clusters[0].scheduler: unknown scheduler \"fifo\""),
-        ("clusters:\n  - {cluster_name: a, fwmark: 1, backend_mode: active, nodes: []}", "clusters[0].backend_mode: must be active_active or active_passive"),
+        (
+            "clusters:\n  - {cluster_name: a, fwmark: 1, backend_mode: active, nodes: []}",
+            "clusters[0].backend_mode: must be active_active or active_passive"
+        ),
         ("clusters:\n  - {cluster_name: a, fwmark: 1, forwarding: warp, nodes: []}", "clusters[0].forwarding: use tunnel"),
         ("clusters:\n  - {cluster_name: a, fwmark: 1, ramp_curve: cubic, nodes: []}", "clusters[0].ramp_curve: must be linear, quadratic or step:N"),
         ("clusters:\n  - {cluster_name: a, fwmark: 1, ramp_curve: 'step:1', nodes: []}", "clusters[0].ramp_curve: must be linear"),
@@ -211,36 +224,90 @@ import Testing
         ("clusters:\n  - {cluster_name: a, fwmark: 1, rise: 0, nodes: []}", "clusters[0].rise: must be 1...1000, not 0"),
         ("clusters:\n  - {cluster_name: a, fwmark: 1, fall: 1001, nodes: []}", "clusters[0].fall: must be 1...1000, not 1001"),
         ("clusters:\n  - {cluster_name: a, fwmark: 1, dead_band: 101, nodes: []}", "clusters[0].dead_band: must be 0...100, not 101"),
-        ("clusters:\n  - {cluster_name: a, fwmark: 1, panic_threshold: 1.5, nodes: []}", "clusters[0].panic_threshold: must be a fraction between 0 and 1"),
+        (
+            "clusters:\n  - {cluster_name: a, fwmark: 1, panic_threshold: 1.5, nodes: []}",
+            "clusters[0].panic_threshold: must be a fraction between 0 and 1"
+        ),
         ("clusters:\n  - {cluster_name: a, fwmark: 1, has_downpage: maybe, nodes: []}", "clusters[0].has_downpage: must be true or false"),
         ("clusters:\n  - {cluster_name: a, fwmark: 1, poll_jitter: 2, nodes: []}", "clusters[0].poll_jitter: must be less than check_interval"),
-        ("clusters:\n  - {cluster_name: a, fwmark: 1, unreachable_hold: soon, nodes: []}", "clusters[0].unreachable_hold: must be a number of seconds"),
+        (
+            "clusters:\n  - {cluster_name: a, fwmark: 1, unreachable_hold: soon, nodes: []}",
+            "clusters[0].unreachable_hold: must be a number of seconds"
+        ),
         ("clusters:\n  - {cluster_name: a, fwmark: 1, sorry_server: nowhere, nodes: []}", "clusters[0].sorry_server: \"nowhere\" is not an address"),
-        ("clusters:\n  - {cluster_name: a, fwmark: 1, sorry_server: 192.0.2.50, has_downpage: true, nodes: []}", "clusters[0].sorry_server: give either sorry_server or has_downpage"),
+        (
+            "clusters:\n  - {cluster_name: a, fwmark: 1, sorry_server: 192.0.2.50, has_downpage: true, nodes: []}",
+            "clusters[0].sorry_server: give either sorry_server or has_downpage"
+        ),
         ("clusters:\n  - {cluster_name: a, fwmark: 1, nagios: {server: x, pager: y}, nodes: []}", "clusters[0].nagios.pager: unknown key"),
         ("clusters:\n  - {cluster_name: a, fwmark: 1, non_egress_locations: dc-west, nodes: []}", "clusters[0].non_egress_locations: must be a list"),
         ("clusters:\n  - {cluster_name: a, fwmark: 1, vips: ['192.0.2.10:443'], nodes: []}", "clusters[0].vips[0]: \"192.0.2.10:443\" is not a VIP"),
         ("clusters:\n  - {cluster_name: a, fwmark: 1, vips: ['192.0.2.10/tcp'], nodes: []}", "clusters[0].vips[0]: \"192.0.2.10/tcp\" is not a VIP"),
-        ("clusters:\n  - {cluster_name: a, fwmark: 1, vips: ['[2001:db8::1]:443/tcp'], nodes: []}", "clusters[0].vips[0]: is ipv6 but the cluster is ipv4"),
-        ("clusters:\n  - {cluster_name: a, fwmark: 1, vips: ['192.0.2.10:443/tcp', '192.0.2.10:443/tcp'], nodes: []}", "clusters[0].vips[1]: 192.0.2.10:443/tcp is listed twice"),
-        ("clusters:\n  - {cluster_name: a, service: 'TCP 192.0.2.9:80', vips: ['192.0.2.10:443/tcp'], nodes: []}", "clusters[0].vips: only for fwmark clusters"),
+        (
+            "clusters:\n  - {cluster_name: a, fwmark: 1, vips: ['[2001:db8::1]:443/tcp'], nodes: []}",
+            "clusters[0].vips[0]: is ipv6 but the cluster is ipv4"
+        ),
+        (
+            "clusters:\n  - {cluster_name: a, fwmark: 1, vips: ['192.0.2.10:443/tcp', '192.0.2.10:443/tcp'], nodes: []}",
+            "clusters[0].vips[1]: 192.0.2.10:443/tcp is listed twice"
+        ),
+        (
+            "clusters:\n  - {cluster_name: a, service: 'TCP 192.0.2.9:80', vips: ['192.0.2.10:443/tcp'], nodes: []}",
+            "clusters[0].vips: only for fwmark clusters"
+        ),
         ("clusters:\n  - {cluster_name: a, fwmark: 1}", "clusters[0].nodes: required: a list of nodes"),
         ("clusters:\n  - {cluster_name: a, fwmark: 1, nodes: [{port: 9293}]}", "clusters[0].nodes[0].address: required"),
-        ("clusters:\n  - {cluster_name: a, fwmark: 1, nodes: [{address: 10.0.0.300}]}", "clusters[0].nodes[0].address: \"10.0.0.300\" is not an IP address"),
-        ("clusters:\n  - {cluster_name: a, fwmark: 1, nodes: [{address: 192.0.2.1, port: 0}]}", "clusters[0].nodes[0].port: must be 1...65535, not 0"),
-        ("clusters:\n  - {cluster_name: a, fwmark: 1, nodes: [{address: 192.0.2.1, port: 65536}]}", "clusters[0].nodes[0].port: must be 1...65535, not 65536"),
+        (
+            "clusters:\n  - {cluster_name: a, fwmark: 1, nodes: [{address: 10.0.0.300}]}",
+            "clusters[0].nodes[0].address: \"10.0.0.300\" is not an IP address"
+        ),
+        (
+            "clusters:\n  - {cluster_name: a, fwmark: 1, nodes: [{address: 192.0.2.1, port: 0}]}",
+            "clusters[0].nodes[0].port: must be 1...65535, not 0"
+        ),
+        (
+            "clusters:\n  - {cluster_name: a, fwmark: 1, nodes: [{address: 192.0.2.1, port: 65536}]}",
+            "clusters[0].nodes[0].port: must be 1...65535, not 65536"
+        ),
         ("clusters:\n  - {cluster_name: a, fwmark: 1, nodes: [{address: 192.0.2.1, path: status}]}", "clusters[0].nodes[0].path: must start with /"),
         ("clusters:\n  - {cluster_name: a, fwmark: 1, nodes: [{address: 192.0.2.1, weight: 3}]}", "clusters[0].nodes[0].weight: unknown key"),
-        ("clusters:\n  - {cluster_name: a, fwmark: 1, nodes: [{address: 192.0.2.1, interpol: 2}]}", "clusters[0].nodes[0].interpol: must be true or false"),
-        ("clusters:\n  - {cluster_name: a, fwmark: 1, nodes: [{address: 192.0.2.1, real_port: -1}]}", "clusters[0].nodes[0].real_port: must be 0...65535, not -1"),
-        ("clusters:\n  - {cluster_name: a, fwmark: 1, nodes: [{address: 192.0.2.1, port: 1}, {address: 192.0.2.1, port: 2}]}", "clusters[0].nodes[1]: 192.0.2.1:0 is already clusters[0].nodes[0]"),
-        ("clusters:\n  - {cluster_name: a, fwmark: 1, forwarding: route, nodes: [{address: '2001:db8::1'}]}", "clusters[0].nodes[0].address: is ipv6 but the service is ipv4"),
-        ("clusters:\n  - {cluster_name: a, fwmark: 1, sorry_server: 192.0.2.1, nodes: [{address: 192.0.2.1}]}", "clusters[0].sorry_server: 192.0.2.1:0 is also a node"),
-        ("clusters:\n  - {cluster_name: a, fwmark: 1, nodes: []}\n  - {cluster_name: a, fwmark: 2, nodes: []}", "clusters[1].cluster_name: \"a\" is already the name of clusters[0]"),
-        ("clusters:\n  - {cluster_name: a, fwmark: 1, nodes: []}\n  - {cluster_name: b, fwmark: 1, nodes: []}", "clusters[1].fwmark: FWM 1 is already used by clusters[0] (a)"),
-        ("clusters:\n  - {cluster_name: a, service: 'TCP 192.0.2.9:80', nodes: []}\n  - {cluster_name: b, service: 'TCP 192.0.2.9:80', nodes: []}", "clusters[1].service: TCP 192.0.2.9:80 is already used by clusters[0] (a)"),
-        ("clusters:\n  - {cluster_name: a, fwmark: 1, vips: ['192.0.2.9:80/tcp'], nodes: []}\n  - {cluster_name: b, fwmark: 2, vips: ['192.0.2.9:80/tcp'], nodes: []}", "clusters[1].vips[0]: 192.0.2.9:80/tcp is already a VIP of clusters[0] (a)"),
-        ("clusters:\n  - {cluster_name: a, fwmark: 1, fwmark: 2, nodes: []}", "clusters[0].fwmark: given twice"),
+        (
+            "clusters:\n  - {cluster_name: a, fwmark: 1, nodes: [{address: 192.0.2.1, interpol: 2}]}",
+            "clusters[0].nodes[0].interpol: must be true or false"
+        ),
+        (
+            "clusters:\n  - {cluster_name: a, fwmark: 1, nodes: [{address: 192.0.2.1, real_port: -1}]}",
+            "clusters[0].nodes[0].real_port: must be 0...65535, not -1"
+        ),
+        (
+            "clusters:\n  - {cluster_name: a, fwmark: 1, nodes: [{address: 192.0.2.1, port: 1}, {address: 192.0.2.1, port: 2}]}",
+            "clusters[0].nodes[1]: 192.0.2.1:0 is already clusters[0].nodes[0]"
+        ),
+        (
+            "clusters:\n  - {cluster_name: a, fwmark: 1, forwarding: route, nodes: [{address: '2001:db8::1'}]}",
+            "clusters[0].nodes[0].address: is ipv6 but the service is ipv4"
+        ),
+        (
+            "clusters:\n  - {cluster_name: a, fwmark: 1, sorry_server: 192.0.2.1, nodes: [{address: 192.0.2.1}]}",
+            "clusters[0].sorry_server: 192.0.2.1:0 is also a node"
+        ),
+        (
+            "clusters:\n  - {cluster_name: a, fwmark: 1, nodes: []}\n  - {cluster_name: a, fwmark: 2, nodes: []}",
+            "clusters[1].cluster_name: \"a\" is already the name of clusters[0]"
+        ),
+        (
+            "clusters:\n  - {cluster_name: a, fwmark: 1, nodes: []}\n  - {cluster_name: b, fwmark: 1, nodes: []}",
+            "clusters[1].fwmark: FWM 1 is already used by clusters[0] (a)"
+        ),
+        (
+            "clusters:\n  - {cluster_name: a, service: 'TCP 192.0.2.9:80', nodes: []}\n  - {cluster_name: b, service: 'TCP 192.0.2.9:80', nodes: []}",
+            "clusters[1].service: TCP 192.0.2.9:80 is already used by clusters[0] (a)"
+        ),
+        (
+            "clusters:\n  - {cluster_name: a, fwmark: 1, vips: ['192.0.2.9:80/tcp'], nodes: []}\n  - {cluster_name: b, fwmark: 2, vips: ['192.0.2.9:80/tcp'], nodes: []}",
+            "clusters[1].vips[0]: 192.0.2.9:80/tcp is already a VIP of clusters[0] (a)"
+        ),
+        ("clusters:\n  - {cluster_name: a, fwmark: 1, fwmark: 2, nodes: []}", "not valid YAML: Parser: expected all keys to be unique but found the following duplicated key(s): 'fwmark'"),
         ("clusters: [", "not valid YAML"),
         ("", "is empty"),
     ]
@@ -274,9 +341,10 @@ import Testing
                 nodes: []
             """
         let problems = BrotherConfiguration.validate(yaml: yaml).map(\.path)
-        #expect(problems == [
-            "_big_brother.ramp_up_time", "clusters[0].nodes[0].port", "clusters[0].nodes[1].address", "clusters[1].scheduler",
-        ])
+        #expect(
+            problems == [
+                "_big_brother.ramp_up_time", "clusters[0].nodes[0].port", "clusters[0].nodes[1].address", "clusters[1].scheduler",
+            ])
     }
 
     @Test func aBadDefaultIsReportedOnceNotOncePerCluster() {

@@ -25,7 +25,8 @@ import Testing
         mutating func round(_ healths: [Int], force: WeightForce? = nil) -> ClusterDecision {
             let ids = weighting.cluster.nodes.map(\.destinationID)
             let observations = Dictionary(uniqueKeysWithValues: zip(ids, healths.map(HealthObservation.health)))
-            let decision = weighting.evaluate(states: states, observations: observations, force: force, now: ClusterWeightingTests.t0.addingTimeInterval(second))
+            let decision = weighting.evaluate(
+                states: states, observations: observations, force: force, now: ClusterWeightingTests.t0.addingTimeInterval(second))
             second += 1
             for node in decision.nodes { states[node.id] = node.state }
             return decision
@@ -37,10 +38,11 @@ import Testing
     @Test func destinationsCarryTheClustersForwardingAndService() throws {
         var driver = Driver(try Self.cluster("    forwarding: route\n    scheduler: wlc\n", nodes: ["address: 10.0.0.2", "address: 10.0.0.1"]))
         let decision = driver.round([70, 30])
-        #expect(decision.destinations == [
-            Destination(id: Self.id("10.0.0.1"), forwarding: .directRouting, weight: 30),
-            Destination(id: Self.id("10.0.0.2"), forwarding: .directRouting, weight: 70),
-        ])
+        #expect(
+            decision.destinations == [
+                Destination(id: Self.id("10.0.0.1"), forwarding: .directRouting, weight: 30),
+                Destination(id: Self.id("10.0.0.2"), forwarding: .directRouting, weight: 70),
+            ])
         #expect(decision.entry.service == VirtualService(id: .firewallMark(9, family: .ipv4), scheduler: .weightedLeastConnection))
         #expect(decision.entry.destinations == decision.destinations)
         #expect(decision.combinedWeight == 100)

@@ -172,10 +172,11 @@ import Testing
         }
         let cause = failure == .unreachable ? "unreachable" : "garbage answer"
         #expect(weights == [80, 80, 80, 0, 0])
-        #expect(reasons == [
-            "held: \(cause) for 0s of 10s", "held: \(cause) for 3s of 10s", "held: \(cause) for 9.5s of 10s", "no health: \(cause)",
-            "no health: \(cause)",
-        ])
+        #expect(
+            reasons == [
+                "held: \(cause) for 0s of 10s", "held: \(cause) for 3s of 10s", "held: \(cause) for 9.5s of 10s", "no health: \(cause)",
+                "no health: \(cause)",
+            ])
         #expect(state.unreachableSince == Self.t0)
     }
 

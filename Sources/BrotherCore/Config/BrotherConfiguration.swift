@@ -60,7 +60,9 @@ public struct BrotherConfiguration: Hashable, Sendable {
         do {
             root = try Yams.compose(yaml: text)
         } catch {
-            return .failure(Problems(list: [.init(path: "", message: "not valid YAML: \(error)")]))
+            // Yams describes the spot over several lines; one line per problem keeps the report greppable.
+            let message = "\(error)".split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
+            return .failure(Problems(list: [.init(path: "", message: "not valid YAML: \(message)")]))
         }
         var reader = ConfigReader()
         guard let root else {

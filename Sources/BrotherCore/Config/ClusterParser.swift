@@ -59,7 +59,8 @@ enum ClusterParser {
                 if let id = VirtualService.ID(parsing: text), case .address = id {
                     serviceID = id
                 } else {
-                    reader.report(service.path, "\"\(text)\" is not a service; write \"TCP 198.51.100.10:80\", \"UDP [2001:db8::1]:53\" or \"SCTP …\"")
+                    reader.report(
+                        service.path, "\"\(text)\" is not a service; write \"TCP 198.51.100.10:80\", \"UDP [2001:db8::1]:53\" or \"SCTP …\"")
                 }
             }
         }
@@ -69,7 +70,8 @@ enum ClusterParser {
             if Scheduler.linuxSchedulers.contains(Scheduler(rawValue: text)) {
                 scheduler = Scheduler(rawValue: text)
             } else {
-                reader.report(node.path, "unknown scheduler \"\(text)\"; use one of \(Scheduler.linuxSchedulers.map(\.rawValue).joined(separator: ", "))")
+                reader.report(
+                    node.path, "unknown scheduler \"\(text)\"; use one of \(Scheduler.linuxSchedulers.map(\.rawValue).joined(separator: ", "))")
             }
         }
 
@@ -156,7 +158,8 @@ enum ClusterParser {
             for entry in reader.list(node) ?? [] {
                 guard let text = reader.string(entry) else { continue }
                 guard let vip = ClusterVIP(parsing: text) else {
-                    reader.report(entry.path, "\"\(text)\" is not a VIP; write ADDRESS:PORT/PROTO, e.g. 198.51.100.10:443/tcp or [2001:db8::10]:53/udp")
+                    reader.report(
+                        entry.path, "\"\(text)\" is not a VIP; write ADDRESS:PORT/PROTO, e.g. 198.51.100.10:443/tcp or [2001:db8::10]:53/udp")
                     continue
                 }
                 if let id = serviceID, vip.address.family != id.family {
