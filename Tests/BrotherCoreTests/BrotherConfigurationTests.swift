@@ -376,6 +376,11 @@ import Testing
             "real_port",
         ]
         for key in keys { #expect(text.contains("\(key):"), "examples/brother.yml lacks \(key)") }
+        let manual = try String(
+            contentsOf: url.deletingLastPathComponent().appendingPathComponent("../man/brother.yml.5").standardized, encoding: .utf8)
+        for key in keys where key != "clusters" && key != "_big_brother" && !["server", "check", "host"].contains(key) {
+            #expect(manual.contains(".It Ic \(key)"), "man/brother.yml.5 does not document \(key)")
+        }
         #expect(configuration.clusters.count >= 3)
         #expect(configuration.clusters.contains { $0.fwmark == nil })
         #expect(configuration.clusters.contains { $0.backendMode == .activePassive })

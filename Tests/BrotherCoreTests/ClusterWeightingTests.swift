@@ -23,7 +23,7 @@ import Testing
         init(_ cluster: ClusterConfiguration) { weighting = ClusterWeighting(cluster: cluster) }
 
         mutating func round(_ healths: [Int], force: WeightForce? = nil) -> ClusterDecision {
-            let ids = weighting.cluster.nodes.map(\.destinationID)
+            let ids = weighting.cluster.realServers.map(\.destinationID)
             let observations = Dictionary(uniqueKeysWithValues: zip(ids, healths.map(HealthObservation.health)))
             let decision = weighting.evaluate(
                 states: states, observations: observations, force: force, now: ClusterWeightingTests.t0.addingTimeInterval(second))
@@ -198,5 +198,12 @@ import Testing
         #expect(driver.round([100], force: .down).nodes.map(\.weight) == [0])
         #expect(driver.round([100]).nodes.map(\.weight) == [1])
         #expect(driver.round([100]).nodes.map(\.weight) == [10])
+    }
+
+    @Test func bigBrothersInterpolAggregatorsAreNotRealServers() throws {
+        var driver = Driver(try Self.cluster(nodes: ["address: 10.0.0.1", "address: 10.9.0.5, port: 9292, path: /fwmark, interpol: true"]))
+        let decision = driver.round([60])
+        #expect(decision.destinations.map(\.id) == [Self.id("10.0.0.1")])
+        #expect(decision.nodes.map(\.id) == [Self.id("10.0.0.1")])
     }
 }

@@ -103,6 +103,10 @@ public struct ClusterConfiguration: Hashable, Sendable, Codable {
     /// The IPVS virtual service this cluster owns.
     public var virtualService: VirtualService { VirtualService(id: serviceID, scheduler: scheduler) }
 
+    /// The nodes that are IPVS destinations: all but big_brother's `interpol` aggregators, which
+    /// only report on remote datacenters.
+    public var realServers: [NodeConfiguration] { nodes.filter { !$0.interpol } }
+
     /// The fwmark, for firewall-mark clusters.
     public var fwmark: UInt32? {
         if case .firewallMark(let mark, _) = serviceID { return mark }

@@ -11,7 +11,7 @@ public struct ClusterDecision: Hashable, Sendable {
         public var state: NodeHealthState
     }
 
-    /// In the configuration's order.
+    /// In the configuration's order (interpol aggregators left out).
     public var nodes: [NodeOutcome]
     /// Every node (weight 0 included: brother quiesces, it does not delete) plus the sorry server
     /// when it is active; sorted by address.

@@ -8,6 +8,7 @@ import IPVS
 /// weights and an alert is raised; nodes forced down by an operator are not counted);
 /// active_passive (only the node with the best — lowest — priority among those with weight, ties
 /// to the lowest address, keeps it); the sorry server (weight 1 while no node has weight).
+/// big_brother's `interpol` aggregators are not real servers and take no part.
 public struct ClusterWeighting: Hashable, Sendable {
     public var cluster: ClusterConfiguration
     public var policy: WeightPolicy
@@ -26,20 +27,20 @@ public struct ClusterWeighting: Hashable, Sendable {
     public func evaluate(
         states: [Destination.ID: NodeHealthState], observations: [Destination.ID: HealthObservation], force: WeightForce? = nil, now: Date
     ) -> ClusterDecision {
-        let steps = cluster.nodes.map { node in
+        let steps = cluster.realServers.map { node in
             let state = states[node.destinationID] ?? NodeHealthState()
             guard let observation = observations[node.destinationID] else {
                 return NodeWeightStep(state: state, weight: state.weight, reason: .notPolled, wasUp: state.isUp, isForced: state.force != nil)
             }
             return policy.step(state, maxWeight: node.maxWeight, observation: observation, now: now)
         }
-        return decide(steps: steps, previous: cluster.nodes.map { states[$0.destinationID]?.weight ?? 0 }, force: force)
+        return decide(steps: steps, previous: cluster.realServers.map { states[$0.destinationID]?.weight ?? 0 }, force: force)
     }
 
-    /// The cluster rules over the nodes' steps (in the configuration's node order) and the weights
-    /// they had before.
+    /// The cluster rules over the nodes' steps (in the order of ``ClusterConfiguration/realServers``)
+    /// and the weights they had before.
     public func decide(steps: [NodeWeightStep], previous: [Int], force: WeightForce? = nil) -> ClusterDecision {
-        precondition(steps.count == cluster.nodes.count && previous.count == steps.count, "one step and one previous weight per node")
+        precondition(steps.count == cluster.realServers.count && previous.count == steps.count, "one step and one previous weight per node")
         var weights = steps.map(\.weight)
         var reasons = steps.map(\.reason)
         var alerts: [ClusterAlert] = []
@@ -77,19 +78,19 @@ public struct ClusterWeighting: Hashable, Sendable {
         if cluster.backendMode == .activePassive {
             let candidates = steps.indices.filter { weights[$0] > 0 }
             let active = candidates.min { a, b in
-                let (x, y) = (cluster.nodes[a], cluster.nodes[b])
+                let (x, y) = (cluster.realServers[a], cluster.realServers[b])
                 return (x.priority, x.destinationID) < (y.priority, y.destinationID)
             }
             // Nodes already at 0 keep their own reason ("health 0" says more than "passive").
             for index in candidates where index != active {
                 weights[index] = 0
-                reasons[index] = .passive(active: active.map { cluster.nodes[$0].destinationID })
+                reasons[index] = .passive(active: active.map { cluster.realServers[$0].destinationID })
             }
         }
 
         var nodes: [ClusterDecision.NodeOutcome] = []
         var destinations: [Destination] = []
-        for (index, node) in cluster.nodes.enumerated() {
+        for (index, node) in cluster.realServers.enumerated() {
             var state = steps[index].state
             state.weight = weights[index]
             nodes.append(.init(id: node.destinationID, weight: weights[index], reason: reasons[index], state: state))
