@@ -387,4 +387,39 @@ import Testing
         #expect(configuration.clusters.contains { !$0.vips.isEmpty })
         #expect(configuration.clusters.contains { $0.panicThreshold != nil && $0.sorryServer != nil })
     }
+
+    @Test func theExampleFileSaysWhatItMeans() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../examples/brother.yml").standardized
+        let configuration = try BrotherConfiguration.load(path: url.path)
+        #expect(configuration.clusters.map(\.name) == ["app", "db", "web", "dns6"])
+        for cluster in configuration.clusters {
+            // From `_big_brother`, unless the cluster says otherwise.
+            #expect(cluster.rise == 2 && cluster.fall == 2)
+            #expect(cluster.unreachableHold == .seconds(10))
+            #expect(cluster.deadBand == 2)
+            #expect(cluster.pollTimeout == .seconds(3))
+            #expect(cluster.pollJitter == .milliseconds(100))
+            #expect(cluster.drainTimeout == .seconds(45))
+            #expect(cluster.maxDownTicks == 30)
+            #expect(cluster.nagios?.server == "nsca.example.net")
+        }
+        let app = try #require(configuration.cluster(named: "app"))
+        #expect(app.vips.map(\.description) == ["198.51.100.10:80/tcp", "198.51.100.10:443/tcp"])
+        #expect(app.sorryServer?.address == ClusterConfiguration.downpageAddress)
+        #expect(app.realServers.count == 2)
+        let db = try #require(configuration.cluster(named: "db"))
+        #expect(db.rampUpTime == .zero)
+        let web = try #require(configuration.cluster(named: "web"))
+        #expect(web.serviceID.description == "TCP 198.51.100.20:443")
+        #expect(web.scheduler == .weightedLeastConnection)
+        #expect(web.forwarding == .masquerade)
+        #expect(web.rampUpTime == .seconds(120) && web.rampCurve == .quadratic && web.minimumWeight == 2)
+        #expect(web.panicThreshold == 0.5)
+        #expect(web.sorryServer?.description == "192.0.2.50:8443")
+        #expect(web.nodes.map(\.realPort) == [8443, 8443, 8443])
+        let dns = try #require(configuration.cluster(named: "dns6"))
+        #expect(dns.serviceID == .firewallMark(103, family: .ipv6))
+        #expect(dns.scheduler == .sourceHashing && dns.forwarding == .ipip && dns.rampCurve == .steps(4))
+        #expect(dns.nodes.map(\.address.family) == [.ipv4, .ipv4])
+    }
 }

@@ -12,7 +12,7 @@ public struct NodeConfiguration: Hashable, Sendable, Codable {
     public var priority: Int
     /// Cap on the weight; nil means no cap (big_brother ignores 0 and negative values, and so do we).
     public var maxWeight: Int?
-    /// big_brother's remote-datacenter aggregator flag; accepted and kept, not acted upon yet.
+    /// big_brother's remote-datacenter aggregator flag: never an IPVS destination (remote nodes are not supported yet).
     public var interpol: Bool
     /// The IPVS destination port (`real_port`): 0 for firewall-mark clusters (keep the packet's
     /// port), the service's port for address clusters, unless set.
