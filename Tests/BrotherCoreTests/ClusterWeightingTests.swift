@@ -206,4 +206,31 @@ import Testing
         #expect(decision.destinations.map(\.id) == [Self.id("10.0.0.1")])
         #expect(decision.nodes.map(\.id) == [Self.id("10.0.0.1")])
     }
+
+    @Test func inActivePassiveThePanicGuardKeepsTheActiveNodeWhenEveryoneDrops() throws {
+        let nodes = ["address: 10.0.0.1, priority: 1", "address: 10.0.0.2, priority: 0", "address: 10.0.0.3, priority: 2"]
+        var driver = Driver(try Self.cluster("    backend_mode: active_passive\n    panic_threshold: 0.5\n", nodes: nodes))
+        #expect(driver.round([60, 70, 80]).nodes.map(\.weight) == [0, 70, 0])
+        let panic = driver.round([0, 0, 0])
+        #expect(panic.isPanicking)
+        #expect(panic.nodes.map(\.weight) == [0, 70, 0])
+        // The active node alone failing (1 of 3) is an ordinary failover.
+        var second = Driver(try Self.cluster("    backend_mode: active_passive\n    panic_threshold: 0.5\n", nodes: nodes))
+        _ = second.round([60, 70, 80])
+        let failover = second.round([60, 0, 80])
+        #expect(!failover.isPanicking)
+        #expect(failover.nodes.map(\.weight) == [60, 0, 0])
+    }
+
+    @Test func aNodeHeldThroughAnUnreachableBlipDoesNotCountAsDropping() throws {
+        var driver = Driver(try Self.cluster("    panic_threshold: 0.25\n    unreachable_hold: 5\n", nodes: Self.four))
+        _ = driver.round([50, 50, 50, 50])
+        let ids = driver.weighting.cluster.realServers.map(\.destinationID)
+        var observations = Dictionary(uniqueKeysWithValues: ids.map { ($0, HealthObservation.unreachable) })
+        observations[ids[3]] = .health(50)
+        let decision = driver.weighting.evaluate(states: driver.states, observations: observations, now: Self.t0.addingTimeInterval(1))
+        #expect(!decision.isPanicking)
+        #expect(decision.nodes.map(\.weight) == [50, 50, 50, 50])
+        #expect(decision.nodes.prefix(3).allSatisfy { $0.reason.description == "held: unreachable for 0s of 5s" })
+    }
 }
