@@ -1,0 +1,124 @@
+import Foundation
+import IPVS
+import Yams
+
+/// brother's configuration: big_brother's YAML as it is, plus additive keys.
+///
+/// ```yaml
+/// _big_brother:            # defaults, deep-merged under every cluster (cluster keys win)
+///   check_interval: 1
+/// clusters:
+///   - cluster_name: app
+///     fwmark: 101          # or service: "TCP 198.51.100.10:80"
+///     scheduler: wrr
+///     nodes:
+///       - {address: 10.0.1.11, port: 9293, path: /app/status}
+/// ```
+/// The keys, defaults and semantics are documented in `brother.yml(5)`.
+public struct BrotherConfiguration: Hashable, Sendable {
+    public var clusters: [ClusterConfiguration]
+
+    public init(clusters: [ClusterConfiguration]) {
+        self.clusters = clusters
+    }
+
+    /// Parses a configuration's text; `source` names it in errors (usually the file's path).
+    /// - Throws: ``BrotherConfigurationError`` listing every problem found.
+    public init(yaml text: String, source: String) throws {
+        switch Self.parse(yaml: text) {
+        case .success(let configuration): self = configuration
+        case .failure(let problems): throw BrotherConfigurationError(source: source, problems: problems.list)
+        }
+    }
+
+    /// Every problem in a configuration's text, in document order; empty when it is valid.
+    public static func validate(yaml text: String) -> [BrotherConfigurationError.Problem] {
+        if case .failure(let problems) = parse(yaml: text) { return problems.list }
+        return []
+    }
+
+    /// Reads and parses a file.
+    /// - Throws: ``BrotherConfigurationError`` (an unreadable file is one problem at the empty path).
+    public static func load(path: String) throws -> BrotherConfiguration {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw BrotherConfigurationError(
+                source: path, problems: [.init(path: "", message: "cannot read the file: \(error.localizedDescription)")])
+        }
+        return try BrotherConfiguration(yaml: text, source: path)
+    }
+
+    /// The cluster of that name.
+    public func cluster(named name: String) -> ClusterConfiguration? { clusters.first { $0.name == name } }
+
+    private struct Problems: Error { var list: [BrotherConfigurationError.Problem] }
+
+    private static func parse(yaml text: String) -> Result<BrotherConfiguration, Problems> {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch {
+            // Yams describes the spot over several lines; one line per problem keeps the report greppable.
+            let message = "\(error)".split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
+            return .failure(Problems(list: [.init(path: "", message: "not valid YAML: \(message)")]))
+        }
+        var reader = ConfigReader()
+        guard let root else {
+            return .failure(Problems(list: [.init(path: "", message: "is empty; it needs a `clusters` list")]))
+        }
+        let top = reader.entries(of: root, at: "", known: ["_big_brother", "clusters"], hint: "`_big_brother` and `clusters`") ?? []
+        let topLevel = Dictionary(top, uniquingKeysWith: { first, _ in first })
+
+        var defaults: [String: LocatedNode] = [:]
+        if let block = topLevel["_big_brother"] {
+            let known = ClusterKeys.shared.union(ClusterKeys.defaultsOnly)
+            for (key, value) in reader.entries(of: block.node, at: block.path, known: known, hint: "cluster defaults") ?? [] {
+                defaults[key] = value
+            }
+        }
+
+        var clusters: [ClusterConfiguration] = []
+        if let list = topLevel["clusters"] {
+            for item in reader.list(list) ?? [] {
+                if let cluster = ClusterParser.parse(item, defaults: defaults, reader: &reader) { clusters.append(cluster) }
+            }
+        } else if root.mapping != nil {
+            reader.report("clusters", "required: a list of clusters")
+        }
+        checkUniqueness(clusters, reader: &reader)
+
+        guard reader.problems.isEmpty else { return .failure(Problems(list: reader.problems)) }
+        return .success(BrotherConfiguration(clusters: clusters))
+    }
+
+    /// Names, services and VIPs must each belong to one cluster: two owners would fight over one
+    /// kernel object.
+    private static func checkUniqueness(_ clusters: [ClusterConfiguration], reader: inout ConfigReader) {
+        var names: [String: Int] = [:]
+        var services: [VirtualService.ID: Int] = [:]
+        var vips: [ClusterVIP: Int] = [:]
+        for (index, cluster) in clusters.enumerated() {
+            let path = "clusters[\(index)]"
+            if let first = names[cluster.name] {
+                reader.report("\(path).cluster_name", "\"\(cluster.name)\" is already the name of clusters[\(first)]")
+            } else {
+                names[cluster.name] = index
+            }
+            if let first = services[cluster.serviceID] {
+                let key = cluster.fwmark == nil ? "service" : "fwmark"
+                reader.report("\(path).\(key)", "\(cluster.serviceID) is already used by clusters[\(first)] (\(clusters[first].name))")
+            } else {
+                services[cluster.serviceID] = index
+            }
+            for (vipIndex, vip) in cluster.vips.enumerated() {
+                if let first = vips[vip] {
+                    reader.report("\(path).vips[\(vipIndex)]", "\(vip) is already a VIP of clusters[\(first)] (\(clusters[first].name))")
+                } else {
+                    vips[vip] = index
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,262 @@
+import IPVS
+import Yams
+
+/// Which keys may appear where.
+enum ClusterKeys {
+    /// In a cluster or in `_big_brother` (big_brother's shared keys, then ours).
+    static let shared: Set<String> = [
+        "check_interval", "ramp_up_time", "backend_mode", "max_down_ticks", "has_downpage", "nagios", "scheduler",
+        "forwarding", "ramp_curve", "min_weight", "rise", "fall", "unreachable_hold", "dead_band", "panic_threshold",
+        "sorry_server", "drain_timeout", "poll_timeout", "poll_jitter",
+    ]
+    /// Only in `_big_brother`.
+    static let defaultsOnly: Set<String> = ["offset"]
+    /// Only in a cluster.
+    static let clusterOnly: Set<String> = ["cluster_name", "fwmark", "service", "address_family", "vips", "non_egress_locations", "nodes"]
+    static let node: Set<String> = ["address", "port", "path", "priority", "max_weight", "interpol", "real_port"]
+    static let nagios: Set<String> = ["server", "check", "host"]
+}
+
+/// Turns one `clusters[i]` entry, merged over `_big_brother`, into a ``ClusterConfiguration``.
+enum ClusterParser {
+    static func parse(_ item: LocatedNode, defaults: [String: LocatedNode], reader: inout ConfigReader) -> ClusterConfiguration? {
+        let path = item.path
+        guard let own = reader.entries(of: item.node, at: path, known: ClusterKeys.shared.union(ClusterKeys.clusterOnly), hint: "cluster keys")
+        else { return nil }
+        var fields = defaults
+        for (key, value) in own { fields[key] = value }
+        let problemsBefore = reader.problems.count
+
+        let name = reader.string(fields["cluster_name"])
+        if fields["cluster_name"] == nil {
+            reader.report("\(path).cluster_name", "required: the cluster's name")
+        } else if let name, !isValidName(name) {
+            reader.report("\(path).cluster_name", "must be non-empty, without spaces or `/` (it is part of API URLs)")
+        }
+
+        // Identity: big_brother's fwmark, or our address service; exactly one.
+        var serviceID: VirtualService.ID?
+        switch (fields["fwmark"], fields["service"]) {
+        case (nil, nil):
+            reader.report(path, "needs `fwmark: N` or `service: \"TCP 198.51.100.10:80\"`")
+        case (.some, .some):
+            reader.report("\(path).service", "give either `fwmark` or `service`, not both")
+        case (let mark?, nil):
+            var family = AddressFamily.ipv4
+            if let familyNode = fields["address_family"], let text = reader.string(familyNode) {
+                switch text.lowercased() {
+                case "ipv4", "inet": family = .ipv4
+                case "ipv6", "inet6": family = .ipv6
+                default: reader.report(familyNode.path, "must be ipv4 or ipv6")
+                }
+            }
+            if let number = reader.integer(mark, in: 1...Int(UInt32.max)) { serviceID = .firewallMark(UInt32(number), family: family) }
+        case (nil, let service?):
+            if let familyNode = fields["address_family"] {
+                reader.report(familyNode.path, "only for fwmark clusters; a service's address gives its family")
+            }
+            if let text = reader.string(service) {
+                if let id = VirtualService.ID(parsing: text), case .address = id {
+                    serviceID = id
+                } else {
+                    reader.report(
+                        service.path, "\"\(text)\" is not a service; write \"TCP 198.51.100.10:80\", \"UDP [2001:db8::1]:53\" or \"SCTP …\"")
+                }
+            }
+        }
+
+        var scheduler = Scheduler.weightedRoundRobin
+        if let node = fields["scheduler"], let text = reader.string(node) {
+            if Scheduler.linuxSchedulers.contains(Scheduler(rawValue: text)) {
+                scheduler = Scheduler(rawValue: text)
+            } else {
+                reader.report(
+                    node.path, "unknown scheduler \"\(text)\"; use one of \(Scheduler.linuxSchedulers.map(\.rawValue).joined(separator: ", "))")
+            }
+        }
+
+        var forwarding = ForwardingMethod.ipip
+        if let node = fields["forwarding"], let text = reader.string(node) {
+            if let parsed = ForwardingMethod(parsing: text), parsed != .bypass {
+                forwarding = parsed
+            } else {
+                reader.report(node.path, "use tunnel (ipip, the default), route, masq, local, gue:PORT or gre (+ \",csum\", \",remcsum\")")
+            }
+        }
+
+        var backendMode = ClusterConfiguration.BackendMode.activeActive
+        if let node = fields["backend_mode"], let text = reader.string(node) {
+            if let mode = ClusterConfiguration.BackendMode(rawValue: text) {
+                backendMode = mode
+            } else {
+                reader.report(node.path, "must be active_active or active_passive")
+            }
+        }
+
+        var rampCurve = RampCurve.linear
+        if let node = fields["ramp_curve"], let text = reader.string(node) {
+            if let curve = RampCurve(parsing: text) {
+                rampCurve = curve
+            } else {
+                reader.report(node.path, "must be linear, quadratic or step:N (N = 2...100)")
+            }
+        }
+
+        let checkInterval = reader.seconds(fields["check_interval"], allowZero: false) ?? .seconds(1)
+        let rampUpTime = reader.seconds(fields["ramp_up_time"], allowZero: true) ?? .seconds(60)
+        let minimumWeight = reader.integer(fields["min_weight"], in: 1...Destination.maximumWeight) ?? 1
+        let maxDownTicks = reader.integer(fields["max_down_ticks"], in: 0...Int(Int32.max)) ?? 0
+        let rise = reader.integer(fields["rise"], in: 1...1000) ?? 1
+        let fall = reader.integer(fields["fall"], in: 1...1000) ?? 1
+        let unreachableHold = reader.seconds(fields["unreachable_hold"], allowZero: true) ?? .zero
+        let deadBand = reader.integer(fields["dead_band"], in: 0...100) ?? 0
+        let panicThreshold = reader.fraction(fields["panic_threshold"])
+        let drainTimeout = reader.seconds(fields["drain_timeout"], allowZero: true) ?? .seconds(30)
+        let pollTimeout = reader.seconds(fields["poll_timeout"], allowZero: false) ?? .seconds(2)
+        let pollJitter = reader.seconds(fields["poll_jitter"], allowZero: true) ?? .zero
+        if let node = fields["poll_jitter"], pollJitter >= checkInterval {
+            reader.report(node.path, "must be less than check_interval (\(checkInterval.inSeconds)s)")
+        }
+        let offset = reader.integer(fields["offset"], in: 0...Int(UInt32.max)) ?? 10000
+        let hasDownpage = reader.bool(fields["has_downpage"]) ?? false
+
+        let nagios = parseNagios(defaults["nagios"], own: own.first { $0.0 == "nagios" }?.1, reader: &reader)
+
+        var nonEgress: [String] = []
+        for entry in reader.list(fields["non_egress_locations"]) ?? [] {
+            if let text = reader.string(entry) { nonEgress.append(text) }
+        }
+
+        // Sorry server: ours by address, or big_brother's down page. A cluster's own key beats a
+        // default; both at the same level is ambiguous.
+        var sorryServer: Destination.ID?
+        let defaultRealPort: UInt16 = if case .address(_, let port, _) = serviceID { port } else { 0 }
+        let downpage = Destination.ID(address: ClusterConfiguration.downpageAddress, port: defaultRealPort)
+        if let node = fields["sorry_server"], let text = reader.string(node) {
+            let sorryIsOwn = node.path.hasPrefix("\(path).")
+            let downpageIsOwn = fields["has_downpage"]?.path.hasPrefix("\(path).") ?? false
+            if hasDownpage, sorryIsOwn == downpageIsOwn {
+                reader.report(node.path, "give either sorry_server or has_downpage: true, not both")
+            } else if hasDownpage, downpageIsOwn {
+                sorryServer = downpage
+            } else if let id = Destination.ID(parsing: text) {
+                sorryServer = id.port == 0 ? Destination.ID(address: id.address, port: defaultRealPort) : id
+                checkFamily(id.address, of: serviceID, forwarding: forwarding, at: node.path, reader: &reader)
+            } else {
+                reader.report(node.path, "\"\(text)\" is not an address; write 192.0.2.50, 192.0.2.50:8080 or [2001:db8::50]:8080")
+            }
+        } else if hasDownpage {
+            sorryServer = downpage
+        }
+
+        var vips: [ClusterVIP] = []
+        if let node = fields["vips"] {
+            if serviceID != nil, case .address = serviceID {
+                reader.report(node.path, "only for fwmark clusters; an address service is its own VIP")
+            }
+            var seen: Set<ClusterVIP> = []
+            for entry in reader.list(node) ?? [] {
+                guard let text = reader.string(entry) else { continue }
+                guard let vip = ClusterVIP(parsing: text) else {
+                    reader.report(
+                        entry.path, "\"\(text)\" is not a VIP; write ADDRESS:PORT/PROTO, e.g. 198.51.100.10:443/tcp or [2001:db8::10]:53/udp")
+                    continue
+                }
+                if let id = serviceID, vip.address.family != id.family {
+                    reader.report(entry.path, "is \(vip.address.family) but the cluster is \(id.family) (set address_family)")
+                }
+                if !seen.insert(vip).inserted { reader.report(entry.path, "\(vip) is listed twice") }
+                vips.append(vip)
+            }
+        }
+
+        var nodes: [NodeConfiguration] = []
+        if let list = fields["nodes"] {
+            var seen: [Destination.ID: Int] = [:]
+            for entry in reader.list(list) ?? [] {
+                guard let node = parseNode(entry, serviceID: serviceID, forwarding: forwarding, defaultRealPort: defaultRealPort, reader: &reader)
+                else { continue }
+                if let first = seen[node.destinationID] {
+                    reader.report(entry.path, "\(node.destinationID) is already \(list.path)[\(first)]")
+                } else {
+                    seen[node.destinationID] = nodes.count
+                }
+                nodes.append(node)
+            }
+            if let sorryServer, seen[sorryServer] != nil {
+                reader.report(fields["sorry_server"]?.path ?? "\(path).has_downpage", "\(sorryServer) is also a node")
+            }
+        } else {
+            reader.report("\(path).nodes", "required: a list of nodes")
+        }
+
+        guard reader.problems.count == problemsBefore, let name, let serviceID else { return nil }
+        return ClusterConfiguration(
+            name: name, serviceID: serviceID, scheduler: scheduler, forwarding: forwarding, vips: vips, checkInterval: checkInterval,
+            rampUpTime: rampUpTime, rampCurve: rampCurve, minimumWeight: minimumWeight, backendMode: backendMode, maxDownTicks: maxDownTicks,
+            rise: rise, fall: fall, unreachableHold: unreachableHold, deadBand: deadBand, panicThreshold: panicThreshold,
+            sorryServer: sorryServer, drainTimeout: drainTimeout, pollTimeout: pollTimeout, pollJitter: pollJitter, nagios: nagios,
+            offset: offset, nonEgressLocations: nonEgress, nodes: nodes)
+    }
+
+    private static func parseNode(
+        _ entry: LocatedNode, serviceID: VirtualService.ID?, forwarding: ForwardingMethod, defaultRealPort: UInt16, reader: inout ConfigReader
+    ) -> NodeConfiguration? {
+        guard let fields = reader.entries(of: entry.node, at: entry.path, known: ClusterKeys.node, hint: "node keys") else { return nil }
+        let map = Dictionary(fields, uniquingKeysWith: { first, _ in first })
+        let before = reader.problems.count
+        var address: IPAddress?
+        if let node = map["address"], let text = reader.string(node) {
+            address = IPAddress(text)
+            if let address {
+                checkFamily(address, of: serviceID, forwarding: forwarding, at: node.path, reader: &reader)
+            } else {
+                reader.report(node.path, "\"\(text)\" is not an IP address")
+            }
+        } else if map["address"] == nil {
+            reader.report("\(entry.path).address", "required: the real server's IP address")
+        }
+        let port = reader.integer(map["port"], in: 1...65535) ?? 80
+        let path = reader.string(map["path"]) ?? "/"
+        if let node = map["path"], !path.hasPrefix("/") { reader.report(node.path, "must start with /") }
+        let priority = reader.integer(map["priority"], in: Int(Int32.min)...Int(Int32.max)) ?? 0
+        let maxWeight = reader.integer(map["max_weight"], in: Int(Int32.min)...Destination.maximumWeight)
+        let interpol = reader.bool(map["interpol"]) ?? false
+        let realPort = reader.integer(map["real_port"], in: 0...65535).map { UInt16($0) } ?? defaultRealPort
+        guard reader.problems.count == before, let address else { return nil }
+        // big_brother caps only with a positive max_weight; 0 and below mean "no cap".
+        return NodeConfiguration(
+            address: address, port: UInt16(port), path: path, priority: priority, maxWeight: (maxWeight ?? 0) > 0 ? maxWeight : nil,
+            interpol: interpol, realPort: realPort)
+    }
+
+    /// Only tunnels may cross address families (IPv6 service over IPv4 tunnel endpoints).
+    private static func checkFamily(
+        _ address: IPAddress, of serviceID: VirtualService.ID?, forwarding: ForwardingMethod, at path: String, reader: inout ConfigReader
+    ) {
+        guard let serviceID, address.family != serviceID.family else { return }
+        if case .tunnel = forwarding { return }
+        reader.report(path, "is \(address.family) but the service is \(serviceID.family); only tunnel forwarding crosses families")
+    }
+
+    /// big_brother deep-merges `nagios` key by key: the cluster's fields win.
+    private static func parseNagios(_ defaults: LocatedNode?, own: LocatedNode?, reader: inout ConfigReader) -> ClusterConfiguration.Nagios? {
+        guard defaults != nil || own != nil else { return nil }
+        var nagios = ClusterConfiguration.Nagios()
+        for block in [defaults, own].compactMap({ $0 }) {
+            for (key, value) in reader.entries(of: block.node, at: block.path, known: ClusterKeys.nagios, hint: "server, check and host") ?? [] {
+                let text = reader.string(value)
+                switch key {
+                case "server": nagios.server = text ?? nagios.server
+                case "check": nagios.check = text ?? nagios.check
+                default: nagios.host = text ?? nagios.host
+                }
+            }
+        }
+        return nagios
+    }
+
+    private static func isValidName(_ name: String) -> Bool {
+        !name.isEmpty && !name.contains("/") && !name.unicodeScalars.contains { $0.properties.isWhitespace || $0.value < 0x20 }
+    }
+}
