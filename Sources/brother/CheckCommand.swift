@@ -1,0 +1,29 @@
+import ArgumentParser
+import BrotherCore
+import Foundation
+
+/// `brother check CONFIG`: validate a configuration without touching the kernel.
+struct CheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Validate a brother configuration file without starting or touching the kernel.",
+        discussion: "Prints every problem as FILE: YAML-PATH: what is wrong, one per line, and exits 1; prints a summary of the clusters and exits 0 when the file is valid.")
+
+    @Argument(help: "The configuration file (big_brother's YAML plus brother's keys; see brother.yml.5).")
+    var config: String = "/etc/brother/brother.yml"
+
+    func run() throws {
+        let configuration: BrotherConfiguration
+        do {
+            configuration = try BrotherConfiguration.load(path: config)
+        } catch let error as BrotherConfigurationError {
+            printError("\(error)")
+            throw ExitCode(1)
+        }
+        let nodes = configuration.clusters.reduce(0) { $0 + $1.nodes.count }
+        print("\(config): ok, \(configuration.clusters.count) cluster\(configuration.clusters.count == 1 ? "" : "s"), \(nodes) node\(nodes == 1 ? "" : "s")")
+        for cluster in configuration.clusters {
+            print("  \(cluster.name): \(cluster.serviceID) \(cluster.scheduler) \(cluster.forwarding), \(cluster.nodes.count) nodes, \(cluster.backendMode.rawValue)")
+        }
+    }
+}
