@@ -107,6 +107,11 @@ struct IPVSKernelTests {
             [Destination(id: .init(address: IPAddress("2001:db8:1::9")!, port: 0),
                          forwarding: .tunnel(.init(kind: .gue, port: 7000, flags: [.remoteChecksum])), weight: 9)]
         ),
+        (
+            // A destination of the other family: the kernel allows it for tunnels only.
+            VirtualService(id: .firewallMark(24, family: .ipv6), scheduler: .weightedRoundRobin),
+            [Destination(id: .init(address: IPAddress("192.0.2.20")!, port: 0), forwarding: .ipip, weight: 4)]
+        ),
     ]
 
     @Test func persistenceFlagsAndTunnelsBothWays() async throws {
