@@ -43,7 +43,7 @@ public enum AgentCheckReply: Sendable, Hashable {
     ///   (unknown words, empty input, a percentage out of 0...100 or too long to be a number).
     public init?(parsing text: some StringProtocol) {
         var line = Substring(text)
-        if let end = line.firstIndex(where: { $0 == "\r" || $0 == "\n" }) { line = line[..<end] }
+        if let end = line.firstIndex(where: \.isNewline) { line = line[..<end] }
         var percent: Int?
         var admin: Substring?
         var health: Substring?

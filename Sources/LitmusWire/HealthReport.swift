@@ -46,7 +46,7 @@ public struct HealthReport: Sendable, Hashable {
 
     /// Finds the first `Health: N` line in a body (not `Measured Health:`), as big_brother's regex does.
     public static func healthLine(in body: some StringProtocol) -> Int? {
-        for line in body.split(whereSeparator: { $0 == "\n" || $0 == "\r" }) {
+        for line in body.split(whereSeparator: \.isNewline) {
             guard line.hasPrefix("Health:") else { continue }
             let rest = line.dropFirst("Health:".count).trimmingASCIIWhitespace()
             let digits = rest.prefix(while: { $0.isASCII && $0.isNumber })
@@ -65,7 +65,7 @@ public struct HealthReport: Sendable, Hashable {
 extension StringProtocol {
     /// The text without leading and trailing spaces, tabs, CR and LF (Foundation-free).
     func trimmingASCIIWhitespace() -> String {
-        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" }
+        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0.isNewline }
         guard let first = firstIndex(where: { !isSpace($0) }) else { return "" }
         let last = lastIndex(where: { !isSpace($0) })!
         return String(self[first...last])

@@ -17,7 +17,7 @@ public enum HAProxyStats {
 
     /// Parses the CSV, locating columns by the `# pxname,svname,…` header rather than by position.
     public static func parse(_ text: String, source: String) throws -> [HAProxyStatRow] {
-        let lines = text.split(whereSeparator: { $0 == "\n" || $0 == "\r" })
+        let lines = text.split(whereSeparator: \.isNewline)
         guard let header = lines.first(where: { $0.hasPrefix("# ") }) else {
             throw SocketError(peer: source, operation: "parse show stat from", reason: "no CSV header in the answer")
         }
