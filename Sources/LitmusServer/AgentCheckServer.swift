@@ -53,88 +53,117 @@ public struct AgentCheckServer: ServiceLifecycle.Service {
         return result
     }
 
+    /// Binds every port, serves until graceful shutdown or cancellation, then closes the listening sockets.
     public func run() async throws {
-        var channels: [(Listener, NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>)] = []
+        var channels: [any Channel] = []
+        defer { channels.forEach { $0.close(promise: nil) } }
+        let state = self.state
+        let lookup: @Sendable (String) async -> AgentCheckReply = { name in
+            guard let status = await state.status(of: name) else { return .fail(reason: "NOT_FOUND") }
+            return status.agentCheckReply
+        }
         for listener in listeners {
+            let timeout = readTimeout
             let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .serverChannelOption(.backlog, value: 256)
-                .bind(host: listener.host, port: listener.port) { child in
+                // HAProxy half-closes its side when it has nothing to send (multi-port mode); the reply,
+                // computed asynchronously, must still go out, so EOF must not close the channel.
+                .childChannelOption(.allowRemoteHalfClosure, value: true)
+                .childChannelInitializer { child in
                     child.eventLoop.makeCompletedFuture {
-                        try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: child)
+                        try child.pipeline.syncOperations.addHandler(AgentCheckHandler(mode: listener.mode, readTimeout: timeout, lookup: lookup))
                     }
                 }
-            let port = channel.channel.localAddress?.port ?? listener.port
+                .bind(host: listener.host, port: listener.port)
+                .get()
+            channels.append(channel)
+            let port = channel.localAddress?.port ?? listener.port
             logger.info("agent-check listening", metadata: ["address": "\(listener.host):\(port)", "mode": "\(listener.mode)"])
             onListening(listener, port)
-            channels.append((listener, channel))
         }
-        let serving = channels
-        try await withThrowingDiscardingTaskGroup { group in
-            for (listener, channel) in serving {
-                group.addTask {
-                    try await cancelWhenGracefulShutdown {
-                        try await channel.executeThenClose { inbound in
-                            try await withThrowingDiscardingTaskGroup { connections in
-                                for try await connection in inbound {
-                                    connections.addTask { await self.handle(connection, mode: listener.mode) }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    func handle(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>, mode: Mode) async {
-        do {
-            try await connection.executeThenClose { inbound, outbound in
-                let reply: AgentCheckReply
-                switch mode {
-                case .service(let name):
-                    reply = await self.reply(for: name)
-                case .named:
-                    if let name = try await self.readName(inbound) {
-                        reply = await self.reply(for: name)
-                    } else {
-                        reply = .fail(reason: "BAD_INPUT")
-                    }
-                }
-                try await outbound.write(ByteBuffer(string: reply.line))
-            }
-        } catch {
-            logger.debug("agent-check connection ended", metadata: ["error": "\(error)"])
-        }
-    }
-
-    func reply(for service: String) async -> AgentCheckReply {
-        guard let status = await state.status(of: service) else { return .fail(reason: "NOT_FOUND") }
-        return status.agentCheckReply
-    }
-
-    /// Reads up to the first newline (at most 256 bytes, within the read timeout); `nil` if it is not a valid name.
-    func readName(_ inbound: NIOAsyncChannelInboundStream<ByteBuffer>) async throws -> String? {
-        let timeout = readTimeout
-        return try await withThrowingTaskGroup(of: String?.self) { group in
-            group.addTask {
-                var collected: [UInt8] = []
-                for try await var buffer in inbound {
-                    collected += buffer.readBytes(length: buffer.readableBytes) ?? []
-                    if collected.contains(UInt8(ascii: "\n")) || collected.count > 256 { break }
-                }
-                let line = collected.prefix { $0 != UInt8(ascii: "\n") && $0 != UInt8(ascii: "\r") }
-                let name = String(decoding: line, as: UTF8.self).filter { $0 != " " && $0 != "\t" }
-                return ServiceName.isValid(name) ? name : nil
-            }
-            group.addTask {
-                try await Task.sleep(nanoseconds: UInt64(timeout.nanoseconds))
-                return nil
-            }
-            let first = try await group.next() ?? nil
-            group.cancelAll()
-            return first
-        }
+        // Serving happens on the event loops; this task only waits for the signal to stop.
+        try? await gracefulShutdown()
     }
 }
 
+/// Answers one agent-check connection. Lives on its channel's event loop.
+final class AgentCheckHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    let mode: AgentCheckServer.Mode
+    let readTimeout: TimeAmount
+    let lookup: @Sendable (String) async -> AgentCheckReply
+    private var received: [UInt8] = []
+    private var answered = false
+    private var timeoutTask: Scheduled<Void>?
+
+    init(mode: AgentCheckServer.Mode, readTimeout: TimeAmount, lookup: @escaping @Sendable (String) async -> AgentCheckReply) {
+        self.mode = mode
+        self.readTimeout = readTimeout
+        self.lookup = lookup
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        switch mode {
+        case .service(let name):
+            answer(context: context, name: name)
+        case .named:
+            let channel = context.channel
+            timeoutTask = context.eventLoop.scheduleTask(in: readTimeout) {
+                AgentCheckHandler.send(.fail(reason: "BAD_INPUT"), on: channel)
+            }
+        }
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard case .named = mode, !answered else { return }
+        var buffer = unwrapInboundIn(data)
+        received += buffer.readBytes(length: buffer.readableBytes) ?? []
+        guard let end = received.firstIndex(where: { $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\r") }) ?? (received.count > 256 ? 256 : nil)
+        else { return }
+        let name = String(decoding: received[..<end], as: UTF8.self).filter { $0 != " " && $0 != "\t" }
+        guard ServiceName.isValid(name) else {
+            answered = true
+            timeoutTask?.cancel()
+            AgentCheckHandler.send(.fail(reason: "BAD_INPUT"), on: context.channel)
+            return
+        }
+        answer(context: context, name: name)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // End of input: single-port mode answers with what it has; multi-port mode is already answering.
+        if case .some(.inputClosed) = event as? ChannelEvent, case .named = mode, !answered {
+            received.append(UInt8(ascii: "\n"))
+            channelRead(context: context, data: NIOAny(ByteBuffer()))
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        timeoutTask?.cancel()
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+
+    private func answer(context: ChannelHandlerContext, name: String) {
+        answered = true
+        timeoutTask?.cancel()
+        let channel = context.channel
+        let promise = context.eventLoop.makePromise(of: AgentCheckReply.self)
+        let lookup = self.lookup
+        promise.completeWithTask { await lookup(name) }
+        promise.futureResult.whenSuccess { reply in AgentCheckHandler.send(reply, on: channel) }
+    }
+
+    static func send(_ reply: AgentCheckReply, on channel: any Channel) {
+        channel.writeAndFlush(ByteBuffer(string: reply.line)).whenComplete { _ in channel.close(promise: nil) }
+    }
+}

@@ -36,12 +36,14 @@ public enum HAProxyStats {
     }
 
     /// litmus_paper's backend-health metric: weight × Σweight(UP servers) / Σweight(all servers), truncated.
+    /// Weights are the configured (`show stat` current) weights; MAINT/DOWN/DRAIN servers count only in the total.
     public static func backendHealth(_ rows: [HAProxyStatRow], cluster: String, weight: Int) -> Int? {
         let servers = rows.filter { $0.proxy == cluster && $0.server != "FRONTEND" && $0.server != "BACKEND" }
         guard !servers.isEmpty else { return nil }
         let total = servers.reduce(0) { $0 + $1.weight }
         guard total > 0 else { return 0 }
-        let up = servers.filter { $0.status.hasPrefix("UP") }.reduce(0) { $0 + $1.weight }
+        // "no check" servers are in service too: HAProxy simply does not health-check them.
+        let up = servers.filter { $0.status.hasPrefix("UP") || $0.status == "no check" }.reduce(0) { $0 + $1.weight }
         return weight * up / total
     }
 }
