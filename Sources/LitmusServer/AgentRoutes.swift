@@ -38,6 +38,7 @@ public struct AgentRoutes: Sendable {
     /// Builds the router; every handler answers 4xx with a reason for bad input and never throws a 500.
     public func buildRouter() -> Router<AgentRequestContext> {
         let router = Router(context: AgentRequestContext.self)
+        router.middlewares.add(PlainErrorMiddleware())
         router.get("/") { request, _ in await self.table(request) }
         router.get("/metrics") { _, _ in await self.prometheus() }
         for direction in ForceDirection.allCases {
@@ -73,7 +74,7 @@ public struct AgentRoutes: Sendable {
         var headers = HTTPFields()
         headers[AgentRoutes.healthHeader] = String(status.reported)
         if let forced = status.forced { headers[AgentRoutes.forcedHeader] = forced.direction.rawValue }
-        if let age = status.age { headers[AgentRoutes.ageHeader] = String(format: "%.3f", age) }
+        if let age = status.age { headers[AgentRoutes.ageHeader] = AgentRoutes.milliseconds(age) }
         if let stale = status.staleReason { headers[AgentRoutes.staleHeader] = stale }
         let code: HTTPResponse.Status = status.reported > 0 ? .ok : .serviceUnavailable
         if wantsJSON(request) { return json(code, status, headers: headers) }
@@ -190,6 +191,15 @@ public struct AgentRoutes: Sendable {
         encoder.outputFormatting = [.sortedKeys]
         let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+extension AgentRoutes {
+    /// Seconds with three decimals, without Foundation's `String(format:)` on the hot path.
+    static func milliseconds(_ seconds: Double) -> String {
+        let total = Int((seconds * 1000).rounded())
+        let fraction = total % 1000
+        return "\(total / 1000)." + (fraction < 10 ? "00" : fraction < 100 ? "0" : "") + "\(fraction)"
     }
 }
 

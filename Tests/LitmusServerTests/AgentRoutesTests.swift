@@ -81,6 +81,10 @@ import Testing
             try await client.execute(uri: "/nope/metrics", method: .get) { response in
                 #expect(response.status == .notFound)
             }
+            try await client.execute(uri: "/no/such/route", method: .get) { response in
+                #expect(response.status == .notFound)
+                #expect(String(buffer: response.body) == "NOT FOUND")
+            }
         }
     }
 

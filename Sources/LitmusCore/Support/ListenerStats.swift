@@ -37,7 +37,7 @@ public enum ListenerStatsReader {
         var stats = ListenerStats(active: 0, queued: 0)
         var found = false
         for table in ["tcp", "tcp6"] {
-            guard let text = try? String(contentsOfFile: "\(procRoot)/net/\(table)", encoding: .utf8) else { continue }
+            guard let text = ProcFile.read("\(procRoot)/net/\(table)") else { continue }
             for row in parseTCPTable(text) where row.port == address.port && matches(row.address, wanted) {
                 if row.state == 0x0A {
                     stats.queued += row.receiveQueue
@@ -102,15 +102,16 @@ public enum ListenerStatsReader {
     /// Unix sockets, raindrops' way: rows for `path` that are not the listener itself count as queued while
     /// connecting (state 02: not accepted yet) and active once connected (state 03).
     public static func unix(path: String, procRoot: String = "/proc") throws -> ListenerStats {
-        guard let text = try? String(contentsOfFile: "\(procRoot)/net/unix", encoding: .utf8) else {
+        guard let text = ProcFile.read("\(procRoot)/net/unix") else {
             throw SocketError(peer: path, operation: "read listener stats for", reason: "cannot read \(procRoot)/net/unix")
         }
         var stats = ListenerStats(active: 0, queued: 0)
         var listening = false
         for line in text.split(separator: "\n").dropFirst() {
             // Num RefCount Protocol Flags Type St Inode Path
-            let fields = line.split(separator: " ", maxSplits: 7, omittingEmptySubsequences: true)
-            guard fields.count == 8, fields[7] == path else { continue }
+            // Not maxSplits: runs of padding spaces would use up splits and leak into the path.
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard fields.count >= 8, fields[7...].joined(separator: " ") == path else { continue }
             let flags = fields[3]
             if flags != "00000000" {
                 listening = true

@@ -3,11 +3,11 @@ import Foundation
 /// CPU load as litmus_paper reads it: the 1-minute load average over the number of processors.
 public enum LoadAverage {
     public static func read(procRoot: String = "/proc") throws -> (load: Double, processors: Int) {
-        let loadText = try String(contentsOfFile: "\(procRoot)/loadavg", encoding: .utf8)
+        let loadText = ProcFile.read("\(procRoot)/loadavg") ?? ""
         guard let first = loadText.split(separator: " ").first, let load = Double(first) else {
             throw SocketError(peer: "\(procRoot)/loadavg", operation: "parse", reason: "unexpected contents")
         }
-        let cpuinfo = (try? String(contentsOfFile: "\(procRoot)/cpuinfo", encoding: .utf8)) ?? ""
+        let cpuinfo = ProcFile.read("\(procRoot)/cpuinfo") ?? ""
         let processors = cpuinfo.split(separator: "\n").filter { $0.hasPrefix("processor") }.count
         return (load, max(processors, 1))
     }
