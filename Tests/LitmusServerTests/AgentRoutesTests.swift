@@ -135,6 +135,32 @@ import Testing
         }
     }
 
+    @Test(arguments: ["/down", "/up", "/health", "/web/down", "/web/up", "/web/health"])
+    func everyForceRouteCreatesAndDeletes(_ path: String) async throws {
+        let dir = TemporaryDirectory()
+        let state = await Self.makeState(dir)
+        try await Self.app(state).test(.router) { client in
+            let form: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
+            try await client.execute(uri: path, method: .post, headers: form, body: ByteBuffer(string: "reason=r&health=10")) { response in
+                #expect(response.status == .created)
+                #expect(response.headers[.contentType] == "text/plain")
+                #expect(String(buffer: response.body) == "File created")
+            }
+            try await client.execute(uri: "/web/status", method: .get) { response in
+                #expect(response.headers[HTTPField.Name("X-Health-Forced")!] == path.split(separator: "/").last.map(String.init))
+            }
+            try await client.execute(uri: path, method: .delete) { response in
+                #expect(response.status == .ok)
+                #expect(String(buffer: response.body) == "File deleted")
+            }
+            try await client.execute(uri: path, method: .delete) { response in
+                #expect(response.status == .notFound)
+                #expect(String(buffer: response.body) == "NOT FOUND")
+            }
+        }
+        #expect(await state.allForces.isEmpty)
+    }
+
     @Test(arguments: [
         ("/web/health", "reason=x", "health must be an integer"),
         ("/web/health", "health=150", "health must be an integer"),
