@@ -1,0 +1,52 @@
+/// Decides who may change forces: the Unix socket and loopback always; other clients only from configured
+/// networks and only with the token.
+public struct AdminPolicy: Sendable {
+    public enum Decision: Sendable, Equatable {
+        case allowed
+        /// 401: the network is allowed but the token is missing or wrong.
+        case needsToken(String)
+        /// 403: never from there.
+        case forbidden(String)
+    }
+
+    public var access: AdminAccess
+
+    public init(access: AdminAccess) { self.access = access }
+
+    /// - Parameters:
+    ///   - remoteAddress: the client's address bytes (4 or 16), `nil` when unknown.
+    ///   - viaUnixSocket: the request came over the agent's Unix socket.
+    ///   - token: the token the client sent, if any.
+    public func decide(remoteAddress: [UInt8]?, viaUnixSocket: Bool, token: String?) -> Decision {
+        if viaUnixSocket { return .allowed }
+        guard let remoteAddress else { return .forbidden("force changes are accepted only from loopback or the agent's Unix socket") }
+        if AdminPolicy.isLoopback(remoteAddress) { return .allowed }
+        guard access.allowedNetworks.contains(where: { $0.contains(remoteAddress) }) else {
+            return .forbidden("force changes are accepted only from loopback, the agent's Unix socket or admin.allowed_networks")
+        }
+        guard let expected = access.token, let token, AdminPolicy.constantTimeEqual(expected, token) else {
+            return .needsToken("this client needs the admin token (Authorization: Bearer <token>)")
+        }
+        return .allowed
+    }
+
+    public static func isLoopback(_ bytes: [UInt8]) -> Bool {
+        if bytes.count == 4 { return bytes[0] == 127 }
+        if bytes.count == 16 {
+            if bytes[0..<15].allSatisfy({ $0 == 0 }) && bytes[15] == 1 { return true }
+            if bytes[0..<10].allSatisfy({ $0 == 0 }) && bytes[10] == 0xff && bytes[11] == 0xff { return bytes[12] == 127 }
+        }
+        return false
+    }
+
+    /// Compares without an early exit, so timing does not reveal how much of the token matched.
+    static func constantTimeEqual(_ lhs: String, _ rhs: String) -> Bool {
+        let a = Array(lhs.utf8)
+        let b = Array(rhs.utf8)
+        var difference = UInt8(a.count == b.count ? 0 : 1)
+        for index in 0..<max(a.count, b.count) {
+            difference |= (index < a.count ? a[index] : 0) ^ (index < b.count ? b[index] : 0)
+        }
+        return difference == 0
+    }
+}

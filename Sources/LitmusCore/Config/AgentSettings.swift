@@ -1,0 +1,105 @@
+/// The whole agent configuration after loading and validating every file.
+public struct AgentSettings: Sendable, Equatable {
+    /// The files that were read, main file first.
+    public var files: [String]
+    /// litmus_paper's `port`: what litmusctl connects to over HTTP; also the default listen port.
+    public var port: Int = 9292
+    /// Where force files live (litmus_paper's and ours).
+    public var dataDirectory: String = "/etc/litmus"
+    /// litmus_paper's `include_files` glob, relative to the main file's directory.
+    public var includePattern: String?
+    /// HTTP listeners (`host:port`, `[v6]:port`).
+    public var listen: [HostAndPort] = []
+    /// The Unix socket litmusctl talks to; `nil` disables it.
+    public var unixSocket: String? = "/run/litmus/litmus.sock"
+    /// How often every service is evaluated.
+    public var evaluationInterval: Duration = .seconds(2)
+    /// A result older than this counts as health 0.
+    public var stalenessLimit: Duration = .seconds(30)
+    /// Who may change forces.
+    public var admin = AdminAccess()
+    /// The HAProxy agent-check listeners.
+    public var agentCheck = AgentCheckSettings()
+    /// Services by name.
+    public var services: [String: ServiceSpec] = [:]
+
+    public init(files: [String] = []) { self.files = files }
+
+    /// The HTTP listeners to open: `listen`, or every IPv4 address on `port` as litmus_paper did.
+    public var effectiveListen: [HostAndPort] {
+        listen.isEmpty ? [HostAndPort(host: "0.0.0.0", port: port)] : listen
+    }
+}
+
+/// A host (name or literal address) and a TCP port.
+public struct HostAndPort: Sendable, Hashable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    /// Parses `host:port` or `[v6]:port`.
+    public init?(parsing text: String) {
+        if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
+            let host = String(text[text.index(after: text.startIndex)..<close])
+            let rest = text[text.index(after: close)...]
+            guard rest.hasPrefix(":"), let port = Int(rest.dropFirst()), (1...65535).contains(port), !host.isEmpty else { return nil }
+            self.init(host: host, port: port)
+            return
+        }
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port) else {
+            return nil
+        }
+        let host = String(text[..<colon])
+        guard !host.isEmpty, !host.contains(":") else { return nil }
+        self.init(host: host, port: port)
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+/// Who may create and delete forces over HTTP.
+public struct AdminAccess: Sendable, Equatable {
+    /// Networks besides loopback whose clients may change forces, with the token.
+    public var allowedNetworks: [IPNetwork] = []
+    /// The shared secret such clients must send (`Authorization: Bearer …` or `X-Litmus-Token`).
+    public var token: String?
+
+    public init(allowedNetworks: [IPNetwork] = [], token: String? = nil) {
+        self.allowedNetworks = allowedNetworks
+        self.token = token
+    }
+}
+
+/// HAProxy agent-check listeners: one port per service, and/or one port where HAProxy's `agent-send` names it.
+public struct AgentCheckSettings: Sendable, Equatable {
+    /// The address the agent-check ports bind to.
+    public var address: String = "0.0.0.0"
+    /// Multi-port mode: service name → port.
+    public var ports: [String: Int] = [:]
+    /// Single-port mode: the port where the first line a client sends is the service name.
+    public var singlePort: Int?
+
+    public init() {}
+
+    public var isEnabled: Bool { !ports.isEmpty || singlePort != nil }
+}
+
+/// One monitored service: gates (dependencies) and weighted metrics (litmus_paper's `checks`).
+public struct ServiceSpec: Sendable, Equatable {
+    public var name: String
+    public var dependencies: [DependencySpec]
+    public var metrics: [MetricSpec]
+    /// The file the service was defined in (a later definition replaces an earlier one, as in litmus_paper).
+    public var file: String
+
+    public init(name: String, dependencies: [DependencySpec], metrics: [MetricSpec], file: String) {
+        self.name = name
+        self.dependencies = dependencies
+        self.metrics = metrics
+        self.file = file
+    }
+}

@@ -1,0 +1,243 @@
+import Foundation
+import LitmusWire
+import Yams
+
+/// Loads litmus_paper-style YAML (`port`, `data_directory`, `include_files`, `services`) plus litmus's own keys.
+///
+/// Included files (a glob relative to the main file's directory) may only define `services`, as in litmus_paper.
+/// Errors are collected rather than thrown one at a time.
+public enum ConfigLoader {
+    /// Loads and validates `path` and everything it includes.
+    /// - Throws: `ConfigErrors` listing every problem with file, YAML path and reason.
+    public static func load(path: String) throws(ConfigErrors) -> AgentSettings {
+        var errors: [ConfigError] = []
+        var settings = AgentSettings(files: [path])
+        guard let root = parse(file: path, errors: &errors) else { throw ConfigErrors(errors) }
+        readMain(root, into: &settings, errors: &errors)
+        if let pattern = settings.includePattern {
+            let directory = (path as NSString).deletingLastPathComponent
+            let full = pattern.hasPrefix("/") ? pattern : (directory.isEmpty ? pattern : "\(directory)/\(pattern)")
+            for file in glob(full) {
+                settings.files.append(file)
+                guard let included = parse(file: file, errors: &errors) else { continue }
+                readIncluded(included, into: &settings, errors: &errors)
+            }
+        }
+        for (service, port) in settings.agentCheck.ports where settings.services[service] == nil {
+            errors.append(ConfigError(file: path, path: "agent_check.ports.\(service)", message: "no service named \"\(service)\" is defined (port \(port))"))
+        }
+        guard errors.isEmpty else { throw ConfigErrors(errors) }
+        return settings
+    }
+
+    private static func parse(file: String, errors: inout [ConfigError]) -> YAMLCursor? {
+        let text: String
+        do {
+            text = try String(contentsOfFile: file, encoding: .utf8)
+        } catch {
+            errors.append(ConfigError(file: file, path: "", message: "cannot read the file: \(error.localizedDescription)"))
+            return nil
+        }
+        do {
+            guard let node = try Yams.compose(yaml: text) else {
+                errors.append(ConfigError(file: file, path: "", message: "the file is empty; expected a mapping"))
+                return nil
+            }
+            return YAMLCursor(node: node, file: file, path: "")
+        } catch {
+            errors.append(ConfigError(file: file, path: "", message: "not valid YAML: \(error)"))
+            return nil
+        }
+    }
+
+    /// Runs one section's reader; its error (if any) is returned so the caller records it and carries on.
+    private static func attempt(_ body: () throws(ConfigError) -> Void) -> ConfigError? {
+        do {
+            try body()
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    private static func readMain(_ root: YAMLCursor, into settings: inout AgentSettings, errors: inout [ConfigError]) {
+        var object: YAMLObject
+        do { object = try YAMLObject(root) } catch {
+            errors.append(error)
+            return
+        }
+        if let error = attempt({ () throws(ConfigError) in
+            if let value = object.optional("port") { settings.port = try value.port() }
+        }) {
+            errors.append(error)
+        }
+        if let error = attempt({ () throws(ConfigError) in
+            if let value = object.optional("data_directory") { settings.dataDirectory = try value.nonEmptyString() }
+        }) {
+            errors.append(error)
+        }
+        if let error = attempt({ () throws(ConfigError) in
+            if let value = object.optional("include_files") { settings.includePattern = try value.nonEmptyString() }
+        }) {
+            errors.append(error)
+        }
+        // litmus_paper's file cache is replaced by background evaluation; the keys stay accepted.
+        _ = object.optional("cache_location")
+        _ = object.optional("cache_ttl")
+        if let error = attempt({ () throws(ConfigError) in
+            if let value = object.optional("listen") {
+                settings.listen = []
+                for item in try value.sequence() { settings.listen.append(try item.hostAndPort()) }
+            }
+        }) {
+            errors.append(error)
+        }
+        if let error = attempt({ () throws(ConfigError) in
+            if let value = object.optional("unix_socket") {
+                let path = try value.string()
+                settings.unixSocket = path.isEmpty ? nil : path
+            }
+        }) {
+            errors.append(error)
+        }
+        if let error = attempt({ () throws(ConfigError) in
+            if let value = object.optional("evaluation_interval") { settings.evaluationInterval = try value.seconds(maximum: 3600) }
+        }) {
+            errors.append(error)
+        }
+        if let error = attempt({ () throws(ConfigError) in
+            if let value = object.optional("staleness_limit") { settings.stalenessLimit = try value.seconds(maximum: 86400) }
+        }) {
+            errors.append(error)
+        }
+        if let value = object.optional("admin") { readAdmin(value, into: &settings, errors: &errors) }
+        if let value = object.optional("agent_check") { readAgentCheck(value, into: &settings, errors: &errors) }
+        if let value = object.optional("services") { readServices(value, into: &settings, errors: &errors) }
+        errors += object.unknownKeys()
+        if settings.stalenessLimit <= settings.evaluationInterval {
+            errors.append(root.child("staleness_limit", root.node).error("must be longer than evaluation_interval, or every result would count as stale"))
+        }
+    }
+
+    private static func readIncluded(_ root: YAMLCursor, into settings: inout AgentSettings, errors: inout [ConfigError]) {
+        var object: YAMLObject
+        do { object = try YAMLObject(root) } catch {
+            errors.append(error)
+            return
+        }
+        if let value = object.optional("services") { readServices(value, into: &settings, errors: &errors) }
+        errors += object.unknownKeys().map { error in
+            var error = error
+            error.message = "only services may be defined in an included file"
+            return error
+        }
+    }
+
+    private static func readAdmin(_ cursor: YAMLCursor, into settings: inout AgentSettings, errors: inout [ConfigError]) {
+        if let error = attempt({ () throws(ConfigError) in
+            var object = try YAMLObject(cursor)
+            if let value = object.optional("allowed_networks") {
+                for item in try value.sequence() {
+                    let text = try item.string()
+                    guard let network = IPNetwork(parsing: text) else { throw item.error("expected an address or CIDR network, got \"\(text)\"") }
+                    settings.admin.allowedNetworks.append(network)
+                }
+            }
+            if let value = object.optional("token") { settings.admin.token = try value.nonEmptyString() }
+            if let value = object.optional("token_file") {
+                let path = try value.nonEmptyString()
+                guard let token = try? String(contentsOfFile: path, encoding: .utf8) else { throw value.error("cannot read the token file \(path)") }
+                let trimmed = token.trimmingCharacters(in: .whitespacesAndNewlines)
+                guard !trimmed.isEmpty else { throw value.error("the token file \(path) is empty") }
+                settings.admin.token = trimmed
+            }
+            errors += object.unknownKeys()
+            if !settings.admin.allowedNetworks.isEmpty, settings.admin.token == nil {
+                throw cursor.error("allowed_networks needs a token (token or token_file): remote force changes are only accepted with one")
+            }
+        }) {
+            errors.append(error)
+        }
+    }
+
+    private static func readAgentCheck(_ cursor: YAMLCursor, into settings: inout AgentSettings, errors: inout [ConfigError]) {
+        if let error = attempt({ () throws(ConfigError) in
+            var object = try YAMLObject(cursor)
+            if let value = object.optional("address") { settings.agentCheck.address = try value.nonEmptyString() }
+            if let value = object.optional("port") { settings.agentCheck.singlePort = try value.port() }
+            if let value = object.optional("ports") {
+                var seen: [Int: String] = [:]
+                for (service, portCursor) in try value.mapping() {
+                    let port = try portCursor.port()
+                    if let other = seen[port] { throw portCursor.error("port \(port) is already used by service \(other)") }
+                    if port == settings.agentCheck.singlePort { throw portCursor.error("port \(port) is already the single agent-check port") }
+                    seen[port] = service
+                    settings.agentCheck.ports[service] = port
+                }
+            }
+            errors += object.unknownKeys()
+        }) {
+            errors.append(error)
+        }
+    }
+
+    private static func readServices(_ cursor: YAMLCursor, into settings: inout AgentSettings, errors: inout [ConfigError]) {
+        let entries: [(key: String, value: YAMLCursor)]
+        do { entries = try cursor.mapping() } catch {
+            errors.append(error)
+            return
+        }
+        for (name, service) in entries {
+            guard ServiceNameRule.isValid(name) else {
+                errors.append(service.error("service names may use only letters, digits and _ : . - (and not be \"global\")"))
+                continue
+            }
+            var dependencies: [DependencySpec] = []
+            var metrics: [MetricSpec] = []
+            var failed = false
+            if let error = attempt({ () throws(ConfigError) in
+                var object = try YAMLObject(service)
+                if let list = object.optional("dependencies") {
+                    for item in try list.sequence() {
+                        do throws(ConfigError) { dependencies.append(try CheckSpecReader.dependency(item)) } catch {
+                            errors.append(error)
+                            failed = true
+                        }
+                    }
+                }
+                if let list = object.optional("checks", "metrics") {
+                    for item in try list.sequence() {
+                        do throws(ConfigError) { metrics.append(try CheckSpecReader.metric(item)) } catch {
+                            errors.append(error)
+                            failed = true
+                        }
+                    }
+                }
+                errors += object.unknownKeys()
+            }) {
+                errors.append(error)
+            }
+            if !failed {
+                settings.services[name] = ServiceSpec(name: name, dependencies: dependencies, metrics: metrics, file: service.file)
+            }
+        }
+    }
+
+    private static func glob(_ pattern: String) -> [String] {
+        var result = glob_t()
+        defer { globfree(&result) }
+        guard Glibc.glob(pattern, 0, nil, &result) == 0 else { return [] }
+        var files: [String] = []
+        for index in 0..<Int(result.gl_pathc) {
+            if let path = result.gl_pathv[index] { files.append(String(cString: path)) }
+        }
+        return files.sorted()
+    }
+}
+
+/// Service names: the wire rule, and not `global` (whose force files would collide with the global ones).
+enum ServiceNameRule {
+    static func isValid(_ name: String) -> Bool {
+        ServiceName.isValid(name) && name != "global"
+    }
+}

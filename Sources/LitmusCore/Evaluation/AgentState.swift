@@ -1,0 +1,116 @@
+import Foundation
+import LitmusWire
+import Logging
+
+/// The agent's shared state: the active configuration, the latest evaluation per service, and the forces.
+///
+/// Status requests read from here and never run a check.
+public actor AgentState {
+    public private(set) var settings: AgentSettings
+    private var evaluations: [String: ServiceEvaluation] = [:]
+    private var forceStore: ForceStore
+    private var inFlight: Set<String> = []
+    private let logger: Logger
+    private let clock: @Sendable () -> Date
+
+    public init(settings: AgentSettings, logger: Logger, clock: @escaping @Sendable () -> Date = { Date() }) {
+        self.settings = settings
+        self.logger = logger
+        self.clock = clock
+        self.forceStore = ForceStore(directory: settings.dataDirectory)
+        for problem in forceStore.reload(knownServices: settings.services.keys) {
+            logger.error("force store problem", metadata: ["problem": "\(problem)"])
+        }
+    }
+
+    // MARK: configuration
+
+    /// Switches to a new, already validated configuration; results of removed services are dropped.
+    public func apply(_ newSettings: AgentSettings) {
+        let old = settings
+        settings = newSettings
+        // A service whose checks changed must not keep showing results of the old checks.
+        evaluations = evaluations.filter { entry in
+            guard let new = newSettings.services[entry.key] else { return false }
+            return old.services[entry.key] == new
+        }
+        if forceStore.directory != newSettings.dataDirectory { forceStore = ForceStore(directory: newSettings.dataDirectory) }
+        refreshForces()
+    }
+
+    public var serviceNames: [String] { settings.services.keys.sorted() }
+
+    // MARK: evaluation bookkeeping
+
+    /// Services due for evaluation that are not still being evaluated, now marked in flight.
+    func claimDueServices() -> [ServiceSpec] {
+        let due = settings.services.values.filter { !inFlight.contains($0.name) }.sorted { $0.name < $1.name }
+        inFlight.formUnion(due.map(\.name))
+        return due
+    }
+
+    /// Stores a finished evaluation, if the service still exists with the same definition.
+    func record(_ evaluation: ServiceEvaluation, for spec: ServiceSpec) {
+        inFlight.remove(spec.name)
+        guard settings.services[spec.name] == spec else { return }
+        evaluations[spec.name] = evaluation
+    }
+
+    /// Stores an evaluation directly (tests and tools).
+    public func store(_ evaluation: ServiceEvaluation) {
+        evaluations[evaluation.service] = evaluation
+    }
+
+    // MARK: forces
+
+    /// Re-reads forces from disk (litmus_paper may have written files) and drops expired ones.
+    public func refreshForces() {
+        for problem in forceStore.reload(knownServices: settings.services.keys) {
+            logger.error("force store problem", metadata: ["problem": "\(problem)"])
+        }
+        removeExpiredForces()
+    }
+
+    public func removeExpiredForces() {
+        do {
+            for force in try forceStore.removeExpired(now: clock()) {
+                logger.notice("force expired", metadata: ["scope": "\(force.scope)", "direction": "\(force.direction.rawValue)", "reason": "\(force.reason)"])
+            }
+        } catch {
+            logger.error("cannot remove expired forces", metadata: ["error": "\(error)"])
+        }
+    }
+
+    public func setForce(_ force: Force) throws(ForceStoreError) {
+        try forceStore.set(force)
+        logger.notice(
+            "force set",
+            metadata: ["scope": "\(force.scope)", "state": "\(force.state)", "reason": "\(force.reason)", "author": "\(force.author ?? "-")"]
+        )
+    }
+
+    public func removeForce(scope: Force.Scope, direction: ForceDirection) throws(ForceStoreError) -> Bool {
+        let removed = try forceStore.remove(scope: scope, direction: direction)
+        if removed { logger.notice("force removed", metadata: ["scope": "\(scope)", "direction": "\(direction.rawValue)"]) }
+        return removed
+    }
+
+    public var allForces: [Force] { forceStore.forces.filter { !$0.isExpired(at: clock()) } }
+
+    // MARK: status
+
+    /// The current status of a service, or `nil` if no such service is configured.
+    public func status(of service: String) -> ServiceStatus? {
+        guard settings.services[service] != nil else { return nil }
+        let now = clock()
+        return ServiceStatus(
+            service: service, evaluation: evaluations[service], forces: forceStore.forces(for: service, now: now), now: now,
+            stalenessLimit: settings.stalenessLimit
+        )
+    }
+
+    public func allStatuses() -> [ServiceStatus] {
+        serviceNames.compactMap { status(of: $0) }
+    }
+}
+

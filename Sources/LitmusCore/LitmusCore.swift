@@ -1,1 +1,0 @@
-// Placeholder until the litmus agent lands; replaced by the agent's sources.

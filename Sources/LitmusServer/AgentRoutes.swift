@@ -1,0 +1,208 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import LitmusCore
+import LitmusWire
+import NIOCore
+
+/// Which listener a router serves: the Unix socket is trusted for force changes, TCP is checked.
+public enum AgentTransport: Sendable {
+    case tcp
+    case unixSocket
+}
+
+/// litmus_paper's HTTP API, byte for byte, plus JSON on request and a Prometheus `/metrics`.
+public struct AgentRoutes: Sendable {
+    let state: AgentState
+    let transport: AgentTransport
+    /// Renders the Prometheus exposition; supplied by the executable, which owns the metrics backend.
+    let renderMetrics: (@Sendable () -> String)?
+    let now: @Sendable () -> Date
+
+    public init(
+        state: AgentState, transport: AgentTransport, renderMetrics: (@Sendable () -> String)? = nil,
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.state = state
+        self.transport = transport
+        self.renderMetrics = renderMetrics
+        self.now = now
+    }
+
+    static let healthHeader = HTTPField.Name(HealthReport.healthHeader)!
+    static let forcedHeader = HTTPField.Name(HealthReport.forcedHeader)!
+    static let ageHeader = HTTPField.Name("X-Health-Age")!
+    static let staleHeader = HTTPField.Name("X-Health-Stale")!
+    static let tokenHeader = HTTPField.Name("X-Litmus-Token")!
+
+    /// Builds the router; every handler answers 4xx with a reason for bad input and never throws a 500.
+    public func buildRouter() -> Router<AgentRequestContext> {
+        let router = Router(context: AgentRequestContext.self)
+        router.middlewares.add(PlainErrorMiddleware())
+        router.get("/") { request, _ in await self.table(request) }
+        router.get("/metrics") { _, _ in await self.prometheus() }
+        for direction in ForceDirection.allCases {
+            router.post("/\(direction.rawValue)") { request, context in
+                await self.createForce(request, context, scope: .global, direction: direction)
+            }
+            router.delete("/\(direction.rawValue)") { request, context in
+                await self.deleteForce(request, context, scope: .global, direction: direction)
+            }
+            router.post("/:service/\(direction.rawValue)") { request, context in
+                guard let scope = self.serviceScope(context) else { return self.badServiceName(request) }
+                return await self.createForce(request, context, scope: scope, direction: direction)
+            }
+            router.delete("/:service/\(direction.rawValue)") { request, context in
+                guard let scope = self.serviceScope(context) else { return self.badServiceName(request) }
+                return await self.deleteForce(request, context, scope: scope, direction: direction)
+            }
+        }
+        router.get("/:service/status") { request, context in await self.status(request, context) }
+        router.get("/:service/metrics") { request, context in await self.serviceMetrics(request, context) }
+        return router
+    }
+
+    // MARK: reads
+
+    func status(_ request: Request, _ context: AgentRequestContext) async -> Response {
+        guard let name = context.parameters.get("service"), let status = await state.status(of: name) else {
+            var headers = HTTPFields()
+            headers[AgentRoutes.healthHeader] = "0"
+            if wantsJSON(request) { return json(.notFound, ["error": "NOT FOUND"], headers: headers) }
+            return text(.notFound, "NOT FOUND", headers: headers)
+        }
+        var headers = HTTPFields()
+        headers[AgentRoutes.healthHeader] = String(status.reported)
+        if let forced = status.forced { headers[AgentRoutes.forcedHeader] = forced.direction.rawValue }
+        if let age = status.age { headers[AgentRoutes.ageHeader] = AgentRoutes.milliseconds(age) }
+        if let stale = status.staleReason { headers[AgentRoutes.staleHeader] = stale }
+        let code: HTTPResponse.Status = status.reported > 0 ? .ok : .serviceUnavailable
+        if wantsJSON(request) { return json(code, status, headers: headers) }
+        return text(code, StatusText.status(status), headers: headers)
+    }
+
+    func table(_ request: Request) async -> Response {
+        let statuses = await state.allStatuses()
+        if wantsJSON(request) { return json(.ok, statuses) }
+        return text(.ok, StatusText.table(statuses, version: LitmusVersion.current))
+    }
+
+    func serviceMetrics(_ request: Request, _ context: AgentRequestContext) async -> Response {
+        guard let name = context.parameters.get("service"), let status = await state.status(of: name) else {
+            return text(.notFound, "NOT FOUND")
+        }
+        return text(.ok, StatusText.metrics(status))
+    }
+
+    func prometheus() async -> Response {
+        guard let renderMetrics else { return text(.notFound, "NOT FOUND") }
+        for status in await state.allStatuses() { ReportedHealthMetrics.record(status) }
+        var headers = HTTPFields()
+        headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: renderMetrics())))
+    }
+
+    // MARK: force changes
+
+    func createForce(_ request: Request, _ context: AgentRequestContext, scope: Force.Scope, direction: ForceDirection) async -> Response {
+        if let denied = await authorize(request, context) { return denied }
+        let fields: FormFields
+        do { fields = try await formFields(request) } catch { return text(.badRequest, "\(error)") }
+        let forceRequest: ForceRequest
+        do {
+            forceRequest = try ForceRequest(scope: scope, direction: direction, fields: fields)
+        } catch {
+            return wantsJSON(request) ? json(.badRequest, ["error": error.description]) : text(.badRequest, error.description)
+        }
+        let force = forceRequest.force(now: now())
+        do {
+            try await state.setForce(force)
+        } catch {
+            return text(.serviceUnavailable, error.description)
+        }
+        if wantsJSON(request) { return json(.created, force) }
+        return text(.created, "File created")
+    }
+
+    func deleteForce(_ request: Request, _ context: AgentRequestContext, scope: Force.Scope, direction: ForceDirection) async -> Response {
+        if let denied = await authorize(request, context) { return denied }
+        do {
+            guard try await state.removeForce(scope: scope, direction: direction) else {
+                return wantsJSON(request) ? json(.notFound, ["error": "NOT FOUND"]) : text(.notFound, "NOT FOUND")
+            }
+        } catch {
+            return text(.serviceUnavailable, error.description)
+        }
+        return wantsJSON(request) ? json(.ok, ["result": "deleted"]) : text(.ok, "File deleted")
+    }
+
+    func authorize(_ request: Request, _ context: AgentRequestContext) async -> Response? {
+        var token = request.headers[AgentRoutes.tokenHeader]
+        if let authorization = request.headers[.authorization], authorization.hasPrefix("Bearer ") {
+            token = String(authorization.dropFirst("Bearer ".count))
+        }
+        let policy = AdminPolicy(access: await state.settings.admin)
+        switch policy.decide(remoteAddress: context.remoteAddressBytes, viaUnixSocket: transport == .unixSocket, token: token) {
+        case .allowed: return nil
+        case .needsToken(let reason): return text(.unauthorized, reason)
+        case .forbidden(let reason): return text(.forbidden, reason)
+        }
+    }
+
+    // MARK: helpers
+
+    func serviceScope(_ context: AgentRequestContext) -> Force.Scope? {
+        guard let name = context.parameters.get("service"), ServiceName.isValid(name), name != "global" else { return nil }
+        return .service(name)
+    }
+
+    func badServiceName(_ request: Request) -> Response {
+        text(.badRequest, "service names may use only letters, digits and _ : . - (and not be \"global\")")
+    }
+
+    func formFields(_ request: Request) async throws -> FormFields {
+        var fields = FormFields(parsing: request.uri.query ?? "")
+        var request = request
+        let body = try await request.collectBody(upTo: 64 * 1024)
+        if body.readableBytes > 0 {
+            if let type = request.headers[.contentType], type.hasPrefix("application/json") {
+                throw FormError(description: "send form fields (application/x-www-form-urlencoded), not JSON")
+            }
+            fields = FormFields(parsing: String(buffer: body)).merging(fields)
+        }
+        return fields
+    }
+
+    func wantsJSON(_ request: Request) -> Bool {
+        request.headers[.accept]?.contains("application/json") ?? false
+    }
+
+    func text(_ status: HTTPResponse.Status, _ body: String, headers: HTTPFields = [:]) -> Response {
+        var headers = headers
+        headers[.contentType] = "text/plain"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    func json(_ status: HTTPResponse.Status, _ value: some Encodable, headers: HTTPFields = [:]) -> Response {
+        var headers = headers
+        headers[.contentType] = "application/json"
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys]
+        let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+extension AgentRoutes {
+    /// Seconds with three decimals, without Foundation's `String(format:)` on the hot path.
+    static func milliseconds(_ seconds: Double) -> String {
+        let total = Int((seconds * 1000).rounded())
+        let fraction = total % 1000
+        return "\(total / 1000)." + (fraction < 10 ? "00" : fraction < 100 ? "0" : "") + "\(fraction)"
+    }
+}
+
+struct FormError: Error, CustomStringConvertible {
+    var description: String
+}

@@ -1,0 +1,29 @@
+import LitmusCore
+import Logging
+import ServiceLifecycle
+import UnixSignals
+
+/// Wires the agent: state, background evaluation, SIGHUP reload, HTTP listeners, agent-check ports.
+public enum AgentRunner {
+    /// Runs until SIGTERM/SIGINT.
+    /// - Parameters:
+    ///   - renderMetrics: Prometheus exposition from the executable's metrics backend, served on `/metrics`.
+    public static func run(configPath: String, logger: Logger, renderMetrics: (@Sendable () -> String)?) async throws {
+        let settings = try ConfigLoader.load(path: configPath)
+        let state = AgentState(settings: settings, logger: logger)
+        var services: [any ServiceLifecycle.Service] = [
+            HealthEvaluator(state: state, logger: logger),
+            ConfigReloader(path: configPath, state: state, logger: logger),
+        ]
+        services += try AgentHTTPServer.applications(
+            settings: settings, state: state, logger: logger, renderMetrics: renderMetrics,
+            onListening: { label, port in logger.notice("listening", metadata: ["address": "\(label)", "port": "\(port)"]) }
+        )
+        if settings.agentCheck.isEnabled {
+            services.append(AgentCheckServer(listeners: AgentCheckServer.listeners(for: settings.agentCheck), state: state, logger: logger))
+        }
+        logger.notice("litmus starting", metadata: ["config": "\(configPath)", "services": "\(settings.services.keys.sorted())"])
+        let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        try await group.run()
+    }
+}

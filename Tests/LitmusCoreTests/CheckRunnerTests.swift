@@ -1,0 +1,268 @@
+import Foundation
+import Glibc
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import Testing
+
+@testable import LitmusCore
+
+/// Every dependency and metric type against real servers, processes, files and kernel tables on loopback.
+@Suite struct CheckRunnerTests {
+    static let context = CheckContext(logger: Logger(label: "test"), blockingThreads: 8)
+    let runner = CheckRunner(context: CheckRunnerTests.context, service: "test")
+
+    // MARK: http
+
+    func withHTTPServer(_ body: @Sendable (Int) async throws -> Void) async throws {
+        let router = Router()
+        router.get("/ok") { _, _ in "all good: OK" }
+        router.get("/fail") { _, _ -> Response in Response(status: .internalServerError) }
+        router.get("/slow") { _, _ -> String in
+            try await Task.sleep(for: .seconds(3))
+            return "late"
+        }
+        router.get("/auth") { request, _ -> Response in
+            request.headers[.authorization] == "Basic dXNlcjpwYXNz" ? Response(status: .ok) : Response(status: .unauthorized)
+        }
+        router.get("/cluster/web") { _, _ in "Running: true\nCombinedWeight: 150\n" }
+        router.get("/cluster/broken") { _, _ in "Running: true\n" }
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await app.test(.live) { client in
+            try await body(try #require(client.port))
+        }
+    }
+
+    @Test func httpDependency() async throws {
+        try await withHTTPServer { port in
+            var spec = HTTPDependencySpec(url: "http://127.0.0.1:\(port)/ok")
+            #expect(await runner.run(.http(spec)).available)
+            spec.content = "good: OK$"
+            #expect(await runner.run(.http(spec)).available)
+            spec.content = "bad"
+            let mismatch = await runner.run(.http(spec))
+            #expect(!mismatch.available && mismatch.detail?.contains("does not match") == true)
+            let failing = await runner.run(.http(HTTPDependencySpec(url: "http://127.0.0.1:\(port)/fail")))
+            #expect(!failing.available && failing.detail?.contains("500") == true)
+            var expected = HTTPDependencySpec(url: "http://127.0.0.1:\(port)/fail")
+            expected.expectedStatus = 500...500
+            #expect(await runner.run(.http(expected)).available)
+            #expect(await runner.run(.http(HTTPDependencySpec(url: "http://user:pass@127.0.0.1:\(port)/auth"))).available)
+            #expect(!(await runner.run(.http(HTTPDependencySpec(url: "http://127.0.0.1:\(port)/auth"))).available))
+            var slow = HTTPDependencySpec(url: "http://127.0.0.1:\(port)/slow")
+            slow.timeout = .milliseconds(300)
+            let start = ContinuousClock.now
+            let timedOut = await runner.run(.http(slow))
+            #expect(!timedOut.available)
+            #expect(ContinuousClock.now - start < .seconds(2))
+        }
+        #expect(!(await runner.run(.http(HTTPDependencySpec(url: "http://127.0.0.1:\(closedPort())/"))).available))
+    }
+
+    @Test func httpsVerificationAndCAFile() async throws {
+        let dir = TemporaryDirectory()
+        let openssl = "/usr/bin/openssl"
+        try #require(FileManager.default.isExecutableFile(atPath: openssl), "openssl is needed for the TLS test (apt-get install openssl)")
+        let made = try ProcessRunner.run(
+            [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+             "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", "\(dir.path)/key.pem", "-out", "\(dir.path)/cert.pem"],
+            deadline: .after(.seconds(30)))
+        #expect(made.termination == .exited(0))
+        let port = closedPort()
+        var pid: pid_t = 0
+        let argv = [openssl, "s_server", "-quiet", "-accept", "127.0.0.1:\(port)", "-cert", "\(dir.path)/cert.pem", "-key", "\(dir.path)/key.pem", "-www"]
+        let cArgs = argv.map { strdup($0) } + [nil]
+        defer { cArgs.forEach { free($0) } }
+        #expect(posix_spawn(&pid, openssl, nil, nil, cArgs, environ) == 0)
+        defer {
+            kill(pid, SIGKILL)
+            var status: Int32 = 0
+            waitpid(pid, &status, 0)
+        }
+        // Wait for the server to listen.
+        for _ in 0..<100 where (try? BlockingSocket.connect(host: "127.0.0.1", port: port, deadline: .after(.seconds(1)))) == nil {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        var spec = HTTPDependencySpec(url: "https://127.0.0.1:\(port)/")
+        let untrusted = await runner.run(.http(spec))
+        #expect(!untrusted.available, "a self-signed certificate must fail verification")
+        spec.caFile = "\(dir.path)/cert.pem"
+        let trusted = await runner.run(.http(spec))
+        #expect(trusted.available, "\(trusted.detail ?? "")")
+        var unverified = HTTPDependencySpec(url: "https://127.0.0.1:\(port)/")
+        unverified.verifyTLS = false
+        #expect(await runner.run(.http(unverified)).available)
+    }
+
+    // MARK: tcp
+
+    @Test func tcpDependency() async throws {
+        let listener = Listener()
+        listener.serveLines { $0 == "PING" ? "+PONG\r\n" : "-ERR\r\n" }
+        #expect(await runner.run(.tcp(TCPDependencySpec(host: "127.0.0.1", port: listener.port))).available)
+        var spec = TCPDependencySpec(host: "127.0.0.1", port: listener.port)
+        spec.send = "PING"
+        spec.expect = "+PONG"
+        #expect(await runner.run(.tcp(spec)).available)
+        spec.send = "HELLO"
+        let wrong = await runner.run(.tcp(spec))
+        #expect(!wrong.available && wrong.detail?.contains("-ERR") == true)
+        let refused = await runner.run(.tcp(TCPDependencySpec(host: "127.0.0.1", port: closedPort())))
+        #expect(!refused.available)
+    }
+
+    @Test func tcpExpectTimesOutOnASilentPeer() async throws {
+        let listener = Listener()  // accepts (kernel backlog) but never answers
+        var spec = TCPDependencySpec(host: "127.0.0.1", port: listener.port)
+        spec.expect = "+PONG"
+        spec.timeout = .milliseconds(300)
+        let start = ContinuousClock.now
+        #expect(!(await runner.run(.tcp(spec))).available)
+        #expect(ContinuousClock.now - start < .seconds(2))
+    }
+
+    // MARK: script
+
+    @Test func scriptDependencyUsesArgvAndExitStatus() async throws {
+        let ok = DependencySpec.script(program: ProgramSpec(arguments: ["/bin/true"]), timeout: .seconds(5))
+        #expect(await runner.run(ok).available)
+        let failing = DependencySpec.script(program: ProgramSpec(arguments: ["/bin/sh", "-c", "echo oops >&2; exit 3"]), timeout: .seconds(5))
+        let result = await runner.run(failing)
+        #expect(!result.available && result.detail?.contains("exit status 3") == true && result.detail?.contains("oops") == true)
+        // An argv element with shell metacharacters is passed literally, not interpreted.
+        let literal = DependencySpec.script(program: ProgramSpec(arguments: ["/bin/test", "a;b", "=", "a;b"]), timeout: .seconds(5))
+        #expect(await runner.run(literal).available)
+        let missing = await runner.run(.script(program: ProgramSpec(arguments: ["/nonexistent/prog"]), timeout: .seconds(5)))
+        #expect(!missing.available && missing.detail?.contains("cannot run") == true)
+        let shell = DependencySpec.script(program: ProgramSpec(arguments: ["test 2 -gt 1 && true"], usesShell: true), timeout: .seconds(5))
+        #expect(await runner.run(shell).available)
+    }
+
+    @Test func scriptTimeoutKillsTheWholeProcessGroup() async throws {
+        let dir = TemporaryDirectory()
+        let pidFile = "\(dir.path)/child.pid"
+        let script = DependencySpec.script(
+            program: ProgramSpec(arguments: ["/bin/sh", "-c", "sleep 30 & echo $! > \(pidFile); wait"]), timeout: .milliseconds(500))
+        let start = ContinuousClock.now
+        let result = await runner.run(script)
+        #expect(!result.available)
+        #expect(ContinuousClock.now - start < .seconds(3))
+        let childPID = try #require(Int32(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        // The grandchild (sleep) was in the group and must be gone (reaped by init, so allow a moment).
+        var alive = true
+        for _ in 0..<50 {
+            let stat = (try? String(contentsOfFile: "/proc/\(childPID)/stat", encoding: .utf8)) ?? ""
+            alive = !stat.isEmpty && !stat.contains(") Z ")
+            if !alive { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(!alive, "the script's child \(childPID) survived the timeout")
+    }
+
+    // MARK: file_contents
+
+    @Test func fileContentsDependency() async throws {
+        let dir = TemporaryDirectory()
+        let file = dir.write("mode", "active since 2026\n")
+        #expect(await runner.run(.fileContents(path: file, pattern: "^active", timeout: .seconds(1))).available)
+        #expect(!(await runner.run(.fileContents(path: file, pattern: "^standby", timeout: .seconds(1)))).available)
+        #expect(!(await runner.run(.fileContents(path: "\(dir.path)/missing", pattern: ".*", timeout: .seconds(1)))).available)
+    }
+
+    // MARK: metrics
+
+    @Test func constantAndScriptMetrics() async throws {
+        #expect(await runner.run(.constant(weight: 35)).value == 35)
+        let script = MetricSpec.script(program: ProgramSpec(arguments: ["/bin/echo", "0.5"]), weight: 40, timeout: .seconds(5))
+        #expect(await runner.run(script).value == 20)
+        // Contributions are ceil'd: 0.51 × 40 = 20.4 → 21.
+        let ceiled = MetricSpec.script(program: ProgramSpec(arguments: ["/bin/echo", "0.51"]), weight: 40, timeout: .seconds(5))
+        #expect(await runner.run(ceiled).value == 21)
+        let garbage = await runner.run(.script(program: ProgramSpec(arguments: ["/bin/echo", "lots"]), weight: 40, timeout: .seconds(5)))
+        #expect(garbage.value == 0 && garbage.detail != nil)
+        let slow = await runner.run(.script(program: ProgramSpec(arguments: ["/bin/sleep", "10"]), weight: 40, timeout: .milliseconds(300)))
+        #expect(slow.value == 0 && slow.detail?.contains("timed out") == true)
+    }
+
+    @Test func cpuLoadMetric() async throws {
+        let result = await runner.run(.cpuLoad(weight: 100))
+        let (load, processors) = try LoadAverage.read()
+        #expect(processors == sysconf(Int32(_SC_NPROCESSORS_CONF)))
+        #expect(result.stats.first?.name == "cpu_load_average")
+        let expected = Int(LoadAverage.contribution(weight: 100, load: load, processors: processors).rounded(.up))
+        #expect(abs(result.value - expected) <= 5)
+        #expect(LoadAverage.contribution(weight: 100, load: 1, processors: 2) == 50)
+        #expect(LoadAverage.contribution(weight: 100, load: 9, processors: 2) == 1)
+    }
+
+    @Test func tcpSocketUtilizationReadsTheKernelAcceptQueue() async throws {
+        let listener = Listener(backlog: 64)
+        let clients = (0..<6).map { _ in connectClient(port: listener.port) }
+        defer { clients.forEach { close($0) } }
+        let stats = try ListenerStatsReader.tcp(HostAndPort(host: "127.0.0.1", port: listener.port))
+        #expect(stats.queued == 6)
+        let metric = await runner.run(.tcpSocketUtilization(weight: 100, address: HostAndPort(host: "127.0.0.1", port: listener.port), maxConnections: 10))
+        // 100 − (100·active/30 + 200·6/30) with active ≥ 6 established, floor 1.
+        #expect(metric.value < 100 && metric.value >= 1)
+        #expect(metric.stats.map(\.name) == ["socket_active", "socket_queued", "socket_utilization"])
+        #expect(metric.stats[2].value == 60)
+        let idle = Listener()
+        #expect(await runner.run(.tcpSocketUtilization(weight: 70, address: HostAndPort(host: "127.0.0.1", port: idle.port), maxConnections: 10)).value == 70)
+        let none = await runner.run(.tcpSocketUtilization(weight: 70, address: HostAndPort(host: "127.0.0.1", port: closedPort()), maxConnections: 10))
+        #expect(none.value == 0 && none.detail?.contains("no socket is listening") == true)
+    }
+
+    @Test func unixSocketUtilizationReadsProcNetUnix() async throws {
+        let dir = TemporaryDirectory()
+        let path = "\(dir.path)/app.sock"
+        let listener = Listener(unixPath: path)
+        let clients = (0..<3).map { _ in connectClient(unixPath: path) }
+        defer { clients.forEach { close($0) } }
+        var stats = try ListenerStatsReader.unix(path: path)
+        #expect(stats == ListenerStats(active: 0, queued: 3))
+        let accepted = listener.acceptOne()
+        defer { close(accepted) }
+        stats = try ListenerStatsReader.unix(path: path)
+        #expect(stats == ListenerStats(active: 1, queued: 2))
+        let metric = await runner.run(.unixSocketUtilization(weight: 90, path: path, maxConnections: 4))
+        #expect(metric.value == Int(ListenerStats(active: 1, queued: 2).contribution(weight: 90, maxConnections: 4).rounded(.up)))
+        #expect(metric.value < 90)
+    }
+
+    @Test func socketUtilizationFormula() {
+        #expect(ListenerStats(active: 5, queued: 0).contribution(weight: 100, maxConnections: 10) == 100)
+        #expect(abs(ListenerStats(active: 3, queued: 3).contribution(weight: 90, maxConnections: 10) - 63) < 0.0001)
+        #expect(ListenerStats(active: 30, queued: 30).contribution(weight: 90, maxConnections: 10) == 1)
+    }
+
+    @Test func brotherClusterMetricReadsCombinedWeightUnscaled() async throws {
+        try await withHTTPServer { port in
+            let result = await runner.run(.brotherCluster(baseURL: "http://127.0.0.1:\(port)", cluster: "web", timeout: .seconds(2)))
+            #expect(result.value == 150)
+            let broken = await runner.run(.brotherCluster(baseURL: "http://127.0.0.1:\(port)", cluster: "broken", timeout: .seconds(2)))
+            #expect(broken.value == 0 && broken.detail?.contains("CombinedWeight") == true)
+            let missing = await runner.run(.brotherCluster(baseURL: "http://127.0.0.1:\(port)", cluster: "nope", timeout: .seconds(2)))
+            #expect(missing.value == 0)
+        }
+    }
+
+    @Test func internetHealthCountsReachableHosts() async throws {
+        let up = Listener()
+        let hosts = [HostAndPort(host: "127.0.0.1", port: up.port), HostAndPort(host: "127.0.0.1", port: closedPort())]
+        #expect(await runner.run(.internetHealth(weight: 80, hosts: hosts, timeout: .seconds(2))).value == 40)
+    }
+
+    @Test func aSlowCheckDoesNotDelayTheOthersInAService() async throws {
+        let spec = ServiceSpec(
+            name: "mixed",
+            dependencies: [.script(program: ProgramSpec(arguments: ["/bin/sleep", "5"]), timeout: .milliseconds(600))],
+            metrics: [.constant(weight: 50), .script(program: ProgramSpec(arguments: ["/bin/echo", "1"]), weight: 50, timeout: .seconds(5))],
+            file: "x")
+        let start = ContinuousClock.now
+        let evaluation = await ServiceEvaluator.evaluate(spec, context: CheckRunnerTests.context)
+        #expect(ContinuousClock.now - start < .seconds(3))
+        #expect(evaluation.measured == 0)
+        #expect(evaluation.metrics.map(\.value) == [50, 50])
+        #expect(evaluation.dependencies.first?.available == false)
+    }
+}

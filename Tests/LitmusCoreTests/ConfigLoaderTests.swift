@@ -1,0 +1,146 @@
+import Foundation
+import Testing
+
+@testable import LitmusCore
+
+@Suite struct ConfigLoaderTests {
+    @Test func loadsTheExampleWithItsIncludes() throws {
+        let settings = try ConfigLoader.load(path: "\(Repository.root)/examples/litmus.yml")
+        #expect(settings.services.keys.sorted() == ["api", "edge", "lb_web", "maintenance_page", "web"])
+        #expect(settings.files.count == 4)
+        #expect(settings.agentCheck.ports == ["web": 9191])
+        #expect(settings.agentCheck.singlePort == 9190)
+        #expect(settings.admin.token != nil)
+        #expect(settings.services["web"]?.metrics.count == 2)
+    }
+
+    /// Every file in examples/ and examples/litmus.d/ must load on its own.
+    @Test(arguments: try! FileManager.default.subpathsOfDirectory(atPath: "\(Repository.root)/examples").filter { $0.hasSuffix(".yml") }.sorted())
+    func everyExampleFileLoads(_ file: String) throws {
+        let settings = try ConfigLoader.load(path: "\(Repository.root)/examples/\(file)")
+        #expect(!settings.services.isEmpty)
+    }
+
+    @Test func litmusPaperLayoutAndDefaults() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.write(
+            "litmus.yml",
+            """
+            port: 9300
+            data_directory: \(dir.path)/data
+            cache_location: /run/shm
+            cache_ttl: 5
+            services:
+              web:
+                dependencies:
+                  - type: http
+                    uri: http://127.0.0.1:1/heartbeat
+                    method: get
+                    timeout_seconds: 1.5
+                  - type: tcp
+                    ip: 127.0.0.1
+                    port: 6379
+                    input_data: PING
+                    expected_output: +PONG
+                checks:
+                  - type: constant_metric
+                    weight: 60
+                  - type: cpu_load
+                    weight: 40
+            """
+        )
+        let settings = try ConfigLoader.load(path: path)
+        #expect(settings.port == 9300)
+        #expect(settings.effectiveListen == [HostAndPort(host: "0.0.0.0", port: 9300)])
+        let web = try #require(settings.services["web"])
+        guard case .http(let http) = web.dependencies[0], case .tcp(let tcp) = web.dependencies[1] else {
+            Issue.record("wrong dependency types: \(web.dependencies)")
+            return
+        }
+        #expect(http.method == "GET")
+        #expect(http.timeout == .milliseconds(1500))
+        #expect(tcp.send == "PING" && tcp.expect == "+PONG" && tcp.timeout == .seconds(5))
+        #expect(web.metrics == [.constant(weight: 60), .cpuLoad(weight: 40)])
+    }
+
+    @Test func includedFilesReplaceEarlierServices() throws {
+        let dir = TemporaryDirectory()
+        dir.write("conf.d/a.yml", "services:\n  web:\n    checks:\n      - type: constant_metric\n        weight: 10\n")
+        dir.write("conf.d/b.yml", "services:\n  db:\n    checks:\n      - type: constant_metric\n        weight: 20\n")
+        let path = dir.write("main.yml", "include_files: conf.d/*.yml\nservices:\n  web:\n    checks:\n      - type: constant_metric\n        weight: 5\n")
+        let settings = try ConfigLoader.load(path: path)
+        #expect(settings.services["web"]?.metrics == [.constant(weight: 10)])
+        #expect(settings.services["db"]?.metrics == [.constant(weight: 20)])
+    }
+
+    struct BadConfig: Sendable, CustomTestStringConvertible {
+        var yaml: String
+        var path: String
+        var message: String
+        var testDescription: String { path }
+    }
+
+    static let badConfigs: [BadConfig] = [
+        BadConfig(
+            yaml: "services:\n  web:\n    checks:\n      - type: constant_metric\n        weight: 10\n      - type: cpu_load\n        weight: lots\n",
+            path: "services.web.checks[1].weight", message: "expected an integer"),
+        BadConfig(yaml: "services:\n  web:\n    checks:\n      - type: constant_metric\n        weight: 101\n", path: "services.web.checks[0].weight", message: "0...100"),
+        BadConfig(yaml: "port: 70000\n", path: "port", message: "1...65535"),
+        BadConfig(yaml: "services:\n  web:\n    dependencies:\n      - type: carrier_pigeon\n", path: "services.web.dependencies[0].type", message: "unknown dependency type"),
+        BadConfig(yaml: "services:\n  web:\n    dependencies:\n      - type: script\n        command: curl localhost\n", path: "services.web.dependencies[0].command", message: "shell: true"),
+        BadConfig(yaml: "services:\n  web:\n    dependencies:\n      - type: file_contents\n        path: /x\n        regex: \"([\"\n", path: "services.web.dependencies[0].regex", message: "regular expression"),
+        BadConfig(yaml: "services:\n  web:\n    dependencies:\n      - type: tcp\n        host: h\n", path: "services.web.dependencies[0].port", message: "is required"),
+        BadConfig(yaml: "servics: {}\n", path: "servics", message: "unknown key"),
+        BadConfig(yaml: "admin:\n  allowed_networks: [10.0.0.0/8]\n", path: "admin", message: "needs a token"),
+        BadConfig(yaml: "admin:\n  allowed_networks: [10.0.0.0/33]\n  token: x\n", path: "admin.allowed_networks[0]", message: "CIDR"),
+        BadConfig(yaml: "agent_check:\n  ports:\n    nope: 9191\n", path: "agent_check.ports.nope", message: "no service"),
+        BadConfig(yaml: "listen: [\"localhost\"]\n", path: "listen[0]", message: "host:port"),
+        BadConfig(yaml: "services:\n  global:\n    checks: []\n", path: "services.global", message: "service names"),
+        BadConfig(yaml: "evaluation_interval: 10\nstaleness_limit: 5\n", path: "staleness_limit", message: "longer than evaluation_interval"),
+    ]
+
+    @Test(arguments: badConfigs)
+    func errorsNameFilePathAndProblem(_ bad: BadConfig) throws {
+        let dir = TemporaryDirectory()
+        let file = dir.write("litmus.yml", bad.yaml)
+        let errors = try #require(throws: ConfigErrors.self) { try ConfigLoader.load(path: file) }
+        let error = try #require(errors.errors.first { $0.path == bad.path }, "no error at \(bad.path) in: \(errors)")
+        #expect(error.file == file)
+        #expect(error.message.contains(bad.message), "\(error.message)")
+        #expect(error.description.contains("\(file)"))
+        #expect(error.description.contains(bad.path))
+    }
+
+    @Test func errorsInIncludedFilesNameThatFile() throws {
+        let dir = TemporaryDirectory()
+        let included = dir.write("d/x.yml", "services:\n  web:\n    checks:\n      - type: cpu_load\n")
+        let main = dir.write("main.yml", "include_files: d/*.yml\n")
+        let errors = try #require(throws: ConfigErrors.self) { try ConfigLoader.load(path: main) }
+        #expect(errors.errors.map(\.file) == [included])
+        #expect(errors.errors.first?.path == "services.web.checks[0].weight")
+    }
+
+    @Test func missingFileAndBrokenYAMLAreReported() throws {
+        let dir = TemporaryDirectory()
+        let missing = try #require(throws: ConfigErrors.self) { try ConfigLoader.load(path: "\(dir.path)/nope.yml") }
+        #expect(missing.description.contains("cannot read"))
+        let broken = dir.write("broken.yml", "services: [\n")
+        let errors = try #require(throws: ConfigErrors.self) { try ConfigLoader.load(path: broken) }
+        #expect(errors.description.contains("not valid YAML"))
+    }
+}
+
+@Suite struct IPNetworkTests {
+    @Test func containment() throws {
+        let v4 = try #require(IPNetwork(parsing: "10.20.0.0/16"))
+        #expect(v4.contains([10, 20, 3, 4]))
+        #expect(!v4.contains([10, 21, 3, 4]))
+        #expect(v4.contains(try #require(IPNetwork.parseAddress("::ffff:10.20.9.9"))))
+        let v6 = try #require(IPNetwork(parsing: "fd00::/8"))
+        #expect(v6.contains(try #require(IPNetwork.parseAddress("fd12::1"))))
+        #expect(!v6.contains(try #require(IPNetwork.parseAddress("fe80::1"))))
+        #expect(IPNetwork.parseAddress("::1") == Array(repeating: 0, count: 15) + [1])
+        #expect(IPNetwork.parseAddress("1:2:3") == nil)
+        #expect(IPNetwork.parseAddress("300.1.1.1") == nil)
+    }
+}

@@ -1,0 +1,231 @@
+import Foundation
+import Glibc
+import LitmusCore
+import Testing
+
+/// The built `litmus` and `litmusctl` executables, found next to the test bundle (`swift build` puts them there).
+enum Executables {
+    static func path(_ name: String) throws -> String {
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
+        var candidates = [URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent(name).path]
+        for configuration in ["debug", "release"] {
+            candidates.append("\(Repository.root)/.build/\(configuration)/\(name)")
+        }
+        guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            throw ExecutableMissing(name: name, searched: candidates)
+        }
+        return found
+    }
+
+    struct ExecutableMissing: Error, CustomStringConvertible {
+        var name: String
+        var searched: [String]
+        var description: String { "\(name) is not built (looked in \(searched.joined(separator: ", "))); run `swift build` first" }
+    }
+}
+
+/// A child process with its output captured to a file.
+final class ChildProcess: @unchecked Sendable {
+    let pid: pid_t
+    let logPath: String
+
+    init(_ argv: [String], log: String) throws {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        var pid: pid_t = 0
+        let cArgs = argv.map { strdup($0) } + [nil]
+        defer { cArgs.forEach { free($0) } }
+        let result = posix_spawn(&pid, argv[0], &actions, nil, cArgs, environ)
+        guard result == 0 else { throw SpawnFailed(argv: argv, errno: result) }
+        self.pid = pid
+        self.logPath = log
+    }
+
+    var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    func signal(_ signal: Int32) { kill(pid, signal) }
+
+    /// Waits for exit up to `timeout`; returns the exit status or nil if it is still running.
+    func wait(timeout: Duration) async throws -> Int32? {
+        let deadline = ContinuousClock.now + timeout
+        var status: Int32 = 0
+        while ContinuousClock.now < deadline {
+            if waitpid(pid, &status, WNOHANG) == pid { return (status >> 8) & 0xff }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return nil
+    }
+
+    deinit {
+        kill(pid, SIGKILL)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+    }
+}
+
+struct SpawnFailed: Error {
+    var argv: [String]
+    var errno: Int32
+}
+
+func runTool(_ argv: [String]) async throws -> ProcessResult {
+    try await offload { try ProcessRunner.run(argv, deadline: .after(.seconds(20))) }
+}
+
+@Suite(.serialized) struct AgentBinaryEndToEndTests {
+    func config(dir: TemporaryDirectory, port: Int, extra: String = "") -> String {
+        """
+        port: \(port)
+        data_directory: \(dir.path)/data
+        listen: ["127.0.0.1:\(port)"]
+        unix_socket: \(dir.path)/litmus.sock
+        evaluation_interval: 0.2
+        staleness_limit: 5
+        services:
+          web:
+            dependencies:
+              - type: script
+                command: ["/bin/true"]
+            checks:
+              - type: constant_metric
+                weight: 80
+          hung:
+            dependencies:
+              - type: script
+                command: ["/bin/sleep", "30"]
+                timeout: 1
+            checks:
+              - type: constant_metric
+                weight: 100
+        \(extra)
+        """
+    }
+
+    @Test func checkSubcommandValidatesWithoutStarting() async throws {
+        let litmus = try Executables.path("litmus")
+        let dir = TemporaryDirectory()
+        let good = dir.write("good.yml", config(dir: dir, port: closedPort()))
+        let ok = try await runTool([litmus, "check", good])
+        #expect(ok.termination == .exited(0), "\(ok.standardError)")
+        #expect(ok.standardOutput.contains("OK (2 services"))
+        let bad = dir.write("bad.yml", "services:\n  web:\n    checks:\n      - type: cpu_load\n        weight: heavy\n")
+        let failed = try await runTool([litmus, "check", bad])
+        #expect(failed.termination == .exited(1))
+        #expect(failed.standardError.contains("\(bad):5: services.web.checks[0].weight: expected an integer"), "\(failed.standardError)")
+    }
+
+    @Test func litmusctlAgainstARunningAgent() async throws {
+        let litmus = try Executables.path("litmus")
+        let litmusctl = try Executables.path("litmusctl")
+        let dir = TemporaryDirectory()
+        let port = closedPort()
+        let configPath = dir.write("litmus.yml", config(dir: dir, port: port))
+        let socket = "\(dir.path)/litmus.sock"
+
+        // Not running yet: a clear message and exit 1.
+        let absent = try await runTool([litmusctl, "list", "--socket", socket])
+        #expect(absent.termination == .exited(1))
+        #expect(absent.standardError.contains("Unable to connect to litmus"), "\(absent.standardError)")
+
+        let agent = try ChildProcess([litmus, "run", "--config", configPath], log: "\(dir.path)/agent.log")
+        var ready = false
+        for _ in 0..<200 {
+            let up = try await offload {
+                (try? BlockingSocket.connect(unixPath: socket, deadline: .after(.milliseconds(100)))) != nil
+                    && (try? BlockingSocket.connect(host: "127.0.0.1", port: port, deadline: .after(.milliseconds(100)))) != nil
+            }
+            if up {
+                ready = true
+                break
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        try #require(ready, "agent did not start: \(agent.log)")
+        try await Task.sleep(for: .milliseconds(600))
+
+        let list = try await runTool([litmusctl, "list", "--socket", socket])
+        #expect(list.termination == .exited(0))
+        #expect(list.standardOutput.contains("\n web          80         80      No\n"), "\(list.standardOutput)")
+
+        let status = try await runTool([litmusctl, "status", "web", "--socket", socket])
+        #expect(status.termination == .exited(0))
+        #expect(status.standardOutput.hasPrefix("Health: 80\nMeasured Health: 80\n"), "\(status.standardOutput)")
+        #expect(status.standardOutput.contains("Evaluated: "))
+
+        // The hung check never blocks the status of web, nor its own status: it answers 0 quickly.
+        let start = ContinuousClock.now
+        let hung = try await runTool([litmusctl, "status", "hung", "--socket", socket])
+        #expect(ContinuousClock.now - start < .seconds(2))
+        #expect(hung.termination == .exited(1), "503 is not a client error")
+        #expect(hung.standardError.contains("Health: 0"))
+
+        let forced = try await runTool([litmusctl, "force", "down", "web", "--reason", "deploy 42", "--ttl", "1h", "--author", "ci", "--socket", socket])
+        #expect(forced.termination == .exited(0))
+        #expect(forced.standardOutput == "File created\n")
+
+        // big_brother's view over TCP.
+        let http = try await offload { try AgentClient(endpoint: .http(host: "127.0.0.1", port: port)).send(method: "GET", path: "/web/status") }
+        #expect(http.status == 503)
+        #expect(http.header("X-Health") == "0")
+        #expect(http.header("X-Health-Forced") == "down")
+        #expect(http.body.hasPrefix("Health: 0\nMeasured Health: 80\nForced Reason: deploy 42\n"))
+
+        let afterForce = try await runTool([litmusctl, "status", "web", "--socket", socket])
+        #expect(afterForce.standardError.contains("Forced: down (service), reason: deploy 42, by ci"), "\(afterForce.standardError)")
+
+        let health = try await runTool([litmusctl, "force", "health", "150", "web", "--socket", socket])
+        #expect(health.termination == .exited(2), "an invalid value is a client error")
+
+        let missing = try await runTool([litmusctl, "force", "up", "web", "--delete", "--socket", socket])
+        #expect(missing.termination == .exited(2), "deleting a force that does not exist is a 404")
+        #expect(missing.standardError.contains("NOT FOUND"))
+
+        let deleted = try await runTool([litmusctl, "force", "down", "web", "--delete", "--url", "http://127.0.0.1:\(port)"])
+        #expect(deleted.termination == .exited(0))
+        #expect(deleted.standardOutput == "File deleted\n")
+
+        // Prometheus.
+        let metrics = try await offload { try AgentClient(endpoint: .http(host: "127.0.0.1", port: port)).send(method: "GET", path: "/metrics") }
+        #expect(metrics.status == 200)
+        #expect(metrics.body.contains("litmus_service_health{service=\"web\"} 80"), "\(metrics.body.prefix(2000))")
+        #expect(metrics.body.contains("litmus_check_failures_total"))
+        #expect(metrics.body.contains("litmus_check_duration_seconds"))
+
+        // SIGHUP with a good config adds a service; with a bad one, the old config keeps serving.
+        try config(dir: dir, port: port, extra: "  api:\n    checks:\n      - type: constant_metric\n        weight: 55\n")
+            .write(toFile: configPath, atomically: true, encoding: .utf8)
+        agent.signal(SIGHUP)
+        var reloaded = false
+        for _ in 0..<100 {
+            let api = try await runTool([litmusctl, "status", "api", "--socket", socket])
+            if api.termination == .exited(0), api.standardOutput.hasPrefix("Health: 55\n") {
+                reloaded = true
+                break
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(reloaded, "reload did not add api: \(agent.log.suffix(2000))")
+
+        try "services:\n  api:\n    checks:\n      - type: constant_metric\n        weight: lots\n".write(toFile: configPath, atomically: true, encoding: .utf8)
+        agent.signal(SIGHUP)
+        var rejected = false
+        for _ in 0..<100 where !rejected {
+            rejected = agent.log.contains("configuration rejected")
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(rejected, "\(agent.log.suffix(2000))")
+        #expect(agent.log.contains("services.api.checks[0].weight"))
+        let stillServing = try await runTool([litmusctl, "status", "api", "--socket", socket])
+        #expect(stillServing.termination == .exited(0) && stillServing.standardOutput.hasPrefix("Health: 55\n"))
+
+        agent.signal(SIGTERM)
+        let exit = try await agent.wait(timeout: .seconds(10))
+        #expect(exit == 0, "agent did not stop cleanly on SIGTERM: \(agent.log.suffix(2000))")
+        let gone = try await runTool([litmusctl, "status", "web", "--socket", socket])
+        #expect(gone.termination == .exited(1))
+        #expect(gone.standardError.contains("Is the agent running?"))
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import LitmusCore
+import LitmusServer
+import LitmusWire
+import Logging
+import NIOCore
+import Synchronization
+import Testing
+
+/// Runs an agent-check server on ephemeral ports for the duration of `body`.
+func withAgentCheckServer(
+    state: AgentState, multiPort services: [String], singlePort: Bool,
+    _ body: @Sendable (_ ports: [String: Int], _ single: Int?) async throws -> Void
+) async throws {
+    var listeners = services.map { AgentCheckServer.Listener(host: "127.0.0.1", port: 0, mode: .service($0)) }
+    if singlePort { listeners.append(AgentCheckServer.Listener(host: "127.0.0.1", port: 0, mode: .named)) }
+    let (stream, continuation) = AsyncStream.makeStream(of: (AgentCheckServer.Listener, Int).self)
+    let server = AgentCheckServer(listeners: listeners, state: state, logger: Logger(label: "test"), readTimeout: .milliseconds(500)) {
+        continuation.yield(($0, $1))
+    }
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await server.run() }
+        var ports: [String: Int] = [:]
+        var single: Int?
+        for await (listener, port) in stream {
+            switch listener.mode {
+            case .service(let name): ports[name] = port
+            case .named: single = port
+            }
+            if ports.count + (single == nil ? 0 : 1) == listeners.count { break }
+        }
+        try await body(ports, single)
+        group.cancelAll()
+    }
+}
+
+/// Connects, optionally sends `line`, and returns everything the agent answers before closing.
+func agentCheck(port: Int, send line: String? = nil) async throws -> String {
+    try await offload { try agentCheckBlocking(port: port, send: line) }
+}
+
+func agentCheckBlocking(port: Int, send line: String?) throws -> String {
+    let deadline = Deadline.after(.seconds(5))
+    let socket = try BlockingSocket.connect(host: "127.0.0.1", port: port, deadline: deadline)
+    if let line { try socket.write(line, deadline: deadline) }
+    return try socket.readToEnd(deadline: deadline)
+}
+
+@Suite struct AgentCheckServerTests {
+    static func state(_ dir: TemporaryDirectory, measured: Int) async -> AgentState {
+        var settings = AgentSettings()
+        settings.dataDirectory = "\(dir.path)/data"
+        settings.services["web"] = ServiceSpec(name: "web", dependencies: [], metrics: [.constant(weight: measured)], file: "x")
+        let state = AgentState(settings: settings, logger: Logger(label: "test"))
+        await state.store(
+            ServiceEvaluation(service: "web", dependencies: [], metrics: [MetricResult(label: "m", value: measured, duration: 0)], finishedAt: Date(), duration: 0))
+        return state
+    }
+
+    @Test func multiPortRepliesFollowHealthAndForces() async throws {
+        let dir = TemporaryDirectory()
+        let state = await Self.state(dir, measured: 73)
+        try await withAgentCheckServer(state: state, multiPort: ["web", "ghost"], singlePort: false) { ports, _ in
+            let web = try #require(ports["web"])
+            #expect(try await agentCheck(port: web) == "ready\tup\t73%\r\n")
+            try await state.setForce(Force(scope: .service("web"), state: .health(30), reason: "r", createdAt: Date()))
+            #expect(try await agentCheck(port: web) == "ready\tup\t30%\r\n")
+            try await state.setForce(Force(scope: .global, state: .down, reason: "r", createdAt: Date()))
+            #expect(try await agentCheck(port: web) == "drain\t0%\r\n")
+            _ = try await state.removeForce(scope: .global, direction: .down)
+            _ = try await state.removeForce(scope: .service("web"), direction: .health)
+            try await state.setForce(Force(scope: .global, state: .up, reason: "r", createdAt: Date()))
+            #expect(try await agentCheck(port: web) == "ready\tup\t100%\r\n")
+            _ = try await state.removeForce(scope: .global, direction: .up)
+            await state.store(ServiceEvaluation(service: "web", dependencies: [], metrics: [], finishedAt: Date(), duration: 0))
+            #expect(try await agentCheck(port: web) == "down\t0%\r\n")
+            // A port mapped to a service that does not exist answers in a form HAProxy parses.
+            #expect(try await agentCheck(port: try #require(ports["ghost"])) == "fail #NOT_FOUND\r\n")
+        }
+    }
+
+    @Test func singlePortReadsTheServiceName() async throws {
+        let dir = TemporaryDirectory()
+        let state = await Self.state(dir, measured: 64)
+        try await withAgentCheckServer(state: state, multiPort: [], singlePort: true) { _, single in
+            let port = try #require(single)
+            #expect(try await agentCheck(port: port, send: "web\n") == "ready\tup\t64%\r\n")
+            #expect(try await agentCheck(port: port, send: "web\r\n") == "ready\tup\t64%\r\n")
+            #expect(try await agentCheck(port: port, send: "nope\n") == "fail #NOT_FOUND\r\n")
+            #expect(try await agentCheck(port: port, send: "../etc/passwd\n") == "fail #BAD_INPUT\r\n")
+            #expect(try await agentCheck(port: port, send: "\n") == "fail #BAD_INPUT\r\n")
+            // A client that never sends a name gets BAD_INPUT after the read timeout instead of hanging the server.
+            let start = ContinuousClock.now
+            #expect(try await agentCheck(port: port) == "fail #BAD_INPUT\r\n")
+            #expect(ContinuousClock.now - start < .seconds(3))
+        }
+    }
+}

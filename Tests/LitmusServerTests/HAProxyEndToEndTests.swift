@@ -1,0 +1,184 @@
+import Foundation
+import Glibc
+import LitmusCore
+import LitmusServer
+import LitmusWire
+import Logging
+import Testing
+
+/// A real HAProxy (Debian package) polling our agent-check ports; its view is read from the stats socket.
+/// A missing haproxy binary fails these tests: they are the proof that HAProxy understands the agent.
+@Suite(.serialized) struct HAProxyEndToEndTests {
+    static let haproxyPath = ["/usr/sbin/haproxy", "/usr/bin/haproxy", "/usr/local/sbin/haproxy"].first { FileManager.default.isExecutableFile(atPath: $0) }
+
+    /// Starts `haproxy -db` with `config`, waits for its stats socket, and stops it after `body`.
+    static func withHAProxy(_ dir: TemporaryDirectory, config: String, _ body: (String) async throws -> Void) async throws {
+        let haproxy = try #require(haproxyPath, "haproxy is not installed: apt-get install haproxy (required by the agent-check end-to-end tests)")
+        let configFile = dir.write("haproxy.cfg", config)
+        let check = try await offload { try ProcessRunner.run([haproxy, "-c", "-f", configFile], deadline: .after(.seconds(10))) }
+        try #require(check.termination == .exited(0), "haproxy rejected the test config: \(check.standardError)")
+        var pid: pid_t = 0
+        let argv = [haproxy, "-db", "-f", configFile]
+        let cArgs = argv.map { strdup($0) } + [nil]
+        defer { cArgs.forEach { free($0) } }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        posix_spawn_file_actions_addopen(&actions, 1, "\(dir.path)/haproxy.log", O_WRONLY | O_CREAT, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, "\(dir.path)/haproxy.log", O_WRONLY | O_CREAT, 0o644)
+        try #require(posix_spawn(&pid, haproxy, &actions, nil, cArgs, environ) == 0)
+        posix_spawn_file_actions_destroy(&actions)
+        defer {
+            kill(pid, SIGKILL)
+            var status: Int32 = 0
+            waitpid(pid, &status, 0)
+        }
+        let socket = "\(dir.path)/admin.sock"
+        for _ in 0..<100 where (try? await offload { try HAProxyStats.fetch(socket: socket, deadline: .after(.seconds(1))) }) == nil {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        try await body(socket)
+    }
+
+    /// Polls `show stat` until `server` in `proxy` matches, returning the last row seen.
+    @discardableResult
+    static func waitFor(
+        _ socket: String, proxy: String = "app_pool", server: String, timeout: Duration = .seconds(8),
+        _ predicate: (HAProxyStatRow) -> Bool
+    ) async throws -> HAProxyStatRow? {
+        let deadline = ContinuousClock.now + timeout
+        var last: HAProxyStatRow?
+        while ContinuousClock.now < deadline {
+            last = try await offload { try HAProxyStats.fetch(socket: socket, deadline: .after(.seconds(2))) }.first { $0.proxy == proxy && $0.server == server }
+            if let last, predicate(last) { return last }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return last
+    }
+
+    static func serversState(_ socket: String) throws -> String {
+        let connection = try BlockingSocket.connect(unixPath: socket, deadline: .after(.seconds(2)))
+        try connection.write("show servers state app_pool\n", deadline: .after(.seconds(2)))
+        return try connection.readToEnd(deadline: .after(.seconds(2)))
+    }
+
+    static func setMeasured(_ state: AgentState, _ value: Int) async {
+        await state.store(
+            ServiceEvaluation(service: "web", dependencies: [], metrics: [MetricResult(label: "m", value: value, duration: 0)], finishedAt: Date(), duration: 0))
+    }
+
+    @Test func haproxyFollowsTheAgentThroughUpCeilingDownAndBack() async throws {
+        let dir = TemporaryDirectory()
+        let state = await AgentCheckServerTests.state(dir, measured: 100)
+        let backend = Listener()
+        backend.acceptAndCloseForever()
+        let frontPort = closedPort()
+        try await withAgentCheckServer(state: state, multiPort: ["web"], singlePort: true) { ports, single in
+            let multi = try #require(ports["web"])
+            let singlePort = try #require(single)
+            let config = """
+                global
+                    stats socket \(dir.path)/admin.sock mode 600 level admin
+                defaults
+                    mode tcp
+                    timeout connect 1s
+                    timeout client 5s
+                    timeout server 5s
+                    # HAProxy delays the handshake's last ACK until it has data to send; an agent that is only
+                    # read from sees the connection that late, so the read timeout must not be tiny.
+                    timeout check 2s
+                listen app_pool
+                    bind 127.0.0.1:\(frontPort)
+                    server multi 127.0.0.1:\(backend.port) weight 100 check inter 300ms agent-check agent-port \(multi) agent-inter 300ms
+                    server single 127.0.0.1:\(backend.port) weight 100 check inter 300ms agent-check agent-addr 127.0.0.1 agent-port \(singlePort) agent-send "web\\n" agent-inter 300ms
+
+                """
+            try await Self.withHAProxy(dir, config: config) { socket in
+                for server in ["multi", "single"] {
+                    let up = try await Self.waitFor(socket, server: server) { $0.status == "UP" && $0.weight == 100 }
+                    #expect(up?.status == "UP" && up?.weight == 100, "\(server): \(String(describing: up))")
+                }
+
+                // Health ceiling: weight follows the percentage.
+                try await state.setForce(Force(scope: .service("web"), state: .health(40), reason: "slow roll", createdAt: Date()))
+                for server in ["multi", "single"] {
+                    let ceiling = try await Self.waitFor(socket, server: server) { $0.weight == 40 }
+                    #expect(ceiling?.weight == 40 && ceiling?.status == "UP", "\(server): \(String(describing: ceiling))")
+                }
+                let serversState = try await offload { try Self.serversState(socket) }
+                #expect(serversState.contains(" 40 "), "show servers state should show weight 40: \(serversState)")
+
+                // Forced down: HAProxy drains the server.
+                try await state.setForce(Force(scope: .global, state: .down, reason: "maintenance", createdAt: Date()))
+                for server in ["multi", "single"] {
+                    let drained = try await Self.waitFor(socket, server: server) { $0.status.hasPrefix("DRAIN") }
+                    #expect(drained?.status.hasPrefix("DRAIN") == true && drained?.weight == 0, "\(server): \(String(describing: drained))")
+                }
+
+                // Unforced but measuring 0: HAProxy marks it down.
+                _ = try await state.removeForce(scope: .global, direction: .down)
+                _ = try await state.removeForce(scope: .service("web"), direction: .health)
+                await Self.setMeasured(state, 0)
+                for server in ["multi", "single"] {
+                    let down = try await Self.waitFor(socket, server: server) { $0.status.hasPrefix("DOWN") }
+                    #expect(down?.status.hasPrefix("DOWN") == true, "\(server): \(String(describing: down))")
+                }
+
+                // And back: healthy again at 80 %.
+                await Self.setMeasured(state, 80)
+                for server in ["multi", "single"] {
+                    let back = try await Self.waitFor(socket, server: server) { $0.status == "UP" && $0.weight == 80 }
+                    #expect(back?.status == "UP" && back?.weight == 80, "\(server): \(String(describing: back))")
+                }
+            }
+        }
+    }
+
+    @Test func haproxyBackendsDependencyAndHealthMetricReadTheStatsSocket() async throws {
+        let dir = TemporaryDirectory()
+        let backend = Listener()
+        let config = """
+            global
+                stats socket \(dir.path)/admin.sock mode 600 level admin
+            defaults
+                mode tcp
+                timeout connect 1s
+                timeout client 5s
+                timeout server 5s
+            backend app_pool
+                server a 127.0.0.1:\(backend.port) weight 30
+                server b 127.0.0.1:\(backend.port) weight 10
+            backend empty_pool
+                server c 127.0.0.1:\(backend.port) weight 10 disabled
+
+            """
+        try await Self.withHAProxy(dir, config: config) { socket in
+            let context = CheckContext(logger: Logger(label: "test"), blockingThreads: 2)
+            let evaluation = await ServiceEvaluator.evaluate(
+                ServiceSpec(
+                    name: "edge",
+                    dependencies: [.haproxyBackends(socket: socket, cluster: "app_pool", timeout: .seconds(2))],
+                    metrics: [.haproxyBackendsHealth(weight: 100, socket: socket, cluster: "app_pool", timeout: .seconds(2))], file: "x"),
+                context: context)
+            #expect(evaluation.dependencies.first?.available == true)
+            #expect(evaluation.metrics.first?.value == 100)
+
+            // Take server a (weight 30 of 40) down by hand: 100 × 10/40 = 25.
+            _ = try await offload {
+                let admin = try BlockingSocket.connect(unixPath: socket, deadline: .after(.seconds(2)))
+                try admin.write("disable server app_pool/a\n", deadline: .after(.seconds(2)))
+                return try admin.readToEnd(deadline: .after(.seconds(2)))
+            }
+            let degraded = await ServiceEvaluator.evaluate(
+                ServiceSpec(name: "edge", dependencies: [], metrics: [.haproxyBackendsHealth(weight: 100, socket: socket, cluster: "app_pool", timeout: .seconds(2))], file: "x"),
+                context: context)
+            #expect(degraded.metrics.first?.value == 25)
+
+            let empty = await ServiceEvaluator.evaluate(
+                ServiceSpec(name: "edge", dependencies: [.haproxyBackends(socket: socket, cluster: "empty_pool", timeout: .seconds(2))], metrics: [], file: "x"),
+                context: context)
+            #expect(empty.dependencies.first?.available == false)
+            #expect(empty.dependencies.first?.detail?.contains("weight 0") == true)
+            await context.shutdown()
+        }
+    }
+}

@@ -1,0 +1,107 @@
+import Foundation
+import Glibc
+
+/// A listening socket on 127.0.0.1 (ephemeral port) or a Unix path, closed on deinit.
+final class Listener: @unchecked Sendable {
+    let fd: Int32
+    let port: Int
+
+    /// TCP on 127.0.0.1:0 with the given backlog.
+    init(backlog: Int32 = 16) {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        listen(fd, backlog)
+        var bound = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &bound) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        self.fd = fd
+        self.port = Int(UInt16(bigEndian: bound.sin_port))
+    }
+
+    /// A Unix stream socket at `path`.
+    init(unixPath path: String, backlog: Int32 = 16) {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (index, byte) in path.utf8.enumerated() { raw[index] = byte }
+        }
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+        listen(fd, backlog)
+        self.fd = fd
+        self.port = 0
+    }
+
+    deinit { close(fd) }
+
+    /// Accepts one connection (blocking).
+    func acceptOne() -> Int32 { accept(fd, nil, nil) }
+
+    /// Accepts and closes every connection (a backend that passes HAProxy's L4 check).
+    func acceptAndCloseForever() {
+        let fd = self.fd
+        Thread.detachNewThread {
+            while true {
+                let client = accept(fd, nil, nil)
+                if client < 0 { return }
+                close(client)
+            }
+        }
+    }
+
+    /// Serves each connection on a thread: reads a line, writes `reply(line)`, closes. Runs until the listener closes.
+    func serveLines(_ reply: @escaping @Sendable (String) -> String) {
+        let fd = self.fd
+        Thread.detachNewThread {
+            while true {
+                let client = accept(fd, nil, nil)
+                if client < 0 { return }
+                var buffer = [UInt8](repeating: 0, count: 1024)
+                var collected: [UInt8] = []
+                while !collected.contains(10) {
+                    let count = read(client, &buffer, buffer.count)
+                    if count <= 0 { break }
+                    collected += buffer[0..<count]
+                }
+                let line = String(decoding: collected.prefix { $0 != 10 && $0 != 13 }, as: UTF8.self)
+                let answer = Array(reply(line).utf8)
+                _ = answer.withUnsafeBytes { write(client, $0.baseAddress, $0.count) }
+                close(client)
+            }
+        }
+    }
+}
+
+/// Opens a client connection to 127.0.0.1:port or a Unix path, kept open until closed.
+func connectClient(port: Int) -> Int32 {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = UInt16(port).bigEndian
+    _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    return fd
+}
+
+func connectClient(unixPath path: String) -> Int32 {
+    let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+    var address = sockaddr_un()
+    address.sun_family = sa_family_t(AF_UNIX)
+    withUnsafeMutableBytes(of: &address.sun_path) { raw in
+        for (index, byte) in path.utf8.enumerated() { raw[index] = byte }
+    }
+    _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+    return fd
+}
+
+/// A port on 127.0.0.1 where nothing listens (bound then closed).
+func closedPort() -> Int {
+    let listener = Listener()
+    return listener.port
+}
