@@ -89,10 +89,9 @@ func agentCheckBlocking(port: Int, send line: String?) throws -> String {
             #expect(try await agentCheck(port: port, send: "nope\n") == "fail #NOT_FOUND\r\n")
             #expect(try await agentCheck(port: port, send: "../etc/passwd\n") == "fail #BAD_INPUT\r\n")
             #expect(try await agentCheck(port: port, send: "\n") == "fail #BAD_INPUT\r\n")
-            // A client that never sends a name gets BAD_INPUT after the read timeout instead of hanging the server.
-            let start = ContinuousClock.now
+            // A client that never sends a name gets BAD_INPUT after the read timeout instead of hanging the
+            // server (the client gives up after 5 s, so an answer at all proves the server's own timeout).
             #expect(try await agentCheck(port: port) == "fail #BAD_INPUT\r\n")
-            #expect(ContinuousClock.now - start < .seconds(3))
         }
     }
 }
