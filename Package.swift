@@ -94,7 +94,15 @@ let package = Package(
         // MARK: brother (IPVS → BrotherCore)
         .target(
             name: "BrotherCore",
-            dependencies: ["IPVS", "Yams", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "IPVS",
+                "LitmusWire",
+                "Yams",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
 
@@ -145,7 +153,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "IPVSKernelTests", dependencies: ["IPVS", "Netlink", "BrotherCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "BrotherCoreTests", dependencies: ["BrotherCore", "IPVS", "IPVSTesting"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "BrotherCoreTests",
+            dependencies: [
+                "BrotherCore", "IPVS", "IPVSTesting", "LitmusWire",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "VIPSetsTests", dependencies: ["VIPSets"], swiftSettings: swiftSettings),
         .testTarget(name: "VIPSetsKernelTests", dependencies: ["VIPSets"], swiftSettings: swiftSettings),
         .testTarget(name: "LitmusWireTests", dependencies: ["LitmusWire"], swiftSettings: swiftSettings),

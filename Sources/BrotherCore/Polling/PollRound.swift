@@ -1,0 +1,26 @@
+/// One round of polls: every agent of a set in parallel, each bounded by the poll timeout, so a round
+/// takes at most `jitter + timeout` and no agent ever has two polls in flight.
+public enum PollRound {
+    /// - Parameters:
+    ///   - targets: the agents to poll, keyed by whatever the caller uses to name nodes.
+    ///   - jitter: each poll starts after a random delay in `0..<jitter`, so thousands of agents are not
+    ///     hit in the same millisecond.
+    public static func poll<Key: Hashable & Sendable>(
+        _ targets: [Key: AgentTarget], using fetcher: some AgentHealthFetching, timeout: Duration, jitter: Duration = .zero
+    ) async -> [Key: AgentPoll] {
+        await withTaskGroup(of: (Key, AgentPoll).self) { group in
+            for (key, target) in targets {
+                group.addTask {
+                    if jitter > .zero {
+                        let nanoseconds = Int64(jitter.components.seconds) * 1_000_000_000 + jitter.components.attoseconds / 1_000_000_000
+                        try? await Task.sleep(for: .nanoseconds(Int64.random(in: 0..<max(1, nanoseconds))))
+                    }
+                    return (key, await fetcher.poll(target, timeout: timeout))
+                }
+            }
+            var results: [Key: AgentPoll] = [:]
+            for await (key, poll) in group { results[key] = poll }
+            return results
+        }
+    }
+}

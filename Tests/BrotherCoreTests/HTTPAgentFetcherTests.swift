@@ -1,0 +1,79 @@
+import BrotherCore
+import IPVS
+import LitmusWire
+import Testing
+
+/// The poller against a real HTTP server on loopback, answering like good and bad agents.
+@Suite(.serialized) struct HTTPAgentFetcherTests {
+    static let timeout = Duration.milliseconds(400)
+
+    static func poll(_ path: String, server: ScriptedAgentServer, fetcher: HTTPAgentFetcher) async -> AgentPoll {
+        await fetcher.poll(AgentTarget(address: IPAddress("127.0.0.1")!, port: server.port, path: path), timeout: timeout)
+    }
+
+    @Test(arguments: [
+        ("/ok/status", HealthObservation.health(87), ForceDirection?.none),
+        ("/body/status", .health(42), nil),  // litmus_paper without the header: the body's Health line
+        ("/down/status", .health(0), nil),  // 503: the agent says 0
+        ("/error/status", .health(0), nil),  // any non-200 is 0, whatever the header says
+        ("/nowhere", .health(0), nil),  // 404 for an unknown service
+        ("/forced/status", .health(30), .health),
+        ("/over/status", .health(100), nil),  // clamped
+        ("/garbage/status", .garbage, nil),
+        ("/huge/status", .garbage, nil),
+        ("/slow/status", .unreachable, nil),  // answers after the timeout
+        ("/hung/status", .unreachable, nil),  // never answers
+        ("/close/status", .unreachable, nil),  // closes without answering
+    ])
+    func agentsGoodAndBad(_ path: String, _ expected: HealthObservation, _ forced: ForceDirection?) async throws {
+        let server = try await ScriptedAgentServer()
+        let fetcher = HTTPAgentFetcher()
+        let start = ContinuousClock.now
+        let result = await Self.poll(path, server: server, fetcher: fetcher)
+        #expect(result.observation == expected, "\(path): \(result)")
+        #expect(result.forced == forced)
+        if expected == .unreachable || expected == .garbage { #expect(result.problem != nil) }
+        // A hung agent costs one timeout, not more.
+        #expect(ContinuousClock.now - start < .seconds(5))
+        try await fetcher.shutdown()
+        await server.stop()
+    }
+
+    @Test func aRefusedConnectionIsUnreachableNotZero() async throws {
+        let server = try await ScriptedAgentServer()
+        let port = server.port
+        await server.stop()
+        let fetcher = HTTPAgentFetcher()
+        let result = await fetcher.poll(AgentTarget(address: IPAddress("127.0.0.1")!, port: port, path: "/ok/status"), timeout: Self.timeout)
+        #expect(result.observation == .unreachable)
+        try await fetcher.shutdown()
+    }
+
+    @Test func pollsReuseOneKeptAliveConnection() async throws {
+        let server = try await ScriptedAgentServer()
+        let fetcher = HTTPAgentFetcher()
+        for _ in 0..<5 { #expect(await Self.poll("/ok/status", server: server, fetcher: fetcher).observation == .health(87)) }
+        #expect(server.acceptedConnections == 1)
+        try await fetcher.shutdown()
+        await server.stop()
+    }
+
+    @Test func aRoundPollsEveryAgentInParallelWithinOneTimeout() async throws {
+        let server = try await ScriptedAgentServer()
+        let fetcher = HTTPAgentFetcher()
+        let address = IPAddress("127.0.0.1")!
+        var targets: [String: AgentTarget] = [:]
+        for index in 0..<20 { targets["ok\(index)"] = AgentTarget(address: address, port: server.port, path: "/ok/status") }
+        for index in 0..<5 { targets["hung\(index)"] = AgentTarget(address: address, port: server.port, path: "/hung/status") }
+        let start = ContinuousClock.now
+        let results = await PollRound.poll(targets, using: fetcher, timeout: Self.timeout, jitter: .milliseconds(50))
+        let elapsed = ContinuousClock.now - start
+        #expect(results.count == 25)
+        #expect(results.filter { $0.key.hasPrefix("ok") }.allSatisfy { $0.value.observation == .health(87) })
+        #expect(results.filter { $0.key.hasPrefix("hung") }.allSatisfy { $0.value.observation == .unreachable })
+        // Five hung agents polled one after another would take 5 timeouts; in parallel, about one.
+        #expect(elapsed < Self.timeout * 4, "took \(elapsed)")
+        try await fetcher.shutdown()
+        await server.stop()
+    }
+}

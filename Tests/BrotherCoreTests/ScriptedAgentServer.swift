@@ -1,0 +1,62 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// A real HTTP server on 127.0.0.1 that answers like agents good and bad, by path.
+final class ScriptedAgentServer: Sendable {
+    let channel: any Channel
+    private let connections = NIOLockedValueBox(0)
+    var port: UInt16 { UInt16(channel.localAddress!.port!) }
+    var acceptedConnections: Int { connections.withLockedValue { $0 } }
+
+    init() async throws {
+        let connections = self.connections
+        channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                connections.withLockedValue { $0 += 1 }
+                return channel.pipeline.configureHTTPServerPipeline().flatMap { channel.pipeline.addHandler(Handler()) }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+    }
+
+    func stop() async { try? await channel.close() }
+
+    final class Handler: ChannelInboundHandler, @unchecked Sendable {
+        typealias InboundIn = HTTPServerRequestPart
+        typealias OutboundOut = HTTPServerResponsePart
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            guard case .head(let head) = unwrapInboundIn(data) else { return }
+            let path = head.uri
+            switch path {
+            case "/ok/status": respond(context, .ok, ["X-Health": "87"], "Health: 87\nMeasured Health: 87\n")
+            case "/body/status": respond(context, .ok, [:], "Health: 42\nMeasured Health: 90\n")
+            case "/down/status": respond(context, .serviceUnavailable, ["X-Health": "0"], "Health: 0\n")
+            case "/forced/status": respond(context, .ok, ["X-Health": "30", "X-Health-Forced": "health"], "Health: 30\n")
+            case "/over/status": respond(context, .ok, ["X-Health": "250"], "Health: 250\n")
+            case "/garbage/status": respond(context, .ok, [:], "<html>hello</html>\n")
+            case "/error/status": respond(context, .internalServerError, ["X-Health": "99"], "boom\n")
+            case "/huge/status": respond(context, .ok, [:], String(repeating: "x", count: 100_000))
+            case "/slow/status":
+                let loop = context.eventLoop
+                let boundContext = NIOLoopBound(context, eventLoop: loop)
+                loop.scheduleTask(in: .milliseconds(1500)) { self.respond(boundContext.value, .ok, ["X-Health": "50"], "Health: 50\n") }
+            case "/hung/status": break  // never answer
+            case "/close/status": context.close(promise: nil)
+            default: respond(context, .notFound, ["X-Health": "0"], "NOT FOUND")
+            }
+        }
+
+        func respond(_ context: ChannelHandlerContext, _ status: HTTPResponseStatus, _ headers: [String: String], _ body: String) {
+            var head = HTTPResponseHead(version: .http1_1, status: status)
+            head.headers.add(name: "Content-Type", value: "text/plain")
+            head.headers.add(name: "Content-Length", value: "\(body.utf8.count)")
+            for (name, value) in headers { head.headers.add(name: name, value: value) }
+            context.write(wrapOutboundOut(.head(head)), promise: nil)
+            context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: body)))), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        }
+    }
+}
