@@ -6,7 +6,7 @@ struct BrotherCommand: AsyncParsableCommand {
         commandName: "brother",
         abstract: "Set IPVS real-server weights from litmus health, over generic netlink.",
         version: PlimsollVersion.string,
-        subcommands: [CheckCommand.self, IPVSCommand.self]
+        subcommands: [RunCommand.self, CheckCommand.self, IPVSCommand.self]
     )
 }
 

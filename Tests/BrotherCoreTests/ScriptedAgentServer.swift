@@ -6,22 +6,26 @@ import NIOPosix
 /// A real HTTP server on 127.0.0.1 that answers like agents good and bad, by path.
 final class ScriptedAgentServer: Sendable {
     let channel: any Channel
-    private let connections = NIOLockedValueBox(0)
+    private let connections = NIOLockedValueBox<[any Channel]>([])
     var port: UInt16 { UInt16(channel.localAddress!.port!) }
-    var acceptedConnections: Int { connections.withLockedValue { $0 } }
+    var acceptedConnections: Int { connections.withLockedValue { $0.count } }
 
     init() async throws {
         let connections = self.connections
         channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
-                connections.withLockedValue { $0 += 1 }
+                connections.withLockedValue { $0.append(channel) }
                 return channel.pipeline.configureHTTPServerPipeline().flatMap { channel.pipeline.addHandler(Handler()) }
             }
             .bind(host: "127.0.0.1", port: 0).get()
     }
 
-    func stop() async { try? await channel.close() }
+    /// Stops listening and drops every open connection, as a dead agent host would.
+    func stop() async {
+        try? await channel.close()
+        for connection in connections.withLockedValue({ $0 }) { try? await connection.close() }
+    }
 
     final class Handler: ChannelInboundHandler, @unchecked Sendable {
         typealias InboundIn = HTTPServerRequestPart

@@ -1,0 +1,53 @@
+import Foundation
+import IPVS
+
+/// What brother must remember across restarts so that a restart changes nothing: every node's
+/// policy state (ramp start, hysteresis, hold), per cluster. Written atomically (temporary file +
+/// rename), so `kill -9` at any moment leaves either the old or the new file, never half of one.
+public struct BrotherStateStore: Sendable {
+    public struct Snapshot: Codable, Hashable, Sendable {
+        public var version = 1
+        /// cluster name → destination ("192.0.2.2:80") → state
+        public var clusters: [String: [String: NodeHealthState]] = [:]
+        public init() {}
+    }
+
+    public let path: String
+
+    public init(path: String) { self.path = path }
+
+    /// The saved snapshot; an empty one when there is no file yet.
+    /// - Throws: ``BrotherStateError`` when the file exists but cannot be read or parsed.
+    public func load() throws -> Snapshot {
+        guard FileManager.default.fileExists(atPath: path) else { return Snapshot() }
+        do {
+            let data = try Data(contentsOf: URL(fileURLWithPath: path))
+            let decoder = JSONDecoder()
+            decoder.dateDecodingStrategy = .secondsSince1970
+            return try decoder.decode(Snapshot.self, from: data)
+        } catch {
+            throw BrotherStateError(path: path, reason: "cannot be read (\(error)); move it away to start with fresh state")
+        }
+    }
+
+    public func save(_ snapshot: Snapshot) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.dateEncodingStrategy = .secondsSince1970
+        let temporary = path + ".tmp"
+        do {
+            try encoder.encode(snapshot).write(to: URL(fileURLWithPath: temporary))
+            // rename(2) replaces atomically.
+            guard rename(temporary, path) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        } catch {
+            throw BrotherStateError(path: path, reason: "cannot be written (\(error))")
+        }
+    }
+}
+
+/// The state file could not be read or written.
+public struct BrotherStateError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var path: String
+    public var reason: String
+    public var description: String { "state file \(path) \(reason)" }
+}
