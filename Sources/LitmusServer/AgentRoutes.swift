@@ -65,6 +65,22 @@ public struct AgentRoutes: Sendable {
     // MARK: reads
 
     func status(_ request: Request, _ context: AgentRequestContext) async -> Response {
+        // Hot path: the status rendered at the last change, without an actor hop.
+        if !wantsJSON(request), let name = context.parameters.get("service") {
+            let now = self.now()
+            if let snapshot = state.snapshots.lookup(name, now: now) {
+                let status = snapshot.status
+                var headers = HTTPFields()
+                headers[.contentType] = "text/plain"
+                headers[AgentRoutes.healthHeader] = String(status.reported)
+                if let forced = status.forced { headers[AgentRoutes.forcedHeader] = forced.direction.rawValue }
+                if let evaluatedAt = status.evaluatedAt {
+                    headers[AgentRoutes.ageHeader] = AgentRoutes.milliseconds(max(0, now.timeIntervalSince(evaluatedAt)))
+                }
+                if let stale = status.staleReason { headers[AgentRoutes.staleHeader] = stale }
+                return Response(status: status.reported > 0 ? .ok : .serviceUnavailable, headers: headers, body: .init(byteBuffer: snapshot.body))
+            }
+        }
         guard let name = context.parameters.get("service"), let status = await state.status(of: name) else {
             var headers = HTTPFields()
             headers[AgentRoutes.healthHeader] = "0"

@@ -191,7 +191,7 @@ func runTool(_ argv: [String]) async throws -> ProcessResult {
         let metrics = try await offload { try AgentClient(endpoint: .http(host: "127.0.0.1", port: port)).send(method: "GET", path: "/metrics") }
         #expect(metrics.status == 200)
         #expect(metrics.body.contains("litmus_service_health{service=\"web\"} 80"), "\(metrics.body.prefix(2000))")
-        #expect(metrics.body.contains("litmus_check_failures_total"))
+        #expect(metrics.body.contains("litmus_check_failures_total{service=\"web\",check=\"Dependency::Script(/bin/true)\"} 0"), "\(metrics.body.prefix(3000))")
         #expect(metrics.body.contains("litmus_check_duration_seconds"))
 
         // SIGHUP with a good config adds a service; with a bad one, the old config keeps serving.

@@ -12,6 +12,8 @@ public actor AgentState {
     private var inFlight: Set<String> = []
     private let logger: Logger
     private let clock: @Sendable () -> Date
+    /// Rendered statuses for readers that must not wait for the actor (the status route).
+    public nonisolated let snapshots = StatusSnapshots()
 
     public init(settings: AgentSettings, logger: Logger, clock: @escaping @Sendable () -> Date = { Date() }) {
         self.settings = settings
@@ -38,6 +40,11 @@ public actor AgentState {
         refreshForces()
     }
 
+    /// Re-renders every service's status into `snapshots`.
+    private func republish() {
+        snapshots.publish(allStatuses(), stalenessLimit: settings.stalenessLimit)
+    }
+
     public var serviceNames: [String] { settings.services.keys.sorted() }
 
     // MARK: evaluation bookkeeping
@@ -54,11 +61,13 @@ public actor AgentState {
         inFlight.remove(spec.name)
         guard settings.services[spec.name] == spec else { return }
         evaluations[spec.name] = evaluation
+        republish()
     }
 
     /// Stores an evaluation directly (tests and tools).
     public func store(_ evaluation: ServiceEvaluation) {
         evaluations[evaluation.service] = evaluation
+        republish()
     }
 
     // MARK: forces
@@ -69,6 +78,7 @@ public actor AgentState {
             logger.error("force store problem", metadata: ["problem": "\(problem)"])
         }
         removeExpiredForces()
+        republish()
     }
 
     public func removeExpiredForces() {
@@ -83,6 +93,7 @@ public actor AgentState {
 
     public func setForce(_ force: Force) throws(ForceStoreError) {
         try forceStore.set(force)
+        republish()
         logger.notice(
             "force set",
             metadata: ["scope": "\(force.scope)", "state": "\(force.state)", "reason": "\(force.reason)", "author": "\(force.author ?? "-")"]
@@ -91,6 +102,7 @@ public actor AgentState {
 
     public func removeForce(scope: Force.Scope, direction: ForceDirection) throws(ForceStoreError) -> Bool {
         let removed = try forceStore.remove(scope: scope, direction: direction)
+        republish()
         if removed { logger.notice("force removed", metadata: ["scope": "\(scope)", "direction": "\(direction.rawValue)"]) }
         return removed
     }

@@ -74,13 +74,14 @@ enum HealthMetrics {
             let dimensions = [("service", evaluation.service), ("check", dependency.label)]
             Gauge(label: "litmus_check_value", dimensions: dimensions).record(dependency.available ? 1 : 0)
             Gauge(label: "litmus_check_duration_seconds", dimensions: dimensions).record(dependency.duration)
-            if !dependency.available { Counter(label: "litmus_check_failures_total", dimensions: dimensions).increment() }
+            // Incremented by 0 on success so the series exists before the first failure.
+            Counter(label: "litmus_check_failures_total", dimensions: dimensions).increment(by: dependency.available ? 0 : 1)
         }
         for metric in evaluation.metrics {
             let dimensions = [("service", evaluation.service), ("check", metric.label)]
             Gauge(label: "litmus_check_value", dimensions: dimensions).record(metric.value)
             Gauge(label: "litmus_check_duration_seconds", dimensions: dimensions).record(metric.duration)
-            if metric.detail != nil { Counter(label: "litmus_check_failures_total", dimensions: dimensions).increment() }
+            Counter(label: "litmus_check_failures_total", dimensions: dimensions).increment(by: metric.detail == nil ? 0 : 1)
         }
     }
 }
