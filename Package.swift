@@ -92,6 +92,8 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        .target(name: "LitmusTesting", swiftSettings: swiftSettings),
+
         // MARK: brother (IPVS → BrotherCore)
         .target(
             name: "BrotherCore",
@@ -175,7 +177,7 @@ let package = Package(
         .testTarget(
             name: "LitmusCoreTests",
             dependencies: [
-                "LitmusCore", "LitmusWire",
+                "LitmusCore", "LitmusWire", "LitmusTesting",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -185,7 +187,7 @@ let package = Package(
         .testTarget(
             name: "LitmusServerTests",
             dependencies: [
-                "LitmusServer", "LitmusCore", "LitmusWire",
+                "LitmusServer", "LitmusCore", "LitmusWire", "LitmusTesting",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -1,3 +1,4 @@
+import LitmusTesting
 import Foundation
 import LitmusWire
 import Logging

@@ -1,11 +1,12 @@
 import Foundation
-import Testing
+
+/// Test support shared by the litmus test targets (not a product).
 
 /// A fresh directory under /tmp, removed when the test's scope ends.
-final class TemporaryDirectory: Sendable {
-    let path: String
+public final class TemporaryDirectory: Sendable {
+    public let path: String
 
-    init() {
+    public init() {
         path = NSTemporaryDirectory() + "litmus-test-" + UUID().uuidString.prefix(8).lowercased()
         try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     }
@@ -13,7 +14,7 @@ final class TemporaryDirectory: Sendable {
     deinit { try? FileManager.default.removeItem(atPath: path) }
 
     @discardableResult
-    func write(_ name: String, _ contents: String) -> String {
+    public func write(_ name: String, _ contents: String) -> String {
         let file = "\(path)/\(name)"
         try! FileManager.default.createDirectory(atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try! contents.write(toFile: file, atomically: true, encoding: .utf8)
@@ -22,8 +23,8 @@ final class TemporaryDirectory: Sendable {
 }
 
 /// The repository root, found from this source file (tests load examples/).
-enum Repository {
-    static var root: String {
+public enum Repository {
+    public static var root: String {
         var url = URL(fileURLWithPath: #filePath)
         while url.path != "/" {
             url.deleteLastPathComponent()
@@ -35,7 +36,7 @@ enum Repository {
 
 /// Runs blocking work (sockets, child processes) on its own thread, so it never occupies the few cooperative
 /// threads that the in-process servers under test need to answer it.
-func offload<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+public func offload<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in
         Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
     }

@@ -2,12 +2,12 @@ import Foundation
 import Glibc
 
 /// A listening socket on 127.0.0.1 (ephemeral port) or a Unix path, closed on deinit.
-final class Listener: @unchecked Sendable {
-    let fd: Int32
-    let port: Int
+public final class Listener: @unchecked Sendable {
+    public let fd: Int32
+    public let port: Int
 
     /// TCP on 127.0.0.1:0 with the given backlog.
-    init(backlog: Int32 = 16) {
+    public init(backlog: Int32 = 16) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
@@ -25,7 +25,7 @@ final class Listener: @unchecked Sendable {
     }
 
     /// A Unix stream socket at `path`.
-    init(unixPath path: String, backlog: Int32 = 16) {
+    public init(unixPath path: String, backlog: Int32 = 16) {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
@@ -41,10 +41,22 @@ final class Listener: @unchecked Sendable {
     deinit { close(fd) }
 
     /// Accepts one connection (blocking).
-    func acceptOne() -> Int32 { accept(fd, nil, nil) }
+    public func acceptOne() -> Int32 { accept(fd, nil, nil) }
+
+    /// Accepts and closes every connection (a backend that passes HAProxy's L4 check).
+    public func acceptAndCloseForever() {
+        let fd = self.fd
+        Thread.detachNewThread {
+            while true {
+                let client = accept(fd, nil, nil)
+                if client < 0 { return }
+                close(client)
+            }
+        }
+    }
 
     /// Serves each connection on a thread: reads a line, writes `reply(line)`, closes. Runs until the listener closes.
-    func serveLines(_ reply: @escaping @Sendable (String) -> String) {
+    public func serveLines(_ reply: @escaping @Sendable (String) -> String) {
         let fd = self.fd
         Thread.detachNewThread {
             while true {
@@ -67,7 +79,7 @@ final class Listener: @unchecked Sendable {
 }
 
 /// Opens a client connection to 127.0.0.1:port or a Unix path, kept open until closed.
-func connectClient(port: Int) -> Int32 {
+public func connectClient(port: Int) -> Int32 {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
@@ -77,7 +89,7 @@ func connectClient(port: Int) -> Int32 {
     return fd
 }
 
-func connectClient(unixPath path: String) -> Int32 {
+public func connectClient(unixPath path: String) -> Int32 {
     let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
     var address = sockaddr_un()
     address.sun_family = sa_family_t(AF_UNIX)
@@ -89,7 +101,7 @@ func connectClient(unixPath path: String) -> Int32 {
 }
 
 /// A port on 127.0.0.1 where nothing listens (bound then closed).
-func closedPort() -> Int {
+public func closedPort() -> Int {
     let listener = Listener()
     return listener.port
 }
