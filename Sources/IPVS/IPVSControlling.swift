@@ -37,10 +37,23 @@ extension IPVSControlling {
         if let failure = report.failures.first { throw failure.error }
     }
 
-    /// Reads the services in `scope` (all when nil) with their destinations.
+    /// Reads the services in `scope` (all when nil) with their destinations. A scope is read service
+    /// by service, so brother's per-round reconcile of one cluster never dumps the whole table.
     public func table(scope: Set<VirtualService.ID>? = nil) async throws -> IPVSTable {
         var table = IPVSTable()
-        for status in try await services() where scope?.contains(status.service.id) ?? true {
+        var statuses: [VirtualServiceStatus] = []
+        if let scope {
+            for id in scope.sorted() {
+                do {
+                    statuses.append(try await service(id))
+                } catch IPVSError.serviceNotFound {
+                    continue
+                }
+            }
+        } else {
+            statuses = try await services()
+        }
+        for status in statuses {
             let destinations = try await self.destinations(of: status.service.id)
             table.entries[status.service.id] = IPVSTable.Entry(status: status, destinations: destinations)
         }
