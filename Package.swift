@@ -59,9 +59,12 @@ let package = Package(
 
         // MARK: litmus agent (LitmusWire → LitmusCore → LitmusServer)
         .target(name: "LitmusWire", swiftSettings: swiftSettings),
+        // Who may change state over HTTP (loopback, Unix socket, networks + token); litmus and brother.
+        .target(name: "AccessControl", swiftSettings: swiftSettings),
         .target(
             name: "LitmusCore",
             dependencies: [
+                "AccessControl",
                 "LitmusWire",
                 "Yams",
                 .product(name: "Logging", package: "swift-log"),
@@ -79,6 +82,7 @@ let package = Package(
         .target(
             name: "LitmusServer",
             dependencies: [
+                "AccessControl",
                 "LitmusCore",
                 "LitmusWire",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -99,14 +103,19 @@ let package = Package(
             name: "BrotherCore",
             dependencies: [
                 "IPVS",
+                "VIPSets",
                 "LitmusWire",
+                "AccessControl",
                 "Yams",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -163,7 +172,11 @@ let package = Package(
         .testTarget(
             name: "BrotherCoreTests",
             dependencies: [
-                "BrotherCore", "IPVS", "IPVSTesting", "LitmusWire",
+                "BrotherCore", "IPVS", "IPVSTesting", "LitmusWire", "AccessControl",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -177,7 +190,7 @@ let package = Package(
         .testTarget(
             name: "LitmusCoreTests",
             dependencies: [
-                "LitmusCore", "LitmusWire", "LitmusTesting",
+                "LitmusCore", "LitmusWire", "LitmusTesting", "AccessControl",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -187,7 +200,7 @@ let package = Package(
         .testTarget(
             name: "LitmusServerTests",
             dependencies: [
-                "LitmusServer", "LitmusCore", "LitmusWire", "LitmusTesting",
+                "LitmusServer", "LitmusCore", "LitmusWire", "LitmusTesting", "AccessControl",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

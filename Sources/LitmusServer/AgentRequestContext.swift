@@ -1,3 +1,4 @@
+import AccessControl
 import Hummingbird
 import LitmusCore
 import Logging

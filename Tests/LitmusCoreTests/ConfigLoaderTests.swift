@@ -1,3 +1,4 @@
+import AccessControl
 import LitmusTesting
 import Foundation
 import Testing

@@ -1,3 +1,5 @@
+import AccessControl
+
 /// The whole agent configuration after loading and validating every file.
 public struct AgentSettings: Sendable, Equatable {
     /// The files that were read, main file first.
@@ -59,19 +61,6 @@ public struct HostAndPort: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
-}
-
-/// Who may create and delete forces over HTTP.
-public struct AdminAccess: Sendable, Equatable {
-    /// Networks besides loopback whose clients may change forces, with the token.
-    public var allowedNetworks: [IPNetwork] = []
-    /// The shared secret such clients must send (`Authorization: Bearer …` or `X-Litmus-Token`).
-    public var token: String?
-
-    public init(allowedNetworks: [IPNetwork] = [], token: String? = nil) {
-        self.allowedNetworks = allowedNetworks
-        self.token = token
-    }
 }
 
 /// HAProxy agent-check listeners: one port per service, and/or one port where HAProxy's `agent-send` names it.

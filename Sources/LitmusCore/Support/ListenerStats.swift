@@ -1,3 +1,4 @@
+import AccessControl
 import Foundation
 
 /// A listener's load as raindrops (used by litmus_paper) reports it: connections being served and waiting.

@@ -1,5 +1,5 @@
-/// Decides who may change forces: the Unix socket and loopback always; other clients only from configured
-/// networks and only with the token.
+/// Decides who may change state (forces, clusters): the Unix socket and loopback always; other clients only
+/// from configured networks and only with the token. Shared by litmus and brother.
 public struct AdminPolicy: Sendable {
     public enum Decision: Sendable, Equatable {
         case allowed
@@ -10,8 +10,28 @@ public struct AdminPolicy: Sendable {
     }
 
     public var access: AdminAccess
+    /// What is being guarded and by what, for the refusal messages.
+    public var wording: Wording
 
-    public init(access: AdminAccess) { self.access = access }
+    /// The words of the refusals, e.g. "force changes", "the agent's Unix socket", "admin.allowed_networks".
+    public struct Wording: Sendable {
+        public var subject: String
+        public var socket: String
+        public var networksSetting: String
+
+        public init(subject: String, socket: String, networksSetting: String) {
+            self.subject = subject
+            self.socket = socket
+            self.networksSetting = networksSetting
+        }
+
+        public static let litmus = Wording(subject: "force changes", socket: "the agent's Unix socket", networksSetting: "admin.allowed_networks")
+    }
+
+    public init(access: AdminAccess, wording: Wording = .litmus) {
+        self.access = access
+        self.wording = wording
+    }
 
     /// - Parameters:
     ///   - remoteAddress: the client's address bytes (4 or 16), `nil` when unknown.
@@ -19,10 +39,10 @@ public struct AdminPolicy: Sendable {
     ///   - token: the token the client sent, if any.
     public func decide(remoteAddress: [UInt8]?, viaUnixSocket: Bool, token: String?) -> Decision {
         if viaUnixSocket { return .allowed }
-        guard let remoteAddress else { return .forbidden("force changes are accepted only from loopback or the agent's Unix socket") }
+        guard let remoteAddress else { return .forbidden("\(wording.subject) are accepted only from loopback or \(wording.socket)") }
         if AdminPolicy.isLoopback(remoteAddress) { return .allowed }
         guard access.allowedNetworks.contains(where: { $0.contains(remoteAddress) }) else {
-            return .forbidden("force changes are accepted only from loopback, the agent's Unix socket or admin.allowed_networks")
+            return .forbidden("\(wording.subject) are accepted only from loopback, \(wording.socket) or \(wording.networksSetting)")
         }
         guard let expected = access.token, let token, AdminPolicy.constantTimeEqual(expected, token) else {
             return .needsToken("this client needs the admin token (Authorization: Bearer <token>)")
@@ -40,7 +60,7 @@ public struct AdminPolicy: Sendable {
     }
 
     /// Compares without an early exit, so timing does not reveal how much of the token matched.
-    static func constantTimeEqual(_ lhs: String, _ rhs: String) -> Bool {
+    public static func constantTimeEqual(_ lhs: String, _ rhs: String) -> Bool {
         let a = Array(lhs.utf8)
         let b = Array(rhs.utf8)
         var difference = UInt8(a.count == b.count ? 0 : 1)
