@@ -67,8 +67,8 @@ extension IPVSControlling {
         let owned = alsoOwned.union(desired.services.keys)
         let actual = try await table(scope: owned)
         let plan = IPVSPlan(desired: desired, actual: actual, owned: owned)
-        guard !plan.changes.isEmpty else { return IPVSApplyReport(plan: plan, batch: IPVSBatchReport(attempted: 0)) }
-        return IPVSApplyReport(plan: plan, batch: try await apply(plan.changes))
+        guard !plan.changes.isEmpty else { return IPVSApplyReport(plan: plan, batch: IPVSBatchReport(attempted: 0), actual: actual) }
+        return IPVSApplyReport(plan: plan, batch: try await apply(plan.changes), actual: actual)
     }
 }
 
@@ -76,4 +76,6 @@ extension IPVSControlling {
 public struct IPVSApplyReport: Sendable, Hashable {
     public var plan: IPVSPlan
     public var batch: IPVSBatchReport
+    /// The owned services as read before the changes, with their connection counts and stats.
+    public var actual: IPVSTable
 }

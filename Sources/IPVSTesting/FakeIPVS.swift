@@ -22,6 +22,12 @@ public actor FakeIPVS: IPVSControlling {
     /// Replaces the table behind brother's back, as an operator running ipvsadm would.
     public func replaceTable(_ table: IPVSTable) { self.table = table }
 
+    /// Sets a destination's active connection count, as traffic would.
+    public func setActiveConnections(_ count: UInt32, of destination: Destination.ID, in service: VirtualService.ID) {
+        guard let index = table.entries[service]?.destinations.firstIndex(where: { $0.destination.id == destination }) else { return }
+        table.entries[service]?.destinations[index].activeConnections = count
+    }
+
     public func resetRecording() {
         appliedChanges = []
         batchCount = 0

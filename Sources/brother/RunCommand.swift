@@ -1,3 +1,4 @@
+import AccessControl
 import ArgumentParser
 import BrotherCore
 import Foundation
@@ -5,6 +6,7 @@ import IPVS
 import Logging
 import ServiceLifecycle
 import UnixSignals
+import VIPSets
 
 /// `brother run`: the supervisor daemon.
 struct RunCommand: AsyncParsableCommand {
@@ -12,17 +14,58 @@ struct RunCommand: AsyncParsableCommand {
         commandName: "run",
         abstract: "Poll every agent and keep the IPVS weights of every cluster in step with their health.",
         discussion: """
-            Every cluster is polled on its check interval, all nodes in parallel; weights follow the policy in brother.yml(5) \
-            and only differences are written to the kernel over netlink. Services already in the kernel are adopted without \
-            writes when they match. Node state (ramps, hysteresis) is saved to --state-file after every change, so a restart \
-            changes nothing. SIGTERM and SIGINT stop it.
+            Every running cluster is polled on its check interval, all nodes in parallel; weights follow the policy in \
+            brother.yml(5) and only differences are written to the kernel over netlink. Services already in the kernel are \
+            adopted without writes when they match. Node state (ramps, hysteresis, forces) and which clusters run are saved to \
+            --state-file after every change, so a restart changes nothing. The HTTP API (big_brother's routes, JSON, per-node \
+            forces, /metrics) listens on --listen and --socket. SIGHUP or POST /reload re-reads the configuration; an invalid \
+            file changes nothing. SIGTERM and SIGINT stop brother and leave the kernel as it is.
             """)
 
     @Option(name: .long, help: "The configuration file (big_brother's YAML plus brother's keys; see brother.yml.5).")
     var config = "/etc/brother/brother.yml"
 
-    @Option(name: .long, help: "Where node state is kept across restarts.")
+    @Option(name: .long, help: "Where node state and cluster phases are kept across restarts.")
     var stateFile = "/var/lib/brother/state.json"
+
+    @Option(name: .long, help: "big_brother's data directory: the files up/<cluster> and down/<cluster> force a whole cluster.")
+    var dataDir = "/etc/brother"
+
+    @Option(name: .long, help: ArgumentHelp("An address:port for the HTTP API; repeat for more. \"none\" for no TCP listener.", valueName: "address:port"))
+    var listen: [String] = ["127.0.0.1:9292"]
+
+    @Option(name: .long, help: ArgumentHelp("The API's Unix socket (changes accepted without a token); \"none\" for none.", valueName: "path"))
+    var socket = "/run/brother/brother.sock"
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp("A network (CIDR) besides loopback whose clients may make changes, with the token; repeatable.", valueName: "cidr"))
+    var adminNetwork: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("A file holding the token that --admin-network clients must send (Authorization: Bearer).", valueName: "path"))
+    var adminTokenFile: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Which clusters run at start when the state file says nothing: all, or in-kernel (only those whose IPVS service exists; the others wait for PUT /cluster/<name>, as with big_brother and Pacemaker).",
+            valueName: "all|in-kernel"))
+    var startClusters = "all"
+
+    func validate() throws {
+        guard ClusterStartMode(rawValue: startClusters) != nil else {
+            throw ValidationError("--start-clusters must be all or in-kernel, not \"\(startClusters)\"")
+        }
+        for text in listen where text != "none" && BrotherHTTPServer.Listener(parsing: text) == nil {
+            throw ValidationError("--listen \"\(text)\" is not ADDRESS:PORT (e.g. 127.0.0.1:9292 or [::1]:9292)")
+        }
+        for text in adminNetwork where IPNetwork(parsing: text) == nil {
+            throw ValidationError("--admin-network \"\(text)\" is not an address or CIDR network")
+        }
+        if !adminNetwork.isEmpty && adminTokenFile == nil {
+            throw ValidationError("--admin-network needs --admin-token-file: clients beyond loopback must send a token")
+        }
+    }
 
     func run() async throws {
         let logger = Logger(label: "brother")
@@ -32,6 +75,16 @@ struct RunCommand: AsyncParsableCommand {
         } catch let error as BrotherConfigurationError {
             printError("\(error)")
             throw ExitCode(1)
+        }
+        var access = AdminAccess(allowedNetworks: adminNetwork.compactMap(IPNetwork.init(parsing:)))
+        if let adminTokenFile {
+            guard let token = try? String(contentsOfFile: adminTokenFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines),
+                !token.isEmpty
+            else {
+                printError("brother: --admin-token-file \(adminTokenFile) cannot be read or is empty")
+                throw ExitCode(1)
+            }
+            access.token = token
         }
         let ipvs: IPVSClient
         do {
@@ -43,13 +96,28 @@ struct RunCommand: AsyncParsableCommand {
         let fetcher = HTTPAgentFetcher()
         let monitor: ClusterMonitor
         do {
-            monitor = try ClusterMonitor(configuration: configuration, ipvs: ipvs, fetcher: fetcher, store: BrotherStateStore(path: stateFile), logger: logger)
+            monitor = try ClusterMonitor(
+                configuration: configuration, ipvs: ipvs, fetcher: fetcher, store: BrotherStateStore(path: stateFile), logger: logger,
+                forceFiles: ClusterForceFiles(dataDirectory: dataDir), vipSets: { try VIPSetClient() },
+                startMode: ClusterStartMode(rawValue: startClusters) ?? .all)
         } catch let error as BrotherStateError {
             printError("brother: \(error)")
             throw ExitCode(1)
         }
+        let reloader = ConfigurationReloader(path: config, monitor: monitor)
+        let api: [any Service]
+        do {
+            api = try BrotherHTTPServer.applications(
+                monitor: monitor, listeners: listen.compactMap(BrotherHTTPServer.Listener.init(parsing:)), unixSocket: socket == "none" ? nil : socket,
+                access: access, reloader: reloader, logger: logger,
+                onListening: { label, port in logger.info("API listening on \(label)\(port > 0 && label.hasSuffix(":0") ? " (port \(port))" : "")") })
+        } catch {
+            printError("brother: \(error)")
+            throw ExitCode(1)
+        }
         logger.info("monitoring \(configuration.clusters.count) clusters from \(config)")
-        let group = ServiceGroup(configuration: .init(services: [monitor], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let group = ServiceGroup(
+            configuration: .init(services: [monitor, reloader] + api, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()
         } catch {

@@ -66,6 +66,7 @@ import Testing
         await restarted.runRound(cluster: "web")
         #expect(await fake.appliedChanges.count == firstWrites + 1)
         #expect(try await Self.weights(fake) == [Self.nodeA: 87, Self.nodeB: 42])
+        #expect(await restarted.counters.clusters["web"]?.driftRepairs == 1, "the hand edit is counted as drift")
         try await fetcher.shutdown()
         await server.stop()
     }
@@ -80,12 +81,13 @@ import Testing
         await monitor.runRound(cluster: "web")
         #expect(try await Self.weights(fake) == [Self.nodeA: 87, Self.nodeB: 0])
 
-        // The whole agent host goes away: refused connections, no hold configured, so weight 0.
+        // The agent process dies: its host refuses the connection, so weight 0 at once.
         await server.stop()
         await monitor.runRound(cluster: "web")
         #expect(try await Self.weights(fake) == [Self.nodeA: 0, Self.nodeB: 0])
         let polls = try #require(await monitor.status(of: "web")?.lastPolls)
-        #expect(polls[Self.nodeA]?.observation == .unreachable)
+        #expect(polls[Self.nodeA]?.observation == .refused)
+        #expect(await monitor.counters.clusters["web"]?.pollFailures["refused"] == 2)
         try await fetcher.shutdown()
     }
 

@@ -39,13 +39,15 @@ import Testing
         await server.stop()
     }
 
-    @Test func aRefusedConnectionIsUnreachableNotZero() async throws {
+    @Test func aRefusedConnectionIsRefusedAtOnceNotATimeout() async throws {
         let server = try await ScriptedAgentServer()
         let port = server.port
         await server.stop()
         let fetcher = HTTPAgentFetcher()
-        let result = await fetcher.poll(AgentTarget(address: IPAddress("127.0.0.1")!, port: port, path: "/ok/status"), timeout: Self.timeout)
-        #expect(result.observation == .unreachable)
+        let result = await fetcher.poll(AgentTarget(address: IPAddress("127.0.0.1")!, port: port, path: "/ok/status"), timeout: .seconds(5))
+        #expect(result.observation == .refused)
+        // The pool must not retry a refused connection until the deadline.
+        #expect(result.latency < .seconds(1))
         try await fetcher.shutdown()
     }
 

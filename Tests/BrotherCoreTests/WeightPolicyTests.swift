@@ -195,6 +195,33 @@ import Testing
         #expect(step.reason == .noHealth(.unreachable))
     }
 
+    @Test func aRefusedConnectionIsNotHeldLikeABlipButCountsAsZero() {
+        // The host answered: its agent is not running. The hold is for silence, not for this.
+        let policy = WeightPolicy(rampUpTime: .zero, fall: 1, unreachableHold: .seconds(10))
+        let step = policy.step(Self.settled(80), observation: .refused, now: Self.t0)
+        #expect(step.weight == 0)
+        #expect(step.reason == .noHealth(.refused))
+        #expect(step.reason.description == "no health: agent not running (connection refused)")
+        #expect(step.state.unreachableSince == nil)
+        #expect(step.state.health == nil)
+    }
+
+    @Test func aRefusedConnectionStillObeysFall() {
+        let policy = WeightPolicy(rampUpTime: .zero, fall: 2, unreachableHold: .seconds(10))
+        let steps = Self.run(policy, from: Self.settled(80), [.refused, .refused])
+        #expect(steps.map(\.weight) == [80, 0])
+    }
+
+    @Test func aDrainForceIsWeightZeroWithItsOwnReason() {
+        let policy = WeightPolicy(rampUpTime: .zero)
+        var state = Self.settled(80)
+        state.force = .drain
+        let step = policy.step(state, observation: .health(100), now: Self.t0)
+        #expect(step.weight == 0)
+        #expect(step.reason.description == "forced drain")
+        #expect(step.isForced)
+    }
+
     @Test func anUnreachableDownNodeStaysDownAndItsRiseCountRestarts() {
         let policy = WeightPolicy(rampUpTime: .zero, rise: 2, unreachableHold: .seconds(10))
         let steps = Self.run(policy, from: NodeHealthState(), [.health(50), .unreachable, .health(50), .health(50)])

@@ -9,6 +9,14 @@ public struct BrotherStateStore: Sendable {
         public var version = 1
         /// cluster name → destination ("192.0.2.2:80") → state
         public var clusters: [String: [String: NodeHealthState]] = [:]
+        /// cluster name → phase; absent for files written before phases were saved.
+        public var phases: [String: ClusterPhase]? = nil
+        /// cluster name → removed node ("192.0.2.2:80") → end of its drain.
+        public var draining: [String: [String: Date]]? = nil
+        /// cluster name → IPVS service it no longer uses ("TCP 198.51.100.10:80") → end of its drain.
+        public var retiredServices: [String: [String: Date]]? = nil
+        /// Services of clusters removed from the configuration that were still draining.
+        public var removedClusterServices: [String: String]? = nil
         public init() {}
     }
 

@@ -3,118 +3,425 @@ import Foundation
 import IPVS
 import Logging
 import ServiceLifecycle
+import VIPSets
 
-/// brother's loop: for every cluster, on its check interval, poll every node's agent in parallel,
-/// step the weight policy, apply the cluster rules, and make the kernel match with only the
-/// differences (`IPVSControlling.apply(desired:)` reads the cluster's service first, so drift made
-/// by hand is repaired on the next round). Node state is saved after every round that changed it.
+/// brother's loop: for every running cluster, on its check interval, poll every node's agent in
+/// parallel, step the weight policy, apply the cluster rules, and make the kernel match with only
+/// the differences (`IPVSControlling.apply(desired:)` reads the cluster's service first, so drift
+/// made by hand is repaired on the next round). State is saved after every round that changed it.
+///
+/// Every kernel write for a cluster happens inside one of its rounds, and a cluster has at most one
+/// round in flight: API calls (start, stop, forces, reload) change the cluster's status and then ask
+/// for a round, which runs at once or right after the one in flight.
 public actor ClusterMonitor: Service {
-    /// What brother knows about one cluster now.
-    public struct ClusterStatus: Sendable {
-        public var configuration: ClusterConfiguration
-        public var states: [Destination.ID: NodeHealthState]
-        public var lastDecision: ClusterDecision?
-        public var lastPolls: [Destination.ID: AgentPoll]
-        public var lastRound: Date?
-        public var lastError: String?
-    }
+    var configuration: BrotherConfiguration
+    let ipvs: any IPVSControlling
+    let fetcher: any AgentHealthFetching
+    let store: BrotherStateStore?
+    let forceFiles: ClusterForceFiles?
+    let makeVIPSets: (@Sendable () throws -> any VIPSetControlling)?
+    var vipSets: (any VIPSetControlling)?
+    let startMode: ClusterStartMode
+    let logger: Logger
+    var clusters: [String: ClusterStatus] = [:]
+    /// Services of clusters removed from the configuration while they drained, found in the state file.
+    var leftoverServices: [String: String] = [:]
+    public internal(set) var counters = MonitorCounters()
+    /// The last reload's outcome: when, and its error if it was refused.
+    public internal(set) var lastReload: (time: Date, error: String?)?
+    var lastDesired: [String: IPVSDesiredState] = [:]
+    var hasAdopted = false
 
-    private var configuration: BrotherConfiguration
-    private let ipvs: any IPVSControlling
-    private let fetcher: any AgentHealthFetching
-    private let store: BrotherStateStore?
-    private let logger: Logger
-    private var clusters: [String: ClusterStatus] = [:]
-    /// Kernel writes made, for metrics and tests.
-    public private(set) var kernelWrites = 0
+    private var roundsInFlight: Set<String> = []
+    private var rerunRequested: Set<String> = []
+    private var roundWaiters: [String: [CheckedContinuation<Void, Never>]] = [:]
+    private var loopCommands: AsyncStream<String>.Continuation?
+    var loopGenerations: [String: Int] = [:]
 
+    /// - Parameters:
+    ///   - forceFiles: big_brother's `up/` and `down/` files, when a data directory is set.
+    ///   - vipSets: opens the VIP-set client, the first time a cluster with VIPs needs it.
+    ///   - startMode: which clusters run when the state file says nothing about them.
+    /// - Throws: ``BrotherStateError`` when the state file exists but cannot be read.
     public init(
         configuration: BrotherConfiguration, ipvs: any IPVSControlling, fetcher: any AgentHealthFetching, store: BrotherStateStore?,
-        logger: Logger
+        logger: Logger, forceFiles: ClusterForceFiles? = nil, vipSets: (@Sendable () throws -> any VIPSetControlling)? = nil,
+        startMode: ClusterStartMode = .all
     ) throws {
         self.configuration = configuration
         self.ipvs = ipvs
         self.fetcher = fetcher
         self.store = store
         self.logger = logger
+        self.forceFiles = forceFiles
+        self.makeVIPSets = vipSets
+        self.startMode = startMode
         let saved = try store?.load() ?? BrotherStateStore.Snapshot()
         for cluster in configuration.clusters {
             var states: [Destination.ID: NodeHealthState] = [:]
             for (key, state) in saved.clusters[cluster.name] ?? [:] {
                 if let id = Destination.ID(parsing: key) { states[id] = state }
             }
-            clusters[cluster.name] = ClusterStatus(configuration: cluster, states: states, lastDecision: nil, lastPolls: [:])
+            let phase = saved.phases?[cluster.name] ?? (startMode == .all ? .running : .stopped)
+            var status = ClusterStatus(configuration: cluster, phase: phase, states: states)
+            for (key, deadline) in saved.draining?[cluster.name] ?? [:] {
+                if let id = Destination.ID(parsing: key) { status.draining[id] = deadline }
+            }
+            for (key, deadline) in saved.retiredServices?[cluster.name] ?? [:] {
+                if let id = VirtualService.ID(parsing: key) { status.retiredServices[id] = deadline }
+            }
+            clusters[cluster.name] = status
+        }
+        for (name, service) in saved.removedClusterServices ?? [:] where configuration.cluster(named: name) == nil {
+            leftoverServices[name] = service
         }
     }
+
+    // MARK: reads
 
     public func status(of cluster: String) -> ClusterStatus? { clusters[cluster] }
-    public var clusterNames: [String] { configuration.clusters.map(\.name) }
 
-    /// Runs every cluster on its own interval until graceful shutdown.
+    /// Every cluster, in the configuration's order, then removed clusters that are still stopping.
+    public func statuses() -> [ClusterStatus] {
+        let configured = configuration.clusters.compactMap { clusters[$0.name] }
+        let removed = clusters.values.filter(\.isRemovedFromConfiguration).sorted { $0.name < $1.name }
+        return configured + removed
+    }
+
+    public var clusterNames: [String] { configuration.clusters.map(\.name) }
+    public var currentConfiguration: BrotherConfiguration { configuration }
+    public var kernelWrites: Int { counters.kernelWrites }
+
+    // MARK: running
+
+    /// Runs every cluster on its own interval until graceful shutdown. Reloads start, stop and
+    /// re-time the per-cluster loops.
     public func run() async throws {
         try await adoptKernelState()
+        let (commands, continuation) = AsyncStream.makeStream(of: String.self)
+        loopCommands = continuation
+        for name in clusters.keys.sorted() { startLoop(name) }
         await withDiscardingTaskGroup { group in
-            for cluster in configuration.clusters {
-                group.addTask {
-                    for await _ in AsyncTimerSequence(interval: cluster.checkInterval, clock: .continuous).cancelOnGracefulShutdown() {
-                        await self.runRound(cluster: cluster.name)
-                    }
-                }
+            for await name in commands.cancelOnGracefulShutdown() {
+                guard let generation = loopGenerations[name] else { continue }
+                group.addTask { await self.loop(cluster: name, generation: generation) }
             }
+            group.cancelAll()
+        }
+        loopCommands = nil
+    }
+
+    /// (Re)starts a cluster's loop; an older loop of the same cluster ends at its next tick.
+    func startLoop(_ name: String) {
+        loopGenerations[name, default: 0] += 1
+        loopCommands?.yield(name)
+    }
+
+    private func loop(cluster name: String, generation: Int) async {
+        guard let interval = clusters[name]?.configuration.checkInterval else { return }
+        await runRound(cluster: name)
+        for await _ in AsyncTimerSequence(interval: interval, clock: .continuous) {
+            guard loopGenerations[name] == generation, clusters[name] != nil else { return }
+            await runRound(cluster: name)
         }
     }
 
-    /// Nodes with no saved state take the weight the kernel already has, so that taking over a
-    /// running balancer writes nothing when the agents agree with it (and restarts no ramp).
+    /// Decides which clusters run and takes over what the kernel already has: nodes without saved
+    /// state take the kernel's weight, so taking over a running balancer writes nothing when the
+    /// agents agree with it (and restarts no ramp).
     public func adoptKernelState() async throws {
+        guard !hasAdopted else { return }
+        hasAdopted = true
+        for (name, service) in leftoverServices.sorted(by: { $0.key < $1.key }) {
+            logger.warning(
+                "cluster \(name) was stopping when brother stopped and is no longer configured; its IPVS service \(service) is left as it is (remove it with `brother ipvs apply EMPTY.yml --remove '\(service)'`)"
+            )
+        }
         for cluster in configuration.clusters {
-            guard let entry = try? await ipvs.destinations(of: cluster.serviceID) else { continue }
-            for status in entry where clusters[cluster.name]?.states[status.destination.id] == nil {
-                let weight = status.destination.weight
-                clusters[cluster.name]?.states[status.destination.id] = NodeHealthState(health: weight, weight: weight, isUp: weight > 0)
+            let name = cluster.name
+            let inKernel: [DestinationStatus]?
+            do {
+                inKernel = try await ipvs.destinations(of: cluster.serviceID)
+            } catch IPVSError.serviceNotFound {
+                inKernel = nil
+            } catch {
+                logger.error("cannot read \(cluster.serviceID) from the kernel: \(error)", metadata: ["cluster": "\(name)"])
+                clusters[name]?.lastError = "\(error)"
+                continue
             }
+            // In big_brother's mode the kernel says which clusters run; a stop in progress goes on.
+            if startMode == .inKernel, clusters[name]?.phase.isStopping == false {
+                clusters[name]?.phase = inKernel == nil ? .stopped : .running
+            }
+            for status in inKernel ?? [] where clusters[name]?.states[status.destination.id] == nil {
+                let weight = status.destination.weight
+                guard cluster.realServers.contains(where: { $0.destinationID == status.destination.id }) else { continue }
+                clusters[name]?.states[status.destination.id] = NodeHealthState(health: weight, weight: weight, isUp: weight > 0)
+            }
+            record(name, .cluster, "\(clusters[name]?.phase.description ?? "?") at start; \(inKernel.map { "\($0.count) destinations in the kernel" } ?? "not in the kernel")")
         }
     }
 
-    /// One round for one cluster: poll, decide, apply, save. Never throws: failures are logged and
-    /// kept in the cluster's status, and the next round tries again.
-    public func runRound(cluster name: String, now: Date = Date()) async {
+    // MARK: rounds
+
+    /// One round for one cluster (poll, decide, apply, save), or, when one is in flight, waits for it
+    /// and one more. Never throws: failures are logged and kept in the cluster's status.
+    public func runRound(cluster name: String, now: Date? = nil) async {
+        if roundsInFlight.contains(name) {
+            rerunRequested.insert(name)
+            await withCheckedContinuation { roundWaiters[name, default: []].append($0) }
+            return
+        }
+        roundsInFlight.insert(name)
+        repeat {
+            rerunRequested.remove(name)
+            await performRound(name, now: now ?? Date())
+        } while rerunRequested.contains(name)
+        roundsInFlight.remove(name)
+        for waiter in roundWaiters.removeValue(forKey: name) ?? [] { waiter.resume() }
+    }
+
+    private func performRound(_ name: String, now: Date) async {
         guard let status = clusters[name] else { return }
-        let cluster = status.configuration
+        switch status.phase {
+        case .stopped: return
+        case .stopping(let until): await performStoppingRound(name, until: until, now: now)
+        case .running: await performRunningRound(name, now: now)
+        }
+    }
+
+    private func performRunningRound(_ name: String, now: Date) async {
+        guard let before = clusters[name] else { return }
+        let clusterForce = forceFiles?.force(of: name)
         var targets: [Destination.ID: AgentTarget] = [:]
-        for node in cluster.realServers {
+        for node in before.configuration.realServers {
             targets[node.destinationID] = AgentTarget(address: node.address, port: node.port, path: node.path)
         }
-        let polls = await PollRound.poll(targets, using: fetcher, timeout: cluster.pollTimeout, jitter: cluster.pollJitter)
-        let weighting = ClusterWeighting(cluster: cluster)
-        let decision = weighting.evaluate(states: status.states, observations: polls.mapValues(\.observation), now: now)
-        var updated = status
-        updated.lastPolls = polls
-        updated.lastDecision = decision
-        updated.lastRound = now
-        for outcome in decision.nodes { updated.states[outcome.id] = outcome.state }
-        for alert in decision.alerts { logger.warning("\(alert)", metadata: ["cluster": "\(name)"]) }
-        do {
-            let report = try await ipvs.apply(desired: IPVSDesiredState([decision.entry]))
-            kernelWrites += report.plan.changes.count
-            for change in report.plan.changes { logger.info("\(change)", metadata: ["cluster": "\(name)"]) }
-            for failure in report.batch.failures { logger.error("\(failure.error)", metadata: ["cluster": "\(name)"]) }
-            updated.lastError = report.batch.failures.first.map { "\($0.error)" }
-        } catch {
-            logger.error("applying weights failed: \(error)", metadata: ["cluster": "\(name)"])
-            updated.lastError = "\(error)"
+        let polls = await PollRound.poll(targets, using: fetcher, timeout: before.configuration.pollTimeout, jitter: before.configuration.pollJitter)
+
+        // A reload or an operator may have changed the cluster while the polls were out.
+        guard var current = clusters[name], current.phase == .running else { return }
+        let cluster = current.configuration
+        let decision = ClusterWeighting(cluster: cluster).evaluate(
+            states: current.states, observations: polls.mapValues(\.observation), force: clusterForce, now: now)
+
+        // Removed nodes and retired services drain at weight 0 until their connections end or the deadline.
+        var finishedDrains: [Destination.ID] = []
+        var entry = decision.entry
+        for (id, deadline) in current.draining.sorted(by: { $0.key < $1.key }) {
+            guard let kernel = current.kernel[id], now < deadline, kernel.activeConnections > 0 else {
+                finishedDrains.append(id)
+                continue
+            }
+            if !entry.destinations.contains(where: { $0.id == id }) {
+                var destination = kernel.destination
+                destination.weight = 0
+                entry.destinations.append(destination)
+            }
         }
-        let changed = updated.states != status.states
-        clusters[name] = updated
+        var desired = IPVSDesiredState([entry])
+        var finishedRetirements: [VirtualService.ID] = []
+        for (id, deadline) in current.retiredServices.sorted(by: { $0.key < $1.key }) {
+            guard let old = current.kernelTable.entries[id], now < deadline,
+                old.destinations.contains(where: { $0.activeConnections > 0 })
+            else {
+                finishedRetirements.append(id)
+                continue
+            }
+            desired.services[id] = IPVSDesiredState.Entry(
+                service: old.status.service, destinations: old.destinations.map { var d = $0.destination; d.weight = 0; return d })
+        }
+        let owned = Set(current.retiredServices.keys)
+        let (actual, error) = await applyToKernel(name, desired: desired, owned: owned, now: now)
+        await syncVIPSets(name, cluster: cluster, empty: false)
+
+        // Merge into the status as it is now: forces set meanwhile are the operator's and stay.
+        guard var latest = clusters[name] else { return }
+        current = latest
+        var counts = counters.clusters[name, default: .init()]
+        counts.rounds += 1
+        for poll in polls.values {
+            counts.polls += 1
+            let seconds = poll.latency.inSeconds
+            counts.pollLatencySum += seconds
+            for (index, bound) in MonitorCounters.latencyBounds.enumerated() where seconds <= bound { counts.latencyBuckets[index] += 1 }
+            switch poll.observation {
+            case .health: break
+            case .unreachable: counts.pollFailures["unreachable", default: 0] += 1
+            case .garbage: counts.pollFailures["garbage", default: 0] += 1
+            case .refused: counts.pollFailures["refused", default: 0] += 1
+            }
+        }
+        let configuredNodes = Set(current.configuration.realServers.map(\.destinationID))
+        for outcome in decision.nodes where configuredNodes.contains(outcome.id) {
+            let previous = before.weight(of: outcome.id)
+            var state = outcome.state
+            if let live = current.states[outcome.id] {
+                state.force = live.force
+                state.forceReason = live.forceReason
+                state.forcedSince = live.forcedSince
+            }
+            latest.states[outcome.id] = state
+            if previous != outcome.weight {
+                if (previous == 0) != (outcome.weight == 0) { counts.transitions += 1 }
+                latest.events.append(ClusterEvent(time: now, kind: .weight, node: "\(outcome.id)", message: "weight \(previous) → \(outcome.weight): \(outcome.reason)"))
+            }
+        }
+        counters.clusters[name] = counts
+        for id in latest.states.keys where !configuredNodes.contains(id) { latest.states[id] = nil }
+        for id in finishedDrains where latest.draining[id] != nil {
+            latest.draining[id] = nil
+            latest.events.append(ClusterEvent(time: now, kind: .cluster, node: "\(id)", message: "drained; deleted from IPVS"))
+        }
+        for id in finishedRetirements where latest.retiredServices[id] != nil {
+            latest.retiredServices[id] = nil
+            latest.events.append(ClusterEvent(time: now, kind: .cluster, message: "previous service \(id) drained; deleted"))
+        }
+        for alert in decision.alerts where before.lastDecision?.alerts.contains(alert) != true {
+            logger.warning("\(alert.message)", metadata: ["cluster": "\(name)"])
+            latest.events.append(ClusterEvent(time: now, kind: .alert, message: alert.message))
+        }
+        latest.lastPolls = polls
+        latest.lastDecision = decision
+        latest.lastRound = now
+        latest.clusterForce = clusterForce
+        if let actual { latest.kernelTable = actual }
+        latest.lastError = error
+        let changed = latest.states != before.states || latest.draining != before.draining || latest.retiredServices != before.retiredServices
+        clusters[name] = latest
         if changed { saveState() }
     }
 
-    private func saveState() {
+    /// Stopping: weight 0 everywhere until no connection is left or the deadline passes, then the
+    /// service (and any retired one) is deleted and the VIP sets emptied.
+    private func performStoppingRound(_ name: String, until: Date, now: Date) async {
+        guard let status = clusters[name] else { return }
+        let ids = Set([status.configuration.serviceID]).union(status.retiredServices.keys)
+        let table: IPVSTable
+        do {
+            table = try await ipvs.table(scope: ids)
+        } catch {
+            clusters[name]?.lastError = "\(error)"
+            logger.error("reading \(status.configuration.serviceID) failed: \(error)", metadata: ["cluster": "\(name)"])
+            return
+        }
+        let active = table.entries.values.reduce(0) { sum, entry in sum + entry.destinations.reduce(0) { $0 + Int($1.activeConnections) } }
+        if active == 0 || now >= until {
+            let (_, error) = await applyToKernel(name, desired: IPVSDesiredState([]), owned: ids, now: now)
+            guard error == nil else { return }
+            await syncVIPSets(name, cluster: status.configuration, empty: true)
+            guard var latest = clusters[name], case .stopping = latest.phase else { return }
+            let why = active == 0 ? "no connection left" : "drain timeout reached with \(active) active connections"
+            if latest.isRemovedFromConfiguration {
+                clusters[name] = nil
+                lastDesired[name] = nil
+                logger.info("removed cluster stopped (\(why)); service deleted", metadata: ["cluster": "\(name)"])
+            } else {
+                latest.phase = .stopped
+                latest.retiredServices = [:]
+                latest.draining = [:]
+                latest.lastDecision = nil
+                latest.kernelTable = IPVSTable()
+                latest.events.append(ClusterEvent(time: now, kind: .cluster, message: "stopped (\(why)); IPVS service deleted"))
+                clusters[name] = latest
+            }
+            saveState()
+            return
+        }
+        var desired = IPVSDesiredState([])
+        for (id, entry) in table.entries {
+            desired.services[id] = IPVSDesiredState.Entry(
+                service: entry.status.service, destinations: entry.destinations.map { var d = $0.destination; d.weight = 0; return d })
+        }
+        let (_, error) = await applyToKernel(name, desired: desired, owned: ids, now: now)
+        clusters[name]?.kernelTable = table
+        clusters[name]?.lastRound = now
+        clusters[name]?.lastError = error
+    }
+
+    /// Applies a desired state, counts writes, and notices drift: changes needed although brother's
+    /// own wish did not change since the last round mean someone edited the table by hand.
+    /// - Returns: the owned services as read before the changes, and the error if any.
+    private func applyToKernel(_ name: String, desired: IPVSDesiredState, owned: Set<VirtualService.ID>, now: Date) async -> (IPVSTable?, String?) {
+        do {
+            let report = try await ipvs.apply(desired: desired, alsoOwned: owned)
+            let changes = report.plan.changes
+            var counts = counters.clusters[name, default: .init()]
+            counts.kernelWrites += changes.count
+            counts.kernelWriteFailures += report.batch.failures.count
+            if !changes.isEmpty, lastDesired[name] == desired {
+                counts.driftRepairs += changes.count
+                let list = changes.map(\.description).joined(separator: "; ")
+                logger.warning("repaired changes made outside brother: \(list)", metadata: ["cluster": "\(name)"])
+                clusters[name]?.events.append(ClusterEvent(time: now, kind: .drift, message: "repaired changes made outside brother: \(list)"))
+            }
+            counters.clusters[name] = counts
+            for change in changes { logger.info("\(change)", metadata: ["cluster": "\(name)"]) }
+            for failure in report.batch.failures { logger.error("\(failure.change): \(failure.error)", metadata: ["cluster": "\(name)"]) }
+            lastDesired[name] = report.batch.failures.isEmpty ? desired : nil
+            return (report.actual, report.batch.failures.first.map { "\($0.change): \($0.error)" })
+        } catch {
+            logger.error("applying weights failed: \(error)", metadata: ["cluster": "\(name)"])
+            counters.clusters[name, default: .init()].kernelWriteFailures += 1
+            lastDesired[name] = nil
+            return (nil, "\(error)")
+        }
+    }
+
+    /// Makes the cluster's VIP sets hold its VIPs (or nothing when it stops).
+    private func syncVIPSets(_ name: String, cluster: ClusterConfiguration, empty: Bool) async {
+        guard !cluster.vips.isEmpty else { return }
+        do {
+            let membership = try VIPSetMembership(cluster: cluster)
+            if vipSets == nil {
+                guard let makeVIPSets else {
+                    clusters[name]?.lastError = "cluster has VIPs but brother was started without VIP-set support"
+                    return
+                }
+                vipSets = try makeVIPSets()
+            }
+            guard let vipSets else { return }
+            for set in membership.sets {
+                if !empty { try await vipSets.create(set, existOK: true) }
+                let changes = try await vipSets.sync(set.name, members: empty ? [] : membership.members[set.name] ?? [])
+                if !changes.isEmpty {
+                    logger.info("VIP set \(set.name): +\(changes.added.map(\.description)) -\(changes.removed.map(\.description))", metadata: ["cluster": "\(name)"])
+                }
+            }
+        } catch {
+            if empty, case VIPSetError.noSuchSet = error { return }
+            logger.error("VIP set: \(error)", metadata: ["cluster": "\(name)"])
+            clusters[name]?.lastError = "VIP set: \(error)"
+        }
+    }
+
+    // MARK: state
+
+    func record(_ name: String, _ kind: ClusterEvent.Kind, _ message: String, node: String? = nil) {
+        clusters[name]?.events.append(ClusterEvent(time: Date(), kind: kind, node: node, message: message))
+        logger.info("\(node.map { "\($0): " } ?? "")\(message)", metadata: ["cluster": "\(name)"])
+    }
+
+    func saveState() {
         guard let store else { return }
         var snapshot = BrotherStateStore.Snapshot()
+        var phases: [String: ClusterPhase] = [:]
+        var draining: [String: [String: Date]] = [:]
+        var retired: [String: [String: Date]] = [:]
+        var removed: [String: String] = [:]
         for (name, status) in clusters {
             snapshot.clusters[name] = Dictionary(uniqueKeysWithValues: status.states.map { ("\($0.key)", $0.value) })
+            phases[name] = status.phase
+            if !status.draining.isEmpty { draining[name] = Dictionary(uniqueKeysWithValues: status.draining.map { ("\($0.key)", $0.value) }) }
+            if !status.retiredServices.isEmpty {
+                retired[name] = Dictionary(uniqueKeysWithValues: status.retiredServices.map { ("\($0.key)", $0.value) })
+            }
+            if status.isRemovedFromConfiguration { removed[name] = "\(status.configuration.serviceID)" }
         }
+        snapshot.phases = phases
+        snapshot.draining = draining
+        snapshot.retiredServices = retired
+        snapshot.removedClusterServices = removed
         do {
             try store.save(snapshot)
         } catch {

@@ -50,9 +50,9 @@ public struct ClusterWeighting: Hashable, Sendable {
         case .up?:
             weights = weights.map { _ in 100 }
             reasons = reasons.map { _ in .clusterForced(.up) }
-        case .down?:
+        case .down?, .drain?:
             weights = weights.map { _ in 0 }
-            reasons = reasons.map { _ in .clusterForced(.down) }
+            reasons = reasons.map { _ in .clusterForced(force!) }
         case nil:
             if let threshold = cluster.panicThreshold {
                 // Dropping: had weight or was up, is now 0, and no operator asked for it.

@@ -17,6 +17,10 @@ public struct NodeHealthState: Hashable, Sendable, Codable {
     public var unreachableSince: Date?
     /// An operator's per-node force, if any.
     public var force: WeightForce?
+    /// Why the force was set, as the operator said.
+    public var forceReason: String?
+    /// When the force was set.
+    public var forcedSince: Date?
 
     /// A node never seen before: weight 0 and down, so its first rise ramps (big_brother ≥ 0.9.3
     /// adds new nodes at weight 0).

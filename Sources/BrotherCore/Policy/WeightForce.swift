@@ -5,4 +5,7 @@ public enum WeightForce: String, Hashable, Sendable, Codable {
     case up
     /// Weight 0.
     case down
+    /// Weight 0 while the node's connections finish; the node detail shows when they reach 0.
+    /// The same weight as `down`, said differently: a planned removal rather than an outage.
+    case drain
 }

@@ -56,6 +56,10 @@ public struct WeightPolicy: Hashable, Sendable {
             next.health = health
             next.unreachableSince = nil
             verdict = judge(&next, healthy: health > 0, health: health, zeroReason: .down)
+        case .refused:
+            next.health = nil
+            next.unreachableSince = nil
+            verdict = judge(&next, healthy: false, health: 0, zeroReason: .noHealth(.refused))
         case .unreachable, .garbage:
             let cause: MissingHealth = observation == .unreachable ? .unreachable : .garbage
             let since = state.unreachableSince ?? now
@@ -91,8 +95,8 @@ public struct WeightPolicy: Hashable, Sendable {
             // drop the node back into it.
             (weight, reason) = (100, .forced(.up))
             next.rampStart = nil
-        case .down?:
-            (weight, reason) = (0, .forced(.down))
+        case .down?, .drain?:
+            (weight, reason) = (0, .forced(state.force!))
         case nil:
             break
         }

@@ -1,11 +1,14 @@
 import AsyncHTTPClient
 import LitmusWire
+import Glibc
 import NIOCore
+import NIOPosix
 import NIOHTTP1
 
 /// Polls agents over HTTP with keep-alive (AsyncHTTPClient's connection pool), the way big_brother
 /// reads litmus_paper: `X-Health` on a 200, else the body's `Health: N` line; any other status is 0.
-/// A refused, reset or timed-out request is `unreachable`, never "the agent said 0".
+/// A reset or timed-out request is `unreachable`, never "the agent said 0"; a refused connection
+/// is `refused` (the host is up, its agent is not).
 public final class HTTPAgentFetcher: AgentHealthFetching {
     /// Bodies larger than this are not health answers.
     public static let maximumBodySize = 64 * 1024
@@ -16,6 +19,9 @@ public final class HTTPAgentFetcher: AgentHealthFetching {
     public init(idleTimeout: Duration = .seconds(60)) {
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool = .init(idleTimeout: .init(idleTimeout))
+        // A refused connection must fail the poll at once: the pool's default retries with backoff
+        // until the deadline, which would turn a dead agent into a timeout.
+        configuration.connectionPool.retryConnectionEstablishment = false
         configuration.redirectConfiguration = .disallow
         configuration.decompression = .disabled
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
@@ -52,8 +58,20 @@ public final class HTTPAgentFetcher: AgentHealthFetching {
             return AgentPoll(observation: .health(min(100, max(0, report.health))), forced: report.forced, latency: latency,
                              problem: status == 200 ? nil : "HTTP \(status)")
         } catch {
+            if Self.isRefused(error) {
+                return AgentPoll(observation: .refused, latency: ContinuousClock.now - start, problem: "connection refused")
+            }
             return AgentPoll(observation: .unreachable, latency: ContinuousClock.now - start, problem: Self.describe(error, timeout: timeout))
         }
+    }
+
+    /// Whether the connection attempt was refused (ECONNREFUSED), however NIO wrapped it.
+    static func isRefused(_ error: any Error) -> Bool {
+        if let error = error as? IOError { return error.errnoCode == ECONNREFUSED }
+        if let error = error as? NIOConnectionError {
+            return !error.connectionErrors.isEmpty && error.connectionErrors.allSatisfy { isRefused($0.error) }
+        }
+        return false
     }
 
     static func describe(_ error: any Error, timeout: Duration) -> String {

@@ -1,0 +1,94 @@
+import AccessControl
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// brother's API listeners: one Hummingbird application per TCP address (loopback by default),
+/// plus a Unix socket whose permissions are the door for local tools.
+public enum BrotherHTTPServer {
+    public struct Listener: Sendable, Hashable, CustomStringConvertible {
+        public var host: String
+        public var port: Int
+
+        public init(host: String, port: Int) {
+            self.host = host
+            self.port = port
+        }
+
+        /// Parses `127.0.0.1:9292`, `[::1]:9292`.
+        public init?(parsing text: String) {
+            guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else { return nil }
+            var host = String(text[..<colon])
+            if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+            guard !host.isEmpty, IPNetwork.parseAddress(host) != nil else { return nil }
+            self.init(host: host, port: port)
+        }
+
+        public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+    }
+
+    /// - Parameter onListening: called with each listener's description and bound port (0 for the socket).
+    public static func applications(
+        monitor: ClusterMonitor, listeners: [Listener], unixSocket: String?, access: AdminAccess, reloader: ConfigurationReloader?, logger: Logger,
+        onListening: @escaping @Sendable (String, Int) -> Void = { _, _ in }
+    ) throws -> [any ServiceLifecycle.Service] {
+        var services: [any ServiceLifecycle.Service] = []
+        let tcpRouter = BrotherRoutes(monitor: monitor, transport: .tcp, access: access, reloader: reloader).buildRouter()
+        for listener in listeners {
+            let label = listener.description
+            services.append(
+                Application(
+                    router: tcpRouter,
+                    configuration: ApplicationConfiguration(address: .hostname(listener.host, port: listener.port), serverName: nil),
+                    onServerRunning: { channel in onListening(label, channel.localAddress?.port ?? listener.port) },
+                    logger: logger))
+        }
+        if let path = unixSocket {
+            try prepareSocketPath(path)
+            let unixRouter = BrotherRoutes(monitor: monitor, transport: .unixSocket, access: access, reloader: reloader).buildRouter()
+            services.append(
+                Application(
+                    router: unixRouter,
+                    configuration: ApplicationConfiguration(address: .unixDomainSocket(path: path)),
+                    onServerRunning: { _ in
+                        // Root and the socket's group only: the socket accepts changes without a token.
+                        chmod(path, 0o660)
+                        onListening("unix:\(path)", 0)
+                    },
+                    logger: logger))
+        }
+        return services
+    }
+
+    /// Creates the socket's directory and removes a stale socket file (one nothing listens on).
+    static func prepareSocketPath(_ path: String) throws {
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+        guard FileManager.default.fileExists(atPath: path) else { return }
+        let probe = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(probe) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            throw BrotherServerError(description: "socket path \(path) is longer than the kernel allows (107 bytes)")
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (index, byte) in bytes.enumerated() { raw[index] = byte }
+        }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(probe, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        if connected == 0 {
+            throw BrotherServerError(description: "another brother is already listening on \(path); stop it or use --socket with another path")
+        }
+        unlink(path)
+    }
+}
+
+/// Why brother's API could not start.
+public struct BrotherServerError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+}

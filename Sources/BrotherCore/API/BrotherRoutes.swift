@@ -1,0 +1,272 @@
+import AccessControl
+import Foundation
+import HTTPTypes
+import Hummingbird
+import IPVS
+import NIOCore
+
+/// Which listener a router serves: the Unix socket is trusted for changes, TCP clients are checked.
+public enum APITransport: Sendable {
+    case tcp
+    case unixSocket
+}
+
+/// brother's HTTP API: big_brother's routes with its exact bodies and codes, JSON for every
+/// resource on `Accept: application/json`, per-node forces, reload and Prometheus `/metrics`.
+///
+/// | route | |
+/// |---|---|
+/// | GET `/` | big_brother's cluster list |
+/// | GET `/cluster/<n>` | `Running: …` / `CombinedWeight: …`; resumes a stopped cluster found in the kernel (callers allowed to change state only) |
+/// | GET `/cluster/<n>/status` | the same, never a side effect |
+/// | GET `/cluster/<n>/status_detail` | big_brother's JSON |
+/// | PUT / DELETE `/cluster/<n>` | start / stop with a drain: 200 `OK`, 304 when already so |
+/// | GET `/cluster/<n>/nodes/<node>` | one node: weight and why, health, connections, force |
+/// | PUT `/cluster/<n>/nodes/<node>/up\|down\|drain`, DELETE `…/force` | per-node forces (`reason` field) |
+/// | POST `/reload` | re-read the configuration; 422 and nothing changed when invalid |
+/// | GET `/metrics` | Prometheus |
+public struct BrotherRoutes: Sendable {
+    let monitor: ClusterMonitor
+    let transport: APITransport
+    let access: AdminAccess
+    let reloader: ConfigurationReloader?
+
+    public init(monitor: ClusterMonitor, transport: APITransport, access: AdminAccess = AdminAccess(), reloader: ConfigurationReloader? = nil) {
+        self.monitor = monitor
+        self.transport = transport
+        self.access = access
+        self.reloader = reloader
+    }
+
+    /// big_brother answers with Sinatra's default type; kept so that byte-for-byte clients see no change.
+    static let bigBrotherContentType = "text/html;charset=utf-8"
+    static let tokenHeader = HTTPField.Name("X-Brother-Token")!
+    static let wording = AdminPolicy.Wording(subject: "changes", socket: "brother's Unix socket", networksSetting: "--admin-network")
+
+    public func buildRouter() -> Router<BrotherRequestContext> {
+        let router = Router(context: BrotherRequestContext.self)
+        router.middlewares.add(APIErrorMiddleware())
+        router.get("/") { request, _ in await self.index(request) }
+        router.get("/metrics") { _, _ in await self.metrics() }
+        router.post("/reload") { request, context in await self.reload(request, context) }
+        router.get("/cluster/:name") { request, context in await self.clusterStatus(request, context, synchronize: true) }
+        router.get("/cluster/:name/status") { request, context in await self.clusterStatus(request, context, synchronize: false) }
+        router.get("/cluster/:name/status_detail") { request, context in await self.statusDetail(request, context) }
+        router.put("/cluster/:name") { request, context in await self.start(request, context) }
+        router.delete("/cluster/:name") { request, context in await self.stop(request, context) }
+        router.get("/cluster/:name/nodes/:node") { request, context in await self.nodeDetail(request, context) }
+        for force in [WeightForce.up, .down, .drain] {
+            router.put("/cluster/:name/nodes/:node/\(force.rawValue)") { request, context in await self.force(request, context, force) }
+            router.post("/cluster/:name/nodes/:node/\(force.rawValue)") { request, context in await self.force(request, context, force) }
+        }
+        router.delete("/cluster/:name/nodes/:node/force") { request, context in await self.force(request, context, nil) }
+        return router
+    }
+
+    // MARK: big_brother's routes
+
+    func index(_ request: Request) async -> Response {
+        let statuses = await monitor.statuses()
+        if wantsJSON(request) {
+            return json(.ok, IndexView(version: BrotherVersion.current, clusters: statuses.map { ClusterView($0) }, lastReload: await reloadView()))
+        }
+        let running = statuses.filter(\.phase.isRunning).map { (label: ClusterView.label($0.configuration), combinedWeight: $0.combinedWeight) }
+        let stopped = statuses.filter { !$0.phase.isRunning }.map { ClusterView.label($0.configuration) }
+        return bigBrother(.ok, BigBrotherText.index(running: running, stopped: stopped))
+    }
+
+    func clusterStatus(_ request: Request, _ context: BrotherRequestContext, synchronize: Bool) async -> Response {
+        guard let name = context.parameters.get("name"), var status = await monitor.status(of: name) else { return notFound(request, context) }
+        // The side effect of big_brother's GET is a change: only for callers allowed to make changes.
+        if synchronize, status.phase == .stopped, authorizationFailure(request, context) == nil {
+            try? await monitor.synchronize(cluster: name)
+            status = await monitor.status(of: name) ?? status
+        }
+        if wantsJSON(request) { return json(.ok, ClusterView(status)) }
+        return bigBrother(.ok, BigBrotherText.clusterStatus(running: status.phase.isRunning, combinedWeight: status.combinedWeight))
+    }
+
+    func statusDetail(_ request: Request, _ context: BrotherRequestContext) async -> Response {
+        guard let name = context.parameters.get("name"), let status = await monitor.status(of: name) else { return notFound(request, context) }
+        let nodes = status.configuration.realServers.map { (address: "\($0.address)", weight: status.weight(of: $0.destinationID)) }
+        return bigBrother(.ok, BigBrotherText.statusDetail(cluster: name, running: status.phase.isRunning, nodes: nodes))
+    }
+
+    func start(_ request: Request, _ context: BrotherRequestContext) async -> Response {
+        if let denied = authorizationFailure(request, context) { return denied }
+        guard let name = context.parameters.get("name"), await monitor.status(of: name) != nil else { return notFound(request, context) }
+        do {
+            try await monitor.synchronize(cluster: name)
+            if await monitor.status(of: name)?.phase.isRunning == true { return notModified() }
+            try await monitor.start(cluster: name)
+        } catch {
+            return failure(request, .notFound, error.description)
+        }
+        return changed(request, name)
+    }
+
+    func stop(_ request: Request, _ context: BrotherRequestContext) async -> Response {
+        if let denied = authorizationFailure(request, context) { return denied }
+        guard let name = context.parameters.get("name"), await monitor.status(of: name) != nil else { return notFound(request, context) }
+        do {
+            guard try await monitor.stop(cluster: name) else { return notModified() }
+        } catch {
+            return failure(request, .notFound, error.description)
+        }
+        return changed(request, name)
+    }
+
+    // MARK: brother's additions
+
+    func nodeDetail(_ request: Request, _ context: BrotherRequestContext) async -> Response {
+        guard let name = context.parameters.get("name"), await monitor.status(of: name) != nil else { return notFound(request, context) }
+        let text = context.parameters.get("node") ?? ""
+        do {
+            let id = try await monitor.node(text, of: name)
+            return nodeResponse(request, await monitor.status(of: name), id)
+        } catch {
+            return failure(request, .notFound, error.description)
+        }
+    }
+
+    func force(_ request: Request, _ context: BrotherRequestContext, _ force: WeightForce?) async -> Response {
+        if let denied = authorizationFailure(request, context) { return denied }
+        guard let name = context.parameters.get("name"), await monitor.status(of: name) != nil else { return notFound(request, context) }
+        let fields: FormFields
+        do {
+            fields = try await formFields(request)
+        } catch {
+            return failure(request, .badRequest, "\(error)")
+        }
+        let reason = fields["reason"].flatMap { $0.isEmpty ? nil : $0 }
+        if let reason, reason.count > 1000 || reason.contains(where: \.isNewline) {
+            return failure(request, .badRequest, "reason must be one line of at most 1000 characters")
+        }
+        do {
+            let id = try await monitor.node(context.parameters.get("node") ?? "", of: name)
+            _ = try await monitor.setForce(force, node: "\(id)", cluster: name, reason: reason)
+            return nodeResponse(request, await monitor.status(of: name), id)
+        } catch {
+            return failure(request, .notFound, error.description)
+        }
+    }
+
+    func reload(_ request: Request, _ context: BrotherRequestContext) async -> Response {
+        if let denied = authorizationFailure(request, context) { return denied }
+        guard let reloader else { return failure(request, .notFound, "this brother has no configuration file to reload") }
+        switch await reloader.reload() {
+        case .applied(let report):
+            if wantsJSON(request) { return json(.ok, ["result": "reloaded", "changes": report.description]) }
+            return plain(.ok, "reloaded: \(report)\n")
+        case .refused(let error):
+            if wantsJSON(request) { return json(.unprocessableContent, ["error": error]) }
+            return plain(.unprocessableContent, "reload refused, nothing changed:\n\(error)\n")
+        }
+    }
+
+    func metrics() async -> Response {
+        let text = PrometheusText.render(statuses: await monitor.statuses(), counters: await monitor.counters)
+        return Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    // MARK: helpers
+
+    struct IndexView: Codable {
+        var version: String
+        var clusters: [ClusterView]
+        var lastReload: ReloadView?
+    }
+
+    struct ReloadView: Codable {
+        var time: Date
+        var error: String?
+    }
+
+    func reloadView() async -> ReloadView? {
+        guard let last = await monitor.lastReload else { return nil }
+        return ReloadView(time: last.time, error: last.error)
+    }
+
+    func nodeResponse(_ request: Request, _ status: ClusterStatus?, _ id: Destination.ID) -> Response {
+        guard let status, let node = ClusterView(status).nodes.first(where: { $0.node == "\(id)" }) else {
+            return failure(request, .notFound, "node \(id) not found")
+        }
+        if wantsJSON(request) { return json(.ok, node) }
+        var lines = [
+            "Node: \(node.node)", "Cluster: \(status.name)", "Weight: \(node.weight)", "Reason: \(node.reason)",
+            "Health: \(node.health.map(String.init) ?? "unknown")", "Agent: \(node.agent)",
+            "ActiveConnections: \(node.activeConnections)", "InactiveConnections: \(node.inactiveConnections)",
+        ]
+        if let force = node.force { lines.append("Forced: \(force)\(node.forceReason.map { " (\($0))" } ?? "")") }
+        if let draining = node.draining { lines.append("Draining: \(draining)") }
+        if let problem = node.lastPollProblem { lines.append("LastPollProblem: \(problem)") }
+        return plain(.ok, lines.joined(separator: "\n") + "\n")
+    }
+
+    func changed(_ request: Request, _ name: String) -> Response {
+        if wantsJSON(request) { return json(.ok, ["result": "OK", "cluster": name]) }
+        return bigBrother(.ok, "OK")
+    }
+
+    func notModified() -> Response { Response(status: .notModified) }
+
+    func notFound(_ request: Request, _ context: BrotherRequestContext) -> Response {
+        let name = context.parameters.get("name") ?? ""
+        if wantsJSON(request) { return json(.notFound, ["error": BigBrotherText.notFound(name)]) }
+        return bigBrother(.notFound, BigBrotherText.notFound(name))
+    }
+
+    func authorizationFailure(_ request: Request, _ context: BrotherRequestContext) -> Response? {
+        var token = request.headers[BrotherRoutes.tokenHeader]
+        if let authorization = request.headers[.authorization], authorization.hasPrefix("Bearer ") {
+            token = String(authorization.dropFirst("Bearer ".count))
+        }
+        let policy = AdminPolicy(access: access, wording: BrotherRoutes.wording)
+        switch policy.decide(remoteAddress: context.remoteAddressBytes, viaUnixSocket: transport == .unixSocket, token: token) {
+        case .allowed: return nil
+        case .needsToken(let reason): return failure(request, .unauthorized, reason)
+        case .forbidden(let reason): return failure(request, .forbidden, reason)
+        }
+    }
+
+    func formFields(_ request: Request) async throws -> FormFields {
+        var fields = FormFields(parsing: request.uri.query ?? "")
+        var request = request
+        let body = try await request.collectBody(upTo: 64 * 1024)
+        if body.readableBytes > 0 {
+            if let type = request.headers[.contentType], type.hasPrefix("application/json") {
+                throw APIRequestError(description: "send form fields (reason=…), not JSON")
+            }
+            fields = FormFields(parsing: String(buffer: body)).merging(fields)
+        }
+        return fields
+    }
+
+    func wantsJSON(_ request: Request) -> Bool { request.headers[.accept]?.contains("application/json") ?? false }
+
+    func failure(_ request: Request, _ status: HTTPResponse.Status, _ message: String) -> Response {
+        wantsJSON(request) ? json(status, ["error": message]) : plain(status, message + "\n")
+    }
+
+    func bigBrother(_ status: HTTPResponse.Status, _ body: String) -> Response {
+        Response(status: status, headers: [.contentType: BrotherRoutes.bigBrotherContentType], body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    func plain(_ status: HTTPResponse.Status, _ body: String) -> Response {
+        Response(status: status, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    func json(_ status: HTTPResponse.Status, _ value: some Encodable) -> Response {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys]
+        let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
+        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+/// A request brother cannot use, with the reason.
+struct APIRequestError: Error, CustomStringConvertible {
+    var description: String
+}

@@ -1,0 +1,60 @@
+import Foundation
+import IPVS
+
+/// What brother knows about one cluster now: the API, the dashboard and the metrics read this.
+public struct ClusterStatus: Sendable {
+    public var configuration: ClusterConfiguration
+    public var phase: ClusterPhase
+    /// Per node: the policy's memory, including operators' forces. Saved across restarts.
+    public var states: [Destination.ID: NodeHealthState]
+    /// Nodes removed from the configuration that keep weight 0 until their connections end or the
+    /// deadline passes; then they are deleted from IPVS.
+    public var draining: [Destination.ID: Date]
+    /// IPVS services this cluster used before a reload changed its service; drained like nodes.
+    public var retiredServices: [VirtualService.ID: Date]
+    /// The cluster is no longer in the configuration: once stopped it is forgotten.
+    public var isRemovedFromConfiguration: Bool
+    public var lastDecision: ClusterDecision?
+    public var lastPolls: [Destination.ID: AgentPoll]
+    /// The cluster's services (its own and retired ones) as the kernel held them at the last round,
+    /// before that round's changes: connection counts and stats.
+    public var kernelTable: IPVSTable
+    /// The cluster force read from big_brother's up/down files at the last round.
+    public var clusterForce: WeightForce?
+    public var lastRound: Date?
+    public var lastError: String?
+    public var events: ClusterEventLog
+
+    public init(configuration: ClusterConfiguration, phase: ClusterPhase, states: [Destination.ID: NodeHealthState] = [:]) {
+        self.configuration = configuration
+        self.phase = phase
+        self.states = states
+        self.draining = [:]
+        self.retiredServices = [:]
+        self.isRemovedFromConfiguration = false
+        self.lastDecision = nil
+        self.lastPolls = [:]
+        self.kernelTable = IPVSTable()
+        self.clusterForce = nil
+        self.lastRound = nil
+        self.lastError = nil
+        self.events = ClusterEventLog()
+    }
+
+    public var name: String { configuration.name }
+
+    /// The cluster service's destinations as last read from the kernel.
+    public var kernel: [Destination.ID: DestinationStatus] {
+        var result: [Destination.ID: DestinationStatus] = [:]
+        for status in kernelTable.entries[configuration.serviceID]?.destinations ?? [] { result[status.destination.id] = status }
+        return result
+    }
+
+    /// big_brother's `CombinedWeight`: the sum of the nodes' weights as last decided (0 when not running).
+    public var combinedWeight: Int { phase.isRunning ? (lastDecision?.combinedWeight ?? 0) : 0 }
+
+    /// The node's current weight: as last decided, else as remembered.
+    public func weight(of node: Destination.ID) -> Int {
+        lastDecision?.node(node)?.weight ?? states[node]?.weight ?? 0
+    }
+}
