@@ -8,6 +8,12 @@ public struct HealthReport: Sendable, Hashable {
     public static let healthHeader = "X-Health"
     /// The response header that names the winning force's direction, present only when forced.
     public static let forcedHeader = "X-Health-Forced"
+    /// Request headers brother sends with each poll: who polls (`HOSTNAME/CLUSTER`), the weight the
+    /// node has in that balancer's IPVS, and its active connections there. The agent remembers them
+    /// so `litmusctl force down --wait` can tell when every balancer has drained the node.
+    public static let pollerHeader = "X-Brother-Poller"
+    public static let pollerWeightHeader = "X-Brother-Weight"
+    public static let pollerConnectionsHeader = "X-Brother-Connections"
 
     /// Reported health, 0...100 for litmus agents (a `brother_cluster` metric can publish more).
     public var health: Int

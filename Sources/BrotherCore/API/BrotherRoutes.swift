@@ -23,6 +23,7 @@ public enum APITransport: Sendable {
 /// | PUT / DELETE `/cluster/<n>` | start / stop with a drain: 200 `OK`, 304 when already so |
 /// | GET `/cluster/<n>/nodes/<node>` | one node: weight and why, health, connections, force |
 /// | PUT `/cluster/<n>/nodes/<node>/up\|down\|drain`, DELETE `…/force` | per-node forces (`reason` field) |
+/// | PUT / DELETE `/cluster/<n>/members/<address:port>` | a node joins with `ttl`, `agent_port`, `path` (refresh = PUT again) / leaves |
 /// | POST `/reload` | re-read the configuration; 422 and nothing changed when invalid |
 /// | GET `/metrics` | Prometheus |
 public struct BrotherRoutes: Sendable {
@@ -60,6 +61,8 @@ public struct BrotherRoutes: Sendable {
             router.post("/cluster/:name/nodes/:node/\(force.rawValue)") { request, context in await self.force(request, context, force) }
         }
         router.delete("/cluster/:name/nodes/:node/force") { request, context in await self.force(request, context, nil) }
+        router.put("/cluster/:name/members/:node") { request, context in await self.join(request, context) }
+        router.delete("/cluster/:name/members/:node") { request, context in await self.leave(request, context) }
         return router
     }
 
@@ -88,7 +91,7 @@ public struct BrotherRoutes: Sendable {
 
     func statusDetail(_ request: Request, _ context: BrotherRequestContext) async -> Response {
         guard let name = context.parameters.get("name"), let status = await monitor.status(of: name) else { return notFound(request, context) }
-        let nodes = status.configuration.realServers.map { (address: "\($0.address)", weight: status.weight(of: $0.destinationID)) }
+        let nodes = status.effective.realServers.map { (address: "\($0.address)", weight: status.weight(of: $0.destinationID)) }
         return bigBrother(.ok, BigBrotherText.statusDetail(cluster: name, running: status.phase.isRunning, nodes: nodes))
     }
 
@@ -149,6 +152,65 @@ public struct BrotherRoutes: Sendable {
         } catch {
             return failure(request, .notFound, error.description)
         }
+    }
+
+    /// Dynamic membership: `PUT /cluster/<n>/members/<address:port>` with form fields `ttl`
+    /// (seconds, 1–86400, default 30), `agent_port` (default 9292), `path` (default `/<cluster>/status`),
+    /// and optionally `max_weight`, `priority`, `group`.
+    func join(_ request: Request, _ context: BrotherRequestContext) async -> Response {
+        if let denied = authorizationFailure(request, context) { return denied }
+        guard let name = context.parameters.get("name"), await monitor.status(of: name) != nil else { return notFound(request, context) }
+        let text = context.parameters.get("node") ?? ""
+        guard let id = Destination.ID(parsing: text), id.port > 0 else {
+            return failure(request, .badRequest, "member \"\(text)\" is not ADDRESS:PORT (the real server as IPVS sees it, e.g. 192.0.2.2:8080)")
+        }
+        let fields: FormFields
+        do {
+            fields = try await formFields(request)
+        } catch {
+            return failure(request, .badRequest, "\(error)")
+        }
+        func integer(_ key: String, _ range: ClosedRange<Int>, default value: Int?) -> Result<Int?, APIRequestError> {
+            guard let raw = fields[key] else { return .success(value) }
+            guard let number = Int(raw), range.contains(number) else {
+                return .failure(APIRequestError(description: "\(key) must be an integer in \(range.lowerBound)...\(range.upperBound), not \"\(raw)\""))
+            }
+            return .success(number)
+        }
+        let ttl: Int?, agentPort: Int?, maxWeight: Int?, priority: Int?
+        do {
+            ttl = try integer("ttl", 1...86_400, default: 30).get()
+            agentPort = try integer("agent_port", 1...65_535, default: 9292).get()
+            maxWeight = try integer("max_weight", 1...100, default: nil).get()
+            priority = try integer("priority", -1_000_000...1_000_000, default: 0).get()
+        } catch {
+            return failure(request, .badRequest, error.description)
+        }
+        let path = fields["path"] ?? "/\(name)/status"
+        guard path.hasPrefix("/"), !path.contains(where: { $0.isWhitespace || $0.isNewline }), path.count <= 1024 else {
+            return failure(request, .badRequest, "path must start with / and hold no spaces")
+        }
+        var node = NodeConfiguration(
+            address: id.address, port: UInt16(agentPort ?? 9292), path: path, priority: priority ?? 0, maxWeight: maxWeight, realPort: id.port)
+        node.group = fields["group"].flatMap { $0.isEmpty ? nil : $0 }
+        do {
+            let isNew = try await monitor.join(cluster: name, node: node, ttl: .seconds(ttl ?? 30))
+            let response = nodeResponse(request, await monitor.status(of: name), id)
+            return isNew ? Response(status: .created, headers: response.headers, body: response.body) : response
+        } catch {
+            return failure(request, .badRequest, error.description)
+        }
+    }
+
+    func leave(_ request: Request, _ context: BrotherRequestContext) async -> Response {
+        if let denied = authorizationFailure(request, context) { return denied }
+        guard let name = context.parameters.get("name"), await monitor.status(of: name) != nil else { return notFound(request, context) }
+        do {
+            try await monitor.leave(cluster: name, node: context.parameters.get("node") ?? "")
+        } catch {
+            return failure(request, .notFound, error.description)
+        }
+        return changed(request, name)
     }
 
     func reload(_ request: Request, _ context: BrotherRequestContext) async -> Response {

@@ -56,7 +56,7 @@ public struct ClusterView: Codable, Hashable, Sendable {
     public var events: [ClusterEvent]
 
     public init(_ status: ClusterStatus, now: Date = Date()) {
-        let cluster = status.configuration
+        let cluster = status.effective
         name = cluster.name
         service = "\(cluster.serviceID)"
         label = ClusterView.label(cluster)

@@ -25,7 +25,7 @@ public enum PrometheusText {
             running.append((cluster, status.phase.isRunning ? "1" : "0"))
             combined.append((cluster, "\(status.combinedWeight)"))
             let kernel = status.kernel
-            for node in status.configuration.realServers {
+            for node in status.effective.realServers {
                 let labels = cluster + [("node", "\(node.destinationID)")]
                 weights.append((labels, "\(status.weight(of: node.destinationID))"))
                 if let health = status.states[node.destinationID]?.health { healths.append((labels, "\(health)")) }

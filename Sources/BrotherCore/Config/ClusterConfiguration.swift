@@ -65,6 +65,12 @@ public struct ClusterConfiguration: Hashable, Sendable, Codable {
     public var offset: Int
     public var nonEgressLocations: [String]
     public var nodes: [NodeConfiguration]
+    /// A weighted shift between node groups, if any.
+    public var shift: GroupShift?
+    /// DNS discovery of more nodes, if any.
+    public var discovery: DNSDiscoveryConfiguration?
+    /// The alert hook, if any.
+    public var notify: NotifyConfiguration?
 
     public init(
         name: String, serviceID: VirtualService.ID, scheduler: Scheduler = .weightedRoundRobin, forwarding: ForwardingMethod = .ipip,
@@ -72,8 +78,12 @@ public struct ClusterConfiguration: Hashable, Sendable, Codable {
         minimumWeight: Int = 1, backendMode: BackendMode = .activeActive, maxDownTicks: Int = 0, rise: Int = 1, fall: Int = 1,
         unreachableHold: Duration = .zero, deadBand: Int = 0, panicThreshold: Double? = nil, sorryServer: Destination.ID? = nil,
         drainTimeout: Duration = .seconds(30), pollTimeout: Duration = .seconds(2), pollJitter: Duration = .zero, nagios: Nagios? = nil,
-        offset: Int = 10000, nonEgressLocations: [String] = [], nodes: [NodeConfiguration] = []
+        offset: Int = 10000, nonEgressLocations: [String] = [], nodes: [NodeConfiguration] = [], shift: GroupShift? = nil,
+        discovery: DNSDiscoveryConfiguration? = nil, notify: NotifyConfiguration? = nil
     ) {
+        self.shift = shift
+        self.discovery = discovery
+        self.notify = notify
         self.name = name
         self.serviceID = serviceID
         self.scheduler = scheduler

@@ -1,3 +1,4 @@
+import Foundation
 import IPVS
 import Yams
 
@@ -7,13 +8,18 @@ enum ClusterKeys {
     static let shared: Set<String> = [
         "check_interval", "ramp_up_time", "backend_mode", "max_down_ticks", "has_downpage", "nagios", "scheduler",
         "forwarding", "ramp_curve", "min_weight", "rise", "fall", "unreachable_hold", "dead_band", "panic_threshold",
-        "sorry_server", "drain_timeout", "poll_timeout", "poll_jitter",
+        "sorry_server", "drain_timeout", "poll_timeout", "poll_jitter", "notify",
     ]
     /// Only in `_big_brother`.
     static let defaultsOnly: Set<String> = ["offset"]
     /// Only in a cluster.
-    static let clusterOnly: Set<String> = ["cluster_name", "fwmark", "service", "address_family", "vips", "non_egress_locations", "nodes"]
-    static let node: Set<String> = ["address", "port", "path", "priority", "max_weight", "interpol", "real_port"]
+    static let clusterOnly: Set<String> = [
+        "cluster_name", "fwmark", "service", "address_family", "vips", "non_egress_locations", "nodes", "shift", "discovery",
+    ]
+    static let node: Set<String> = ["address", "port", "path", "priority", "max_weight", "interpol", "real_port", "group"]
+    static let shift: Set<String> = ["from", "to", "start", "duration"]
+    static let discovery: Set<String> = ["dns", "type", "nameserver", "interval", "agent_port", "path", "real_port", "group"]
+    static let notify: Set<String> = ["command", "min_interval"]
     static let nagios: Set<String> = ["server", "check", "host"]
 }
 
@@ -186,9 +192,13 @@ enum ClusterParser {
             if let sorryServer, seen[sorryServer] != nil {
                 reader.report(fields["sorry_server"]?.path ?? "\(path).has_downpage", "\(sorryServer) is also a node")
             }
-        } else {
-            reader.report("\(path).nodes", "required: a list of nodes")
+        } else if fields["discovery"] == nil {
+            reader.report("\(path).nodes", "required: a list of nodes (it may be empty when discovery is set)")
         }
+
+        let shift = parseShift(fields["shift"], nodes: nodes, reader: &reader)
+        let discovery = parseDiscovery(fields["discovery"], cluster: name ?? "cluster", defaultRealPort: defaultRealPort, reader: &reader)
+        let notify = parseNotify(fields["notify"], reader: &reader)
 
         guard reader.problems.count == problemsBefore, let name, let serviceID else { return nil }
         return ClusterConfiguration(
@@ -196,7 +206,104 @@ enum ClusterParser {
             rampUpTime: rampUpTime, rampCurve: rampCurve, minimumWeight: minimumWeight, backendMode: backendMode, maxDownTicks: maxDownTicks,
             rise: rise, fall: fall, unreachableHold: unreachableHold, deadBand: deadBand, panicThreshold: panicThreshold,
             sorryServer: sorryServer, drainTimeout: drainTimeout, pollTimeout: pollTimeout, pollJitter: pollJitter, nagios: nagios,
-            offset: offset, nonEgressLocations: nonEgress, nodes: nodes)
+            offset: offset, nonEgressLocations: nonEgress, nodes: nodes, shift: shift, discovery: discovery, notify: notify)
+    }
+
+    private static func parseShift(_ value: LocatedNode?, nodes: [NodeConfiguration], reader: inout ConfigReader) -> GroupShift? {
+        guard let value, let fields = reader.entries(of: value.node, at: value.path, known: ClusterKeys.shift, hint: "from, to, start, duration") else {
+            return nil
+        }
+        let map = Dictionary(fields, uniquingKeysWith: { first, _ in first })
+        let before = reader.problems.count
+        let from = reader.string(map["from"])
+        let to = reader.string(map["to"])
+        if map["from"] == nil { reader.report("\(value.path).from", "required: the group that has the traffic at the start") }
+        if map["to"] == nil { reader.report("\(value.path).to", "required: the group that gets the traffic") }
+        if let from, let to, from == to { reader.report("\(value.path).to", "must differ from `from`") }
+        var start: Date?
+        if let node = map["start"], let text = reader.string(node) {
+            if let seconds = Double(text) {
+                start = Date(timeIntervalSince1970: seconds)
+            } else if let date = try? Date(text, strategy: .iso8601) {
+                start = date
+            } else {
+                reader.report(node.path, "\"\(text)\" is not a time; write 2026-11-22T10:00:00Z or Unix seconds")
+            }
+        } else if map["start"] == nil {
+            reader.report("\(value.path).start", "required: when the shift begins (2026-11-22T10:00:00Z)")
+        }
+        let duration = reader.seconds(map["duration"], allowZero: true)
+        if map["duration"] == nil { reader.report("\(value.path).duration", "required: seconds the shift takes") }
+        let groups = Set(nodes.compactMap(\.group))
+        for (key, group) in [("from", from), ("to", to)] {
+            if let group, !nodes.isEmpty, !groups.contains(group) {
+                reader.report("\(value.path).\(key)", "no node has group \"\(group)\" (groups: \(groups.sorted().joined(separator: ", ")))")
+            }
+        }
+        guard reader.problems.count == before, let from, let to, let start, let duration else { return nil }
+        return GroupShift(from: from, to: to, start: start, duration: duration)
+    }
+
+    private static func parseDiscovery(_ value: LocatedNode?, cluster: String, defaultRealPort: UInt16, reader: inout ConfigReader)
+        -> DNSDiscoveryConfiguration?
+    {
+        guard let value,
+            let fields = reader.entries(of: value.node, at: value.path, known: ClusterKeys.discovery, hint: "dns, type, nameserver, interval, agent_port, path, real_port, group")
+        else { return nil }
+        let map = Dictionary(fields, uniquingKeysWith: { first, _ in first })
+        let before = reader.problems.count
+        let name = reader.string(map["dns"])
+        if map["dns"] == nil { reader.report("\(value.path).dns", "required: the DNS name to resolve") }
+        var type = DNSDiscoveryConfiguration.RecordType.a
+        if let node = map["type"], let text = reader.string(node) {
+            if let parsed = DNSDiscoveryConfiguration.RecordType(rawValue: text.lowercased()) {
+                type = parsed
+            } else {
+                reader.report(node.path, "must be a, aaaa or srv")
+            }
+        }
+        var nameserver: String?
+        if let node = map["nameserver"], let text = reader.string(node) {
+            if let id = Destination.ID(parsing: text.contains(":") && !text.hasPrefix("[") && text.filter({ $0 == ":" }).count > 1 ? "[\(text)]:53" : text) {
+                nameserver = id.address.description(port: id.port == 0 ? 53 : id.port)
+            } else {
+                reader.report(node.path, "\"\(text)\" is not ADDRESS[:PORT]")
+            }
+        }
+        let interval = reader.seconds(map["interval"], allowZero: false) ?? .seconds(10)
+        let agentPort = reader.integer(map["agent_port"], in: 1...65535) ?? 9292
+        let path = reader.string(map["path"]) ?? "/\(cluster)/status"
+        if let node = map["path"], !path.hasPrefix("/") { reader.report(node.path, "must start with /") }
+        let realPort = reader.integer(map["real_port"], in: 0...65535).map { UInt16($0) } ?? defaultRealPort
+        let group = reader.string(map["group"])
+        guard reader.problems.count == before, let name else { return nil }
+        return DNSDiscoveryConfiguration(
+            name: name, type: type, nameserver: nameserver, interval: interval, agentPort: UInt16(agentPort), path: path, realPort: realPort,
+            group: group)
+    }
+
+    private static func parseNotify(_ value: LocatedNode?, reader: inout ConfigReader) -> NotifyConfiguration? {
+        guard let value, let fields = reader.entries(of: value.node, at: value.path, known: ClusterKeys.notify, hint: "command, min_interval") else {
+            return nil
+        }
+        let map = Dictionary(fields, uniquingKeysWith: { first, _ in first })
+        let before = reader.problems.count
+        var command: [String] = []
+        if let node = map["command"] {
+            for entry in reader.list(node) ?? [] {
+                if let text = reader.string(entry) { command.append(text) }
+            }
+            if command.isEmpty {
+                reader.report(node.path, "must be a non-empty list: the program and its arguments (no shell)")
+            } else if !command[0].hasPrefix("/") {
+                reader.report("\(node.path)[0]", "must be an absolute path to the program")
+            }
+        } else {
+            reader.report("\(value.path).command", "required: the program and its arguments, as a list")
+        }
+        let interval = reader.seconds(map["min_interval"], allowZero: true) ?? .seconds(60)
+        guard reader.problems.count == before else { return nil }
+        return NotifyConfiguration(command: command, minimumInterval: interval)
     }
 
     private static func parseNode(
@@ -223,11 +330,14 @@ enum ClusterParser {
         let maxWeight = reader.integer(map["max_weight"], in: Int(Int32.min)...Destination.maximumWeight)
         let interpol = reader.bool(map["interpol"]) ?? false
         let realPort = reader.integer(map["real_port"], in: 0...65535).map { UInt16($0) } ?? defaultRealPort
+        let group = reader.string(map["group"])
         guard reader.problems.count == before, let address else { return nil }
         // big_brother caps only with a positive max_weight; 0 and below mean "no cap".
-        return NodeConfiguration(
+        var node = NodeConfiguration(
             address: address, port: UInt16(port), path: path, priority: priority, maxWeight: (maxWeight ?? 0) > 0 ? maxWeight : nil,
             interpol: interpol, realPort: realPort)
+        node.group = group
+        return node
     }
 
     /// Only tunnels may cross address families (IPv6 service over IPv4 tunnel endpoints).

@@ -17,6 +17,8 @@ public struct NodeConfiguration: Hashable, Sendable, Codable {
     /// The IPVS destination port (`real_port`): 0 for firewall-mark clusters (keep the packet's
     /// port), the service's port for address clusters, unless set.
     public var realPort: UInt16
+    /// The node's group for a weighted shift between groups (blue/green, version A/B); see `shift`.
+    public var group: String?
 
     public init(
         address: IPAddress, port: UInt16 = 80, path: String = "/", priority: Int = 0, maxWeight: Int? = nil, interpol: Bool = false,
@@ -29,6 +31,7 @@ public struct NodeConfiguration: Hashable, Sendable, Codable {
         self.maxWeight = maxWeight
         self.interpol = interpol
         self.realPort = realPort
+        self.group = nil
     }
 
     /// The node's identity in IPVS.

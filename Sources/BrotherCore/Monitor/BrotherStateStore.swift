@@ -15,6 +15,8 @@ public struct BrotherStateStore: Sendable {
         public var draining: [String: [String: Date]]? = nil
         /// cluster name → IPVS service it no longer uses ("TCP 198.51.100.10:80") → end of its drain.
         public var retiredServices: [String: [String: Date]]? = nil
+        /// cluster name → node ("192.0.2.2:80") → a node that joined or was discovered.
+        public var dynamicNodes: [String: [String: DynamicNode]]? = nil
         /// Services of clusters removed from the configuration that were still draining.
         public var removedClusterServices: [String: String]? = nil
         public init() {}

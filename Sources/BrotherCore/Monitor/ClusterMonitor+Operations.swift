@@ -7,12 +7,14 @@ public enum MonitorError: Error, Hashable, Sendable, CustomStringConvertible {
     case unknownCluster(String)
     case unknownNode(String, cluster: String)
     case notRunning(String)
+    case invalidMember(String, cluster: String, reason: String)
 
     public var description: String {
         switch self {
         case .unknownCluster(let name): "Cluster \(name) not found"
         case .unknownNode(let node, let cluster): "node \(node) is not a node of cluster \(cluster) (use ADDRESS:PORT as in its status)"
         case .notRunning(let name): "cluster \(name) is not running; start it first (PUT /cluster/\(name))"
+        case .invalidMember(let node, let cluster, let reason): "node \(node) cannot join cluster \(cluster): \(reason)"
         }
     }
 }
@@ -65,7 +67,7 @@ extension ClusterMonitor {
     /// only one node has it.
     public func node(_ text: String, of name: String) throws(MonitorError) -> Destination.ID {
         guard let status = clusters[name] else { throw .unknownCluster(name) }
-        let nodes = status.configuration.realServers.map(\.destinationID)
+        let nodes = status.effective.realServers.map(\.destinationID)
         if let id = Destination.ID(parsing: text), nodes.contains(id) { return id }
         if let address = IPAddress(text) {
             let matches = nodes.filter { $0.address == address }
@@ -126,6 +128,7 @@ extension ClusterMonitor {
                 continue
             }
             let previous = status.configuration
+            let previousNodes = Set(status.effective.realServers.map(\.destinationID))
             let wasRemoved = status.isRemovedFromConfiguration
             if wasRemoved {
                 status.isRemovedFromConfiguration = false
@@ -137,8 +140,9 @@ extension ClusterMonitor {
             if previous.serviceID != cluster.serviceID {
                 status.retiredServices[previous.serviceID] = now.addingTimeInterval(previous.drainTimeout.inSeconds)
             }
-            let newNodes = Set(cluster.realServers.map(\.destinationID))
-            let oldNodes = Set(previous.realServers.map(\.destinationID))
+            status.configuration = cluster
+            let newNodes = Set(status.effective.realServers.map(\.destinationID))
+            let oldNodes = previousNodes
             for id in oldNodes.subtracting(newNodes).sorted() {
                 status.draining[id] = now.addingTimeInterval(cluster.drainTimeout.inSeconds)
                 report.drainingNodes.append("\(name) \(id)")
@@ -147,7 +151,6 @@ extension ClusterMonitor {
                 status.draining[id] = nil
                 report.addedNodes.append("\(name) \(id)")
             }
-            status.configuration = cluster
             clusters[name] = status
             record(name, .reload, wasRemoved ? "put back by a reload" : "configuration changed by a reload")
             if previous.checkInterval != cluster.checkInterval || wasRemoved { startLoop(name) }
@@ -172,5 +175,99 @@ extension ClusterMonitor {
         saveState()
         for name in toRun { await runRound(cluster: name, now: now) }
         return report
+    }
+
+    // MARK: dynamic membership
+
+    /// Adds a node to a cluster for `ttl`, or refreshes it; it is polled like the file's nodes and,
+    /// when the TTL lapses without a refresh, drains and leaves. Survives restarts.
+    /// - Returns: true when the node is new (not a refresh).
+    @discardableResult
+    public func join(cluster name: String, node: NodeConfiguration, ttl: Duration, now: Date = Date()) async throws(MonitorError) -> Bool {
+        guard let status = clusters[name], !status.isRemovedFromConfiguration else { throw .unknownCluster(name) }
+        let id = node.destinationID
+        if status.configuration.realServers.contains(where: { $0.destinationID == id }) {
+            throw .invalidMember("\(id)", cluster: name, reason: "it is a node of the configuration file already")
+        }
+        if case .discovered(let source)? = status.dynamicNodes[id]?.source {
+            throw .invalidMember("\(id)", cluster: name, reason: "it comes from \(source) already")
+        }
+        let service = status.configuration.serviceID
+        let isTunnel: Bool
+        if case .tunnel = status.configuration.forwarding { isTunnel = true } else { isTunnel = false }
+        if !isTunnel, node.address.family != service.family {
+            throw .invalidMember("\(id)", cluster: name, reason: "its address family differs from the service \(service) (only tunnels cross families)")
+        }
+        let isNew = status.dynamicNodes[id] == nil
+        clusters[name]?.dynamicNodes[id] = DynamicNode(node: node, source: .joined(expires: now.addingTimeInterval(ttl.inSeconds)))
+        clusters[name]?.draining[id] = nil
+        if isNew {
+            record(name, .cluster, "joined for \(ttl)", node: "\(id)")
+            saveState()
+            if clusters[name]?.phase.isRunning == true { await runRound(cluster: name, now: now) }
+        }
+        return isNew
+    }
+
+    /// A joined node leaves now: weight 0, deleted once drained.
+    public func leave(cluster name: String, node text: String, now: Date = Date()) async throws(MonitorError) {
+        guard let status = clusters[name] else { throw .unknownCluster(name) }
+        guard let id = Destination.ID(parsing: text), case .joined? = status.dynamicNodes[id]?.source else {
+            throw .unknownNode(text, cluster: name)
+        }
+        removeDynamicNode(id, of: name, why: "left", now: now)
+        saveState()
+        if clusters[name]?.phase.isRunning == true { await runRound(cluster: name, now: now) }
+    }
+
+    /// Replaces the nodes a discovery source lists for a cluster; nodes it no longer lists drain and go.
+    /// - Returns: whether anything changed.
+    @discardableResult
+    public func setDiscoveredNodes(_ nodes: [NodeConfiguration], source: String, cluster name: String, now: Date = Date()) async -> Bool {
+        guard let status = clusters[name], !status.isRemovedFromConfiguration else { return false }
+        let fileNodes = Set(status.configuration.realServers.map(\.destinationID))
+        var wanted: [Destination.ID: NodeConfiguration] = [:]
+        for node in nodes where !fileNodes.contains(node.destinationID) { wanted[node.destinationID] = node }
+        var changed = false
+        for (id, dynamic) in status.dynamicNodes where dynamic.source == .discovered(source) && wanted[id] == nil {
+            removeDynamicNode(id, of: name, why: "no longer listed by \(source)", now: now)
+            changed = true
+        }
+        for (id, node) in wanted.sorted(by: { $0.key < $1.key }) {
+            let entry = DynamicNode(node: node, source: .discovered(source))
+            if let existing = clusters[name]?.dynamicNodes[id] {
+                guard existing.source == .discovered(source), existing != entry else { continue }
+            } else {
+                record(name, .cluster, "discovered by \(source)", node: "\(id)")
+            }
+            clusters[name]?.dynamicNodes[id] = entry
+            clusters[name]?.draining[id] = nil
+            changed = true
+        }
+        guard changed else { return false }
+        saveState()
+        if clusters[name]?.phase.isRunning == true { await runRound(cluster: name, now: now) }
+        return true
+    }
+
+    /// Joined nodes whose TTL lapsed leave (with a drain).
+    func expireJoinedNodes(_ name: String, now: Date) {
+        guard let status = clusters[name] else { return }
+        var expired = false
+        for (id, dynamic) in status.dynamicNodes {
+            guard case .joined(let expires) = dynamic.source, expires <= now else { continue }
+            removeDynamicNode(id, of: name, why: "TTL lapsed", now: now)
+            expired = true
+        }
+        if expired { saveState() }
+    }
+
+    private func removeDynamicNode(_ id: Destination.ID, of name: String, why: String, now: Date) {
+        guard let status = clusters[name], status.dynamicNodes[id] != nil else { return }
+        clusters[name]?.dynamicNodes[id] = nil
+        if !status.configuration.realServers.contains(where: { $0.destinationID == id }) {
+            clusters[name]?.draining[id] = now.addingTimeInterval(status.configuration.drainTimeout.inSeconds)
+        }
+        record(name, .cluster, "\(why): draining, then deleted", node: "\(id)")
     }
 }

@@ -30,6 +30,8 @@ public actor ClusterMonitor: Service {
     /// The last reload's outcome: when, and its error if it was refused.
     public internal(set) var lastReload: (time: Date, error: String?)?
     var lastDesired: [String: IPVSDesiredState] = [:]
+    /// Names this brother in the poll headers agents keep (`HOSTNAME/CLUSTER`).
+    let hostName: String
     var hasAdopted = false
 
     private var roundsInFlight: Set<String> = []
@@ -56,6 +58,7 @@ public actor ClusterMonitor: Service {
         self.forceFiles = forceFiles
         self.makeVIPSets = vipSets
         self.startMode = startMode
+        self.hostName = ProcessInfo.processInfo.hostName
         let saved = try store?.load() ?? BrotherStateStore.Snapshot()
         for cluster in configuration.clusters {
             var states: [Destination.ID: NodeHealthState] = [:]
@@ -66,6 +69,9 @@ public actor ClusterMonitor: Service {
             var status = ClusterStatus(configuration: cluster, phase: phase, states: states)
             for (key, deadline) in saved.draining?[cluster.name] ?? [:] {
                 if let id = Destination.ID(parsing: key) { status.draining[id] = deadline }
+            }
+            for (key, node) in saved.dynamicNodes?[cluster.name] ?? [:] {
+                if let id = Destination.ID(parsing: key) { status.dynamicNodes[id] = node }
             }
             for (key, deadline) in saved.retiredServices?[cluster.name] ?? [:] {
                 if let id = VirtualService.ID(parsing: key) { status.retiredServices[id] = deadline }
@@ -191,17 +197,22 @@ public actor ClusterMonitor: Service {
     }
 
     private func performRunningRound(_ name: String, now: Date) async {
+        expireJoinedNodes(name, now: now)
         guard let before = clusters[name] else { return }
         let clusterForce = forceFiles?.force(of: name)
         var targets: [Destination.ID: AgentTarget] = [:]
-        for node in before.configuration.realServers {
-            targets[node.destinationID] = AgentTarget(address: node.address, port: node.port, path: node.path)
+        let kernel = before.kernel
+        let poller = "\(hostName)/\(name)"
+        for node in before.effective.realServers {
+            let id = node.destinationID
+            let report = PollReport(poller: poller, weight: before.weight(of: id), activeConnections: Int(kernel[id]?.activeConnections ?? 0))
+            targets[id] = AgentTarget(address: node.address, port: node.port, path: node.path, report: report)
         }
         let polls = await PollRound.poll(targets, using: fetcher, timeout: before.configuration.pollTimeout, jitter: before.configuration.pollJitter)
 
         // A reload or an operator may have changed the cluster while the polls were out.
         guard var current = clusters[name], current.phase == .running else { return }
-        let cluster = current.configuration
+        let cluster = current.effective
         let decision = ClusterWeighting(cluster: cluster).evaluate(
             states: current.states, observations: polls.mapValues(\.observation), force: clusterForce, now: now)
 
@@ -252,7 +263,7 @@ public actor ClusterMonitor: Service {
             case .refused: counts.pollFailures["refused", default: 0] += 1
             }
         }
-        let configuredNodes = Set(current.configuration.realServers.map(\.destinationID))
+        let configuredNodes = Set(current.effective.realServers.map(\.destinationID))
         for outcome in decision.nodes where configuredNodes.contains(outcome.id) {
             let previous = before.weight(of: outcome.id)
             var state = outcome.state
@@ -287,7 +298,9 @@ public actor ClusterMonitor: Service {
         latest.clusterForce = clusterForce
         if let actual { latest.kernelTable = actual }
         latest.lastError = error
-        let changed = latest.states != before.states || latest.draining != before.draining || latest.retiredServices != before.retiredServices
+        let changed =
+            latest.states != before.states || latest.draining != before.draining || latest.retiredServices != before.retiredServices
+            || latest.dynamicNodes != before.dynamicNodes
         clusters[name] = latest
         if changed { saveState() }
     }
@@ -409,6 +422,7 @@ public actor ClusterMonitor: Service {
         var draining: [String: [String: Date]] = [:]
         var retired: [String: [String: Date]] = [:]
         var removed: [String: String] = [:]
+        var dynamic: [String: [String: DynamicNode]] = [:]
         for (name, status) in clusters {
             snapshot.clusters[name] = Dictionary(uniqueKeysWithValues: status.states.map { ("\($0.key)", $0.value) })
             phases[name] = status.phase
@@ -417,11 +431,15 @@ public actor ClusterMonitor: Service {
                 retired[name] = Dictionary(uniqueKeysWithValues: status.retiredServices.map { ("\($0.key)", $0.value) })
             }
             if status.isRemovedFromConfiguration { removed[name] = "\(status.configuration.serviceID)" }
+            if !status.dynamicNodes.isEmpty {
+                dynamic[name] = Dictionary(uniqueKeysWithValues: status.dynamicNodes.map { ("\($0.key)", $0.value) })
+            }
         }
         snapshot.phases = phases
         snapshot.draining = draining
         snapshot.retiredServices = retired
         snapshot.removedClusterServices = removed
+        snapshot.dynamicNodes = dynamic
         do {
             try store.save(snapshot)
         } catch {

@@ -3,7 +3,16 @@ import IPVS
 
 /// What brother knows about one cluster now: the API, the dashboard and the metrics read this.
 public struct ClusterStatus: Sendable {
-    public var configuration: ClusterConfiguration
+    /// The cluster as the configuration file defines it.
+    public var configuration: ClusterConfiguration {
+        didSet { effective = Self.merge(configuration, dynamicNodes) }
+    }
+    /// Nodes that joined through the API (with a TTL) or came from discovery, beside the file's.
+    public var dynamicNodes: [Destination.ID: DynamicNode] = [:] {
+        didSet { effective = Self.merge(configuration, dynamicNodes) }
+    }
+    /// The cluster brother manages: the file's nodes, then the dynamic ones (a node in both is the file's).
+    public private(set) var effective: ClusterConfiguration
     public var phase: ClusterPhase
     /// Per node: the policy's memory, including operators' forces. Saved across restarts.
     public var states: [Destination.ID: NodeHealthState]
@@ -27,6 +36,7 @@ public struct ClusterStatus: Sendable {
 
     public init(configuration: ClusterConfiguration, phase: ClusterPhase, states: [Destination.ID: NodeHealthState] = [:]) {
         self.configuration = configuration
+        self.effective = configuration
         self.phase = phase
         self.states = states
         self.draining = [:]
@@ -43,10 +53,18 @@ public struct ClusterStatus: Sendable {
 
     public var name: String { configuration.name }
 
+    static func merge(_ configuration: ClusterConfiguration, _ dynamic: [Destination.ID: DynamicNode]) -> ClusterConfiguration {
+        guard !dynamic.isEmpty else { return configuration }
+        var merged = configuration
+        let known = Set(configuration.nodes.map(\.destinationID))
+        merged.nodes += dynamic.keys.sorted().filter { !known.contains($0) }.compactMap { dynamic[$0]?.node }
+        return merged
+    }
+
     /// The cluster service's destinations as last read from the kernel.
     public var kernel: [Destination.ID: DestinationStatus] {
         var result: [Destination.ID: DestinationStatus] = [:]
-        for status in kernelTable.entries[configuration.serviceID]?.destinations ?? [] { result[status.destination.id] = status }
+        for status in kernelTable.entries[effective.serviceID]?.destinations ?? [] { result[status.destination.id] = status }
         return result
     }
 

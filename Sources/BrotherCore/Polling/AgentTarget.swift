@@ -6,11 +6,15 @@ public struct AgentTarget: Hashable, Sendable, CustomStringConvertible {
     public var port: UInt16
     /// The status path, e.g. `/web/status`.
     public var path: String
+    /// What brother tells the agent with the poll (its weight and connections for the node), so
+    /// `litmusctl force down --wait` on the node can tell when every balancer has drained it.
+    public var report: PollReport?
 
-    public init(address: IPAddress, port: UInt16, path: String) {
+    public init(address: IPAddress, port: UInt16, path: String, report: PollReport? = nil) {
         self.address = address
         self.port = port
         self.path = path.hasPrefix("/") ? path : "/" + path
+        self.report = report
     }
 
     public var url: String {
@@ -19,4 +23,20 @@ public struct AgentTarget: Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { url }
+}
+
+/// brother's view of a node, sent along with each poll as `X-Brother-*` headers.
+public struct PollReport: Hashable, Sendable {
+    /// Which brother and cluster polls: `HOSTNAME/CLUSTER`.
+    public var poller: String
+    /// The weight the node has in IPVS now.
+    public var weight: Int
+    /// Its active connections at the last kernel read.
+    public var activeConnections: Int
+
+    public init(poller: String, weight: Int, activeConnections: Int) {
+        self.poller = poller
+        self.weight = weight
+        self.activeConnections = activeConnections
+    }
 }

@@ -37,13 +37,41 @@ public final class HTTPAgentFetcher: AgentHealthFetching {
         var request = HTTPClientRequest(url: target.url)
         request.headers.add(name: "User-Agent", value: "brother (plimsoll)")
         request.headers.add(name: "Accept", value: "text/plain")
+        if let report = target.report {
+            request.headers.add(name: HealthReport.pollerHeader, value: report.poller)
+            request.headers.add(name: HealthReport.pollerWeightHeader, value: String(report.weight))
+            request.headers.add(name: HealthReport.pollerConnectionsHeader, value: String(report.activeConnections))
+        }
+        let first = await attempt(request, start: start, timeout: timeout)
+        // A kept-alive connection the agent closed meanwhile (it restarted, or died and its host
+        // answered with a reset) says nothing about the agent: ask once more on a new connection.
+        if case .failure(let error) = first, Self.isStaleConnection(error), ContinuousClock.now - start < timeout {
+            let second = await attempt(request, start: start, timeout: timeout - (ContinuousClock.now - start))
+            return outcome(second, start: start, timeout: timeout)
+        }
+        return outcome(first, start: start, timeout: timeout)
+    }
+
+    private func outcome(_ result: Result<AgentPoll, any Error>, start: ContinuousClock.Instant, timeout: Duration) -> AgentPoll {
+        switch result {
+        case .success(let poll): return poll
+        case .failure(let error):
+            if Self.isRefused(error) {
+                return AgentPoll(observation: .refused, latency: ContinuousClock.now - start, problem: "connection refused")
+            }
+            return AgentPoll(observation: .unreachable, latency: ContinuousClock.now - start, problem: Self.describe(error, timeout: timeout))
+        }
+    }
+
+    private func attempt(_ request: HTTPClientRequest, start: ContinuousClock.Instant, timeout: Duration) async -> Result<AgentPoll, any Error> {
         do {
             let response = try await client.execute(request, timeout: .init(timeout))
             let body: ByteBuffer
             do {
                 body = try await response.body.collect(upTo: Self.maximumBodySize)
             } catch is NIOTooManyBytesError {
-                return AgentPoll(observation: .garbage, latency: ContinuousClock.now - start, problem: "body larger than \(Self.maximumBodySize) bytes")
+                return .success(
+                    AgentPoll(observation: .garbage, latency: ContinuousClock.now - start, problem: "body larger than \(Self.maximumBodySize) bytes"))
             }
             let latency = ContinuousClock.now - start
             let text = String(buffer: body)
@@ -52,17 +80,23 @@ public final class HTTPAgentFetcher: AgentHealthFetching {
                 status: status, healthHeader: response.headers.first(name: HealthReport.healthHeader),
                 forcedHeader: response.headers.first(name: HealthReport.forcedHeader), body: text)
             guard let report else {
-                return AgentPoll(observation: .garbage, latency: latency, problem: "HTTP \(status) without X-Health or a \"Health: N\" line")
+                return .success(AgentPoll(observation: .garbage, latency: latency, problem: "HTTP \(status) without X-Health or a \"Health: N\" line"))
             }
             // Health beyond 0...100 is clamped: an agent cannot ask for more than full weight.
-            return AgentPoll(observation: .health(min(100, max(0, report.health))), forced: report.forced, latency: latency,
-                             problem: status == 200 ? nil : "HTTP \(status)")
+            return .success(
+                AgentPoll(
+                    observation: .health(min(100, max(0, report.health))), forced: report.forced, latency: latency,
+                    problem: status == 200 ? nil : "HTTP \(status)"))
         } catch {
-            if Self.isRefused(error) {
-                return AgentPoll(observation: .refused, latency: ContinuousClock.now - start, problem: "connection refused")
-            }
-            return AgentPoll(observation: .unreachable, latency: ContinuousClock.now - start, problem: Self.describe(error, timeout: timeout))
+            return .failure(error)
         }
+    }
+
+    /// The connection was closed or reset under the request: a stale kept-alive connection.
+    static func isStaleConnection(_ error: any Error) -> Bool {
+        if let error = error as? HTTPClientError, error == .remoteConnectionClosed { return true }
+        if let error = error as? IOError { return error.errnoCode == ECONNRESET || error.errnoCode == EPIPE }
+        return false
     }
 
     /// Whether the connection attempt was refused (ECONNREFUSED), however NIO wrapped it.
