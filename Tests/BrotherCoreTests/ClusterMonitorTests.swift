@@ -87,7 +87,7 @@ import Testing
         #expect(try await Self.weights(fake) == [Self.nodeA: 0, Self.nodeB: 0])
         let polls = try #require(await monitor.status(of: "web")?.lastPolls)
         #expect(polls[Self.nodeA]?.observation == .refused)
-        #expect(await monitor.counters.clusters["web"]?.pollFailures["refused"] == 2)
+        #expect(await monitor.counters.clusters["web"]?.pollFailures["refused"] == 2, "\(polls)")
         try await fetcher.shutdown()
     }
 

@@ -42,14 +42,15 @@ public final class HTTPAgentFetcher: AgentHealthFetching {
             request.headers.add(name: HealthReport.pollerWeightHeader, value: String(report.weight))
             request.headers.add(name: HealthReport.pollerConnectionsHeader, value: String(report.activeConnections))
         }
-        let first = await attempt(request, start: start, timeout: timeout)
+        var result = await attempt(request, start: start, timeout: timeout)
         // A kept-alive connection the agent closed meanwhile (it restarted, or died and its host
-        // answered with a reset) says nothing about the agent: ask once more on a new connection.
-        if case .failure(let error) = first, Self.isStaleConnection(error), ContinuousClock.now - start < timeout {
-            let second = await attempt(request, start: start, timeout: timeout - (ContinuousClock.now - start))
-            return outcome(second, start: start, timeout: timeout)
+        // answered with a reset) says nothing about the agent: ask again, on another connection
+        // (the pool may hold a few stale ones to the same agent).
+        for _ in 0..<3 {
+            guard case .failure(let error) = result, Self.isStaleConnection(error), ContinuousClock.now - start < timeout else { break }
+            result = await attempt(request, start: start, timeout: timeout - (ContinuousClock.now - start))
         }
-        return outcome(first, start: start, timeout: timeout)
+        return outcome(result, start: start, timeout: timeout)
     }
 
     private func outcome(_ result: Result<AgentPoll, any Error>, start: ContinuousClock.Instant, timeout: Duration) -> AgentPoll {
@@ -95,6 +96,12 @@ public final class HTTPAgentFetcher: AgentHealthFetching {
     /// The connection was closed or reset under the request: a stale kept-alive connection.
     static func isStaleConnection(_ error: any Error) -> Bool {
         if let error = error as? HTTPClientError, error == .remoteConnectionClosed { return true }
+        if let error = error as? ChannelError {
+            switch error {
+            case .ioOnClosedChannel, .alreadyClosed, .eof, .outputClosed: return true
+            default: return false
+            }
+        }
         if let error = error as? IOError { return error.errnoCode == ECONNRESET || error.errnoCode == EPIPE }
         return false
     }
