@@ -233,4 +233,36 @@ import Testing
         #expect(decision.nodes.map(\.weight) == [50, 50, 50, 50])
         #expect(decision.nodes.prefix(3).allSatisfy { $0.reason.description == "held: unreachable for 0s of 5s" })
     }
+
+    @Test func aGroupShiftMovesTheShareFromBlueToGreenOverItsDuration() throws {
+        // Start at t0, 10 s long; rounds are one second apart from t0.
+        let cluster = try Self.cluster(
+            "    shift: {from: blue, to: green, start: \(Int(Self.t0.timeIntervalSince1970)), duration: 10}\n",
+            nodes: ["address: 10.0.0.1, group: blue", "address: 10.0.0.2, group: green", "address: 10.0.0.3"])
+        var driver = Driver(cluster)
+        var seen: [[Int]] = []
+        for _ in 0...11 { seen.append(driver.round([80, 60, 50]).nodes.map(\.weight)) }
+        #expect(seen[0] == [80, 0, 50], "at the start blue has everything; the ungrouped node is untouched")
+        #expect(seen[5] == [40, 30, 50], "half way")
+        #expect(seen[10] == [0, 60, 50], "done: green has everything")
+        #expect(seen[11] == [0, 60, 50])
+        let middle = driver.round([80, 60, 50])
+        #expect(middle.nodes[1].reason.description == "group green at 100% of health 60")
+    }
+
+    @Test func aShiftNamingAMissingGroupIsAConfigError() {
+        let yaml = """
+            clusters:
+              - cluster_name: c
+                fwmark: 9
+                shift: {from: blue, to: gren, start: "2026-11-22T10:00:00Z", duration: 600}
+                nodes:
+                  - {address: 10.0.0.1, group: blue}
+                  - {address: 10.0.0.2, group: green}
+
+            """
+        let problems = BrotherConfiguration.validate(yaml: yaml)
+        #expect(problems.map(\.path) == ["clusters[0].shift.to"])
+        #expect(problems.first?.message.contains("no node has group \"gren\"") == true)
+    }
 }

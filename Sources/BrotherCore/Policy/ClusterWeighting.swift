@@ -34,12 +34,12 @@ public struct ClusterWeighting: Hashable, Sendable {
             }
             return policy.step(state, maxWeight: node.maxWeight, observation: observation, now: now)
         }
-        return decide(steps: steps, previous: cluster.realServers.map { states[$0.destinationID]?.weight ?? 0 }, force: force)
+        return decide(steps: steps, previous: cluster.realServers.map { states[$0.destinationID]?.weight ?? 0 }, force: force, now: now)
     }
 
     /// The cluster rules over the nodes' steps (in the order of ``ClusterConfiguration/realServers``)
     /// and the weights they had before.
-    public func decide(steps: [NodeWeightStep], previous: [Int], force: WeightForce? = nil) -> ClusterDecision {
+    public func decide(steps: [NodeWeightStep], previous: [Int], force: WeightForce? = nil, now: Date? = nil) -> ClusterDecision {
         precondition(steps.count == cluster.realServers.count && previous.count == steps.count, "one step and one previous weight per node")
         var weights = steps.map(\.weight)
         var reasons = steps.map(\.reason)
@@ -72,6 +72,18 @@ public struct ClusterWeighting: Hashable, Sendable {
                             message: "\(dropping.count) of \(steps.count) nodes of \(cluster.name) dropped to 0 at once "
                                 + "(more than \(Int((threshold * 100).rounded()))%); holding their previous weights"))
                 }
+            }
+        }
+
+        // A group shift scales health weights by the group's share of the moment (after the panic
+        // guard, which judges health, and before the cluster rules below, which see traffic).
+        if force == nil, let shift = cluster.shift, let now {
+            for (index, node) in cluster.realServers.enumerated() {
+                guard let share = shift.share(of: node.group, at: now), weights[index] > 0, !steps[index].isForced else { continue }
+                let scaled = Int((Double(weights[index]) * share).rounded(.down))
+                let percent = Int((share * 100).rounded(.down))
+                weights[index] = share > 0 ? max(1, scaled) : 0
+                reasons[index] = .shifted(group: node.group ?? "", percent: percent, of: reasons[index].description)
             }
         }
 
