@@ -259,3 +259,63 @@ import Testing
         }
     }
 }
+
+/// The notify hook: argv without a shell, the event on stdin and in the environment, rate-limited.
+@Suite(.serialized) struct AlertNotifierTests {
+    @Test func aRealCommandGetsTheEventAndTheRateLimitFoldsTheRest() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("notify-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        // The hook appends the environment's event and its stdin to a file. A shell is what the
+        // operator's program happens to be here; brother itself never builds a command line.
+        let script = "\(directory)/hook.sh"
+        try "#!/bin/sh\n{ echo \"$BROTHER_EVENT $BROTHER_NODE suppressed=$BROTHER_SUPPRESSED\"; cat; echo; } >> \"$1\"\n".write(
+            toFile: script, atomically: true, encoding: .utf8)
+        chmod(script, 0o755)
+        let log = "\(directory)/events.log"
+        let configuration = NotifyConfiguration(command: [script, log], minimumInterval: .milliseconds(600))
+        let notifier = AlertNotifier(logger: Logger(label: "test"))
+        let t = Date(timeIntervalSince1970: 1_800_000_000)
+        await notifier.notify(.init(cluster: "web", event: "node_down", node: "192.0.2.2:80", message: "weight 80 → 0", time: t), using: configuration)
+        await notifier.notify(.init(cluster: "web", event: "node_up", node: "192.0.2.2:80", message: "up", time: t), using: configuration)
+        await notifier.notify(.init(cluster: "web", event: "node_down", node: "192.0.2.6:80", message: "down", time: t), using: configuration)
+        #expect(await notifier.sent.count == 1, "the next two fall inside min_interval")
+        try await Task.sleep(for: .milliseconds(1500))
+        let sent = await notifier.sent
+        #expect(sent.map(\.event) == ["node_down", "node_down"])
+        #expect(sent.last?.suppressed == 1, "the flushed event stands for two")
+        let text = try String(contentsOfFile: log, encoding: .utf8)
+        #expect(text.hasPrefix("node_down 192.0.2.2:80 suppressed=0\n{\"cluster\":\"web\",\"event\":\"node_down\""))
+        #expect(text.contains("node_down 192.0.2.6:80 suppressed=1\n"))
+    }
+
+    @Test func theMonitorNotifiesNodeTransitionsAndClusterStops() async throws {
+        try await ClusterMonitorOperationsTests.Harness.with { h in
+            let recorded = RecordedCommands()
+            let notifier = AlertNotifier(logger: Logger(label: "test")) { argv, environment, _ in await recorded.add(argv, environment) }
+            let yaml = ClusterMonitorOperationsTests.yaml(agentPort: h.server.port, extra: "    notify: {command: [/usr/bin/logger, -t, brother], min_interval: 0}")
+            let monitor = try ClusterMonitor(
+                configuration: try BrotherConfiguration(yaml: yaml, source: "t.yml"), ipvs: h.fake, fetcher: h.fetcher, store: nil,
+                logger: Logger(label: "test"), notifier: notifier)
+            await monitor.runRound(cluster: "web")
+            _ = try await monitor.setForce(.down, node: "127.0.0.1:8081", cluster: "web", reason: "test")
+            try await monitor.stop(cluster: "web")
+            try await Task.sleep(for: .milliseconds(300))
+            let events = await recorded.environments.map { $0["BROTHER_EVENT"] ?? "" }
+            #expect(events.filter { $0 == "node_up" }.count == 2)
+            #expect(events.contains("node_down"))
+            #expect(events.contains("cluster_stopping"))
+            #expect(events.contains("cluster_stopped"))
+            #expect(await recorded.argvs.first == ["/usr/bin/logger", "-t", "brother"])
+        }
+    }
+}
+
+actor RecordedCommands {
+    var argvs: [[String]] = []
+    var environments: [[String: String]] = []
+    func add(_ argv: [String], _ environment: [String: String]) {
+        argvs.append(argv)
+        environments.append(environment)
+    }
+}

@@ -30,6 +30,7 @@ extension ClusterMonitor {
         guard !status.phase.isRunning else { return false }
         clusters[name]?.phase = .running
         record(name, .cluster, status.phase.isStopping ? "started again while stopping" : "started")
+        emit(name, "cluster_started", "cluster \(name) started")
         saveState()
         await runRound(cluster: name)
         return true
@@ -45,6 +46,7 @@ extension ClusterMonitor {
         let until = now.addingTimeInterval(status.configuration.drainTimeout.inSeconds)
         clusters[name]?.phase = .stopping(until: until)
         record(name, .cluster, "stopping: weights 0, draining for up to \(status.configuration.drainTimeout)")
+        emit(name, "cluster_stopping", "cluster \(name) stopping with a drain of up to \(status.configuration.drainTimeout)", now: now)
         saveState()
         await runRound(cluster: name, now: now)
         return true
@@ -203,6 +205,7 @@ extension ClusterMonitor {
         clusters[name]?.draining[id] = nil
         if isNew {
             record(name, .cluster, "joined for \(ttl)", node: "\(id)")
+            emit(name, "node_joined", node: "\(id)", "\(id) joined cluster \(name)", now: now)
             saveState()
             if clusters[name]?.phase.isRunning == true { await runRound(cluster: name, now: now) }
         }
@@ -269,5 +272,6 @@ extension ClusterMonitor {
             clusters[name]?.draining[id] = now.addingTimeInterval(status.configuration.drainTimeout.inSeconds)
         }
         record(name, .cluster, "\(why): draining, then deleted", node: "\(id)")
+        emit(name, "node_left", node: "\(id)", "\(id) left cluster \(name): \(why)", now: now)
     }
 }

@@ -32,6 +32,8 @@ public actor ClusterMonitor: Service {
     var lastDesired: [String: IPVSDesiredState] = [:]
     /// Names this brother in the poll headers agents keep (`HOSTNAME/CLUSTER`).
     let hostName: String
+    /// Runs clusters' notify commands on state changes.
+    public let notifier: AlertNotifier
     var hasAdopted = false
 
     private var roundsInFlight: Set<String> = []
@@ -48,8 +50,9 @@ public actor ClusterMonitor: Service {
     public init(
         configuration: BrotherConfiguration, ipvs: any IPVSControlling, fetcher: any AgentHealthFetching, store: BrotherStateStore?,
         logger: Logger, forceFiles: ClusterForceFiles? = nil, vipSets: (@Sendable () throws -> any VIPSetControlling)? = nil,
-        startMode: ClusterStartMode = .all
+        startMode: ClusterStartMode = .all, notifier: AlertNotifier? = nil
     ) throws {
+        self.notifier = notifier ?? AlertNotifier(logger: logger)
         self.configuration = configuration
         self.ipvs = ipvs
         self.fetcher = fetcher
@@ -274,7 +277,11 @@ public actor ClusterMonitor: Service {
             }
             latest.states[outcome.id] = state
             if previous != outcome.weight {
-                if (previous == 0) != (outcome.weight == 0) { counts.transitions += 1 }
+                if (previous == 0) != (outcome.weight == 0) {
+                    counts.transitions += 1
+                    let event = outcome.weight == 0 ? "node_down" : "node_up"
+                    emit(name, event, node: "\(outcome.id)", "weight \(previous) → \(outcome.weight): \(outcome.reason)", now: now, configuration: cluster)
+                }
                 latest.events.append(ClusterEvent(time: now, kind: .weight, node: "\(outcome.id)", message: "weight \(previous) → \(outcome.weight): \(outcome.reason)"))
             }
         }
@@ -289,7 +296,7 @@ public actor ClusterMonitor: Service {
             latest.events.append(ClusterEvent(time: now, kind: .cluster, message: "previous service \(id) drained; deleted"))
         }
         for alert in decision.alerts where before.lastDecision?.alerts.contains(alert) != true {
-            logger.warning("\(alert.message)", metadata: ["cluster": "\(name)"])
+            emit(name, alert.kind.rawValue, alert.message, now: now, configuration: cluster)
             latest.events.append(ClusterEvent(time: now, kind: .alert, message: alert.message))
         }
         latest.lastPolls = polls
@@ -325,6 +332,7 @@ public actor ClusterMonitor: Service {
             await syncVIPSets(name, cluster: status.configuration, empty: true)
             guard var latest = clusters[name], case .stopping = latest.phase else { return }
             let why = active == 0 ? "no connection left" : "drain timeout reached with \(active) active connections"
+            emit(name, "cluster_stopped", "cluster \(name) stopped (\(why)); IPVS service deleted", now: now, configuration: status.effective)
             if latest.isRemovedFromConfiguration {
                 clusters[name] = nil
                 lastDesired[name] = nil
@@ -409,6 +417,16 @@ public actor ClusterMonitor: Service {
     }
 
     // MARK: state
+
+    /// A state change: a structured log line, and the cluster's notify command (rate-limited, in
+    /// the background so a slow command never delays a round).
+    func emit(_ name: String, _ event: String, node: String? = nil, _ message: String, now: Date = Date(), configuration: ClusterConfiguration? = nil) {
+        logger.notice("\(message)", metadata: ["cluster": "\(name)", "event": "\(event)", "node": "\(node ?? "")"])
+        guard let notify = (configuration ?? clusters[name]?.effective)?.notify else { return }
+        let alert = AlertNotifier.Event(cluster: name, event: event, node: node, message: message, time: now)
+        let notifier = self.notifier
+        Task { await notifier.notify(alert, using: notify) }
+    }
 
     func record(_ name: String, _ kind: ClusterEvent.Kind, _ message: String, node: String? = nil) {
         clusters[name]?.events.append(ClusterEvent(time: Date(), kind: kind, node: node, message: message))
