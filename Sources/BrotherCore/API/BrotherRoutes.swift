@@ -4,6 +4,8 @@ import HTTPTypes
 import Hummingbird
 import IPVS
 import NIOCore
+import AsyncAlgorithms
+import ServiceLifecycle
 
 /// Which listener a router serves: the Unix socket is trusted for changes, TCP clients are checked.
 public enum APITransport: Sendable {
@@ -26,6 +28,7 @@ public enum APITransport: Sendable {
 /// | PUT / DELETE `/cluster/<n>/members/<address:port>` | a node joins with `ttl`, `agent_port`, `path` (refresh = PUT again) / leaves |
 /// | POST `/reload` | re-read the configuration; 422 and nothing changed when invalid |
 /// | GET `/metrics` | Prometheus |
+/// | GET `/dashboard`, `/events` | the live dashboard and its server-sent events (a JSON snapshot on every change) |
 public struct BrotherRoutes: Sendable {
     let monitor: ClusterMonitor
     let transport: APITransport
@@ -49,6 +52,10 @@ public struct BrotherRoutes: Sendable {
         router.middlewares.add(APIErrorMiddleware())
         router.get("/") { request, _ in await self.index(request) }
         router.get("/metrics") { _, _ in await self.metrics() }
+        router.get("/dashboard") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: DashboardPage.html)))
+        }
+        router.get("/events") { _, _ in self.events() }
         router.post("/reload") { request, context in await self.reload(request, context) }
         router.get("/cluster/:name") { request, context in await self.clusterStatus(request, context, synchronize: true) }
         router.get("/cluster/:name/status") { request, context in await self.clusterStatus(request, context, synchronize: false) }
@@ -230,6 +237,39 @@ public struct BrotherRoutes: Sendable {
         let text = PrometheusText.render(statuses: await monitor.statuses(), counters: await monitor.counters)
         return Response(
             status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    /// Server-sent events: the whole state as JSON (`event: snapshot`) whenever it changed, checked
+    /// every 500 ms, and a comment every 15 s to keep proxies from closing the stream. A stream
+    /// ends after 10 minutes (EventSource reconnects by itself) or when brother shuts down.
+    func events() -> Response {
+        var headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
+        headers[HTTPField.Name("X-Accel-Buffering")!] = "no"
+        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            let encoder = JSONEncoder()
+            encoder.dateEncodingStrategy = .iso8601
+            encoder.outputFormatting = [.sortedKeys]
+            var last = Data()
+            var quietTicks = 0
+            let deadline = ContinuousClock.now + .seconds(600)
+            for await _ in AsyncTimerSequence(interval: .milliseconds(500), clock: .continuous).cancelOnGracefulShutdown() {
+                if ContinuousClock.now > deadline { break }
+                let view = IndexView(version: BrotherVersion.current, clusters: await monitor.statuses().map { ClusterView($0) }, lastReload: await reloadView())
+                let data = (try? encoder.encode(view)) ?? Data()
+                if data != last {
+                    last = data
+                    quietTicks = 0
+                    var buffer = ByteBuffer(string: "event: snapshot\ndata: ")
+                    buffer.writeBytes(data)
+                    buffer.writeString("\n\n")
+                    try await writer.write(buffer)
+                } else {
+                    quietTicks += 1
+                    if quietTicks % 30 == 0 { try await writer.write(ByteBuffer(string: ": keep-alive\n\n")) }
+                }
+            }
+            try await writer.finish(nil)
+        })
     }
 
     // MARK: helpers
