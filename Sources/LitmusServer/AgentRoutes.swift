@@ -35,6 +35,9 @@ public struct AgentRoutes: Sendable {
     static let ageHeader = HTTPField.Name("X-Health-Age")!
     static let staleHeader = HTTPField.Name("X-Health-Stale")!
     static let tokenHeader = HTTPField.Name("X-Litmus-Token")!
+    static let pollerHeader = HTTPField.Name(HealthReport.pollerHeader)!
+    static let pollerWeightHeader = HTTPField.Name(HealthReport.pollerWeightHeader)!
+    static let pollerConnectionsHeader = HTTPField.Name(HealthReport.pollerConnectionsHeader)!
 
     /// Builds the router; every handler answers 4xx with a reason for bad input and never throws a 500.
     public func buildRouter() -> Router<AgentRequestContext> {
@@ -60,12 +63,23 @@ public struct AgentRoutes: Sendable {
         }
         router.get("/:service/status") { request, context in await self.status(request, context) }
         router.get("/:service/metrics") { request, context in await self.serviceMetrics(request, context) }
+        router.get("/:service/pollers") { _, context in self.pollers(context) }
         return router
     }
 
     // MARK: reads
 
+    /// The brothers that poll a service and what they last said (JSON).
+    func pollers(_ context: AgentRequestContext) -> Response {
+        json(.ok, state.pollers.reports(for: context.parameters.get("service") ?? ""))
+    }
+
     func status(_ request: Request, _ context: AgentRequestContext) async -> Response {
+        if let poller = request.headers[AgentRoutes.pollerHeader], let name = context.parameters.get("service") {
+            state.pollers.record(
+                service: name, poller: poller, weight: request.headers[AgentRoutes.pollerWeightHeader],
+                connections: request.headers[AgentRoutes.pollerConnectionsHeader], at: now())
+        }
         // Hot path: the status rendered at the last change, without an actor hop.
         if !wantsJSON(request), let name = context.parameters.get("service") {
             let now = self.now()

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import LitmusCore
 import LitmusWire
 
@@ -118,11 +119,24 @@ extension LitmusctlCommand {
         @Option(help: "Expire the force after this long: seconds, or 90s, 15m, 2h, 1d.") var ttl: String?
         @Option(help: "Who is forcing (default: $SUDO_USER or $USER).") var author: String?
         @Flag(name: .shortAndLong, help: "Delete the force instead of creating it.") var delete = false
+        @Flag(
+            help: """
+                With force down SVC: return once every brother that polls this node reports weight 0 and no active \
+                connection to it (the deploy workflow: force down --wait, deploy, force down --delete).
+                """)
+        var wait = false
+        @Option(help: "How long --wait waits: seconds, or 90s, 15m, 2h.") var waitTimeout = "5m"
 
         func validate() throws {
             _ = try parsed()
             if let ttl, ForceRequest.parseTTL(ttl) == nil { throw ValidationError("--ttl must be like 90, 90s, 15m, 2h or 1d") }
             if delete && (ttl != nil || reason != nil) { throw ValidationError("--delete takes no --reason or --ttl") }
+            if wait {
+                guard direction == .down, !delete, try parsed().service != nil else {
+                    throw ValidationError("--wait goes with force down SVC: litmusctl force down web --wait")
+                }
+                guard ForceRequest.parseTTL(waitTimeout) != nil else { throw ValidationError("--wait-timeout must be like 90, 90s, 15m or 2h") }
+            }
         }
 
         func parsed() throws -> (health: Int?, service: String?) {
@@ -152,7 +166,52 @@ extension LitmusctlCommand {
                 reasonText = readLine()
             }
             let author = author ?? ProcessEnvironment.value("SUDO_USER") ?? ProcessEnvironment.value("USER")
+            let forcedAt = Date()
             try agent.perform(.force(direction: direction, service: service, health: health, reason: reasonText ?? "", ttl: ttl, author: author))
+            if wait, let service { try waitForDrain(service, since: forcedAt) }
+        }
+
+        /// Polls the agent for what the brothers polling `service` last said, until all report the
+        /// node drained, or the timeout.
+        func waitForDrain(_ service: String, since: Date) throws {
+            let timeout = ForceRequest.parseTTL(waitTimeout).map { Double($0.components.seconds) } ?? 300
+            let client = AgentClient(endpoint: try agent.endpoint())
+            let deadline = Date().addingTimeInterval(timeout)
+            var standardError = StandardError()
+            var lastMessage = ""
+            while true {
+                let reports: [PollerReport]
+                do {
+                    let response = try client.send(method: "GET", path: "/\(service)/pollers", headers: [("Accept", "application/json")])
+                    let decoder = JSONDecoder()
+                    decoder.dateDecodingStrategy = .iso8601
+                    reports = (try? decoder.decode([PollerReport].self, from: Data(response.body.utf8))) ?? []
+                } catch {
+                    print(error.description, to: &standardError)
+                    throw ExitCode(1)
+                }
+                let verdict = DrainProgress.evaluate(reports, since: since)
+                switch verdict {
+                case .drained(let pollers):
+                    print("drained: \(pollers.map(\.poller).joined(separator: ", ")) report weight 0 and no active connection")
+                    return
+                case .waiting(let what):
+                    let message = "waiting: " + what.joined(separator: "; ")
+                    if message != lastMessage { print(message, to: &standardError) }
+                    lastMessage = message
+                case .noPollers:
+                    // Give brothers one poll interval or so to show up before giving up.
+                    if Date().timeIntervalSince(since) > min(15, timeout) {
+                        print("no brother has polled \(service) recently (no X-Brother-Poller header): cannot confirm the drain", to: &standardError)
+                        throw ExitCode(1)
+                    }
+                }
+                if Date() >= deadline {
+                    print("timed out after \(waitTimeout): \(lastMessage)", to: &standardError)
+                    throw ExitCode(1)
+                }
+                Thread.sleep(forTimeInterval: 0.5)
+            }
         }
     }
 }

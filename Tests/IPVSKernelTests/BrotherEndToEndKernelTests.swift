@@ -89,15 +89,31 @@ struct BrotherEndToEndKernelTests {
         stack.killBrother()
         try stack.startBrother()
         _ = try await stack.waitUntil(timeout: 4) { false }  // several rounds
-        #expect(try stack.metric("brother_kernel_writes_total") == 0, "a restart writes nothing")
+        let writesAfterRestart = try stack.metric("brother_kernel_writes_total")
+        let after = try stack.ipvsadmSave()
+        #expect(writesAfterRestart == 0, "a restart writes nothing")
         #expect(try stack.metric("brother_rounds_total") >= 2)
-        #expect(try stack.ipvsadmSave() == before)
+        #expect(after == before, "before the restart:\n\(before)\nafter:\n\(after)")
+        if writesAfterRestart != 0 || after != before { stack.dumpLogs() }
 
         // 7. A hand edit with ipvsadm -e is repaired on the next round.
         try Command.check(["ipvsadm", "-e", "-t", Self.service, "-r", E2EStack.nodes[0].realServer, "-m", "-w", "7"])
         let repaired = try await stack.waitUntil(timeout: 4) { try stack.weights()[E2EStack.nodes[0].realServer] == 100 }
         #expect(repaired != nil, "the hand edit is undone: \((try? stack.weights()) ?? [:])")
         #expect(try stack.metric("brother_reconcile_drift_total") >= 1)
+
+        // 7b. The deploy workflow: force down --wait returns once this brother reports the node at
+        // weight 0 with no active connection (it tells the agent with every poll).
+        let waitStart = ContinuousClock.now
+        let drained = try stack.litmusctl(0, ["force", "down", "web", "--reason", "deploy", "--wait", "--wait-timeout", "20"])
+        let waited = (ContinuousClock.now - waitStart).inSeconds
+        print("e2e: force down --wait returned after \(waited)s: \(drained)")
+        #expect(drained.contains("File created\ndrained: "), "\(drained)")
+        #expect(drained.contains("/web report weight 0"))
+        #expect(try stack.weights()[E2EStack.nodes[0].realServer] == 0, "when --wait returns, the kernel has the node at 0")
+        try stack.litmusctl(0, ["force", "down", "web", "--delete"])
+        let back = try await stack.waitUntil(timeout: 10) { try stack.weights()[E2EStack.nodes[0].realServer] == 100 }
+        #expect(back != nil, "the node ramps back after the deploy")
 
         // 8. An invalid configuration, by SIGHUP and by the API: nothing in the kernel changes.
         let valid = try String(contentsOfFile: stack.brotherConfig, encoding: .utf8)

@@ -58,6 +58,28 @@ import Testing
         }
     }
 
+    @Test func brothersPollHeadersAreRememberedForDrainWaits() async throws {
+        let dir = TemporaryDirectory()
+        try await Self.app(await Self.makeState(dir)).test(.router) { client in
+            let headers: HTTPFields = [
+                HTTPField.Name("X-Brother-Poller")!: "lb1/web", HTTPField.Name("X-Brother-Weight")!: "0",
+                HTTPField.Name("X-Brother-Connections")!: "3",
+            ]
+            try await client.execute(uri: "/web/status", method: .get, headers: headers) { response in
+                #expect(response.status == .ok, "the poll is answered as ever")
+            }
+            try await client.execute(uri: "/web/pollers", method: .get) { response in
+                let text = String(buffer: response.body)
+                #expect(text.contains("\"poller\":\"lb1\\/web\"") || text.contains("\"poller\":\"lb1/web\""))
+                #expect(text.contains("\"activeConnections\":3"))
+                #expect(text.contains("\"weight\":0"))
+            }
+            try await client.execute(uri: "/db_primary/pollers", method: .get) { response in
+                #expect(String(buffer: response.body) == "[]")
+            }
+        }
+    }
+
     @Test func failedDependencyGives503AndZero() async throws {
         let dir = TemporaryDirectory()
         try await Self.app(await Self.makeState(dir)).test(.router) { client in

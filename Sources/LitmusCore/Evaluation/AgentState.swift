@@ -14,6 +14,8 @@ public actor AgentState {
     private let clock: @Sendable () -> Date
     /// Rendered statuses for readers that must not wait for the actor (the status route).
     public nonisolated let snapshots = StatusSnapshots()
+    /// What polling brothers said about this node, per service (for `litmusctl force down --wait`).
+    public nonisolated let pollers = PollerRegistry()
 
     public init(settings: AgentSettings, logger: Logger, clock: @escaping @Sendable () -> Date = { Date() }) {
         self.settings = settings
