@@ -175,7 +175,8 @@ let package = Package(
         .testTarget(
             name: "BrotherCoreTests",
             dependencies: [
-                "BrotherCore", "IPVS", "IPVSTesting", "LitmusWire", "AccessControl",
+                "BrotherCore", "IPVS", "IPVSTesting", "LitmusWire", "LitmusCore", "AccessControl",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

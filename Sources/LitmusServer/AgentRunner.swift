@@ -22,6 +22,9 @@ public enum AgentRunner {
         if settings.agentCheck.isEnabled {
             services.append(AgentCheckServer(listeners: AgentCheckServer.listeners(for: settings.agentCheck), state: state, logger: logger))
         }
+        if !settings.registrations.isEmpty {
+            services.append(Registrar(registrations: settings.registrations, agentPort: settings.port, logger: logger))
+        }
         logger.notice("litmus starting", metadata: ["config": "\(configPath)", "services": "\(settings.services.keys.sorted())"])
         let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()

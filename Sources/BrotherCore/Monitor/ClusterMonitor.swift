@@ -222,13 +222,19 @@ public actor ClusterMonitor: Service {
         // Removed nodes and retired services drain at weight 0 until their connections end or the deadline.
         var finishedDrains: [Destination.ID] = []
         var entry = decision.entry
+        // Connection counts come from the previous round's kernel read; without one (first round
+        // after a start) a draining node stays at 0 until a read says it is empty.
+        let kernelKnown = current.lastRound != nil
+        let lastKernel = current.kernel
         for (id, deadline) in current.draining.sorted(by: { $0.key < $1.key }) {
-            guard let kernel = current.kernel[id], now < deadline, kernel.activeConnections > 0 else {
+            let kernel = lastKernel[id]
+            let drained = kernelKnown && (kernel?.activeConnections ?? 0) == 0
+            guard now < deadline, !drained else {
                 finishedDrains.append(id)
                 continue
             }
             if !entry.destinations.contains(where: { $0.id == id }) {
-                var destination = kernel.destination
+                var destination = kernel?.destination ?? Destination(id: id, forwarding: cluster.forwarding, weight: 0)
                 destination.weight = 0
                 entry.destinations.append(destination)
             }

@@ -24,6 +24,8 @@ public struct AgentSettings: Sendable, Equatable {
     public var agentCheck = AgentCheckSettings()
     /// Services by name.
     public var services: [String: ServiceSpec] = [:]
+    /// brothers this agent registers its node with (`register:`).
+    public var registrations: [Registration] = []
 
     public init(files: [String] = []) { self.files = files }
 

@@ -114,7 +114,11 @@ public enum ConfigLoader {
         if let value = object.optional("admin") { readAdmin(value, into: &settings, errors: &errors) }
         if let value = object.optional("agent_check") { readAgentCheck(value, into: &settings, errors: &errors) }
         if let value = object.optional("services") { readServices(value, into: &settings, errors: &errors) }
+        if let value = object.optional("register") { readRegistrations(value, into: &settings, errors: &errors) }
         errors += object.unknownKeys()
+        for (index, registration) in settings.registrations.enumerated() where settings.services[registration.service] == nil {
+            errors.append(root.child("register", root.node).error("register[\(index)].service: no service \"\(registration.service)\" is defined"))
+        }
         if settings.stalenessLimit <= settings.evaluationInterval {
             errors.append(root.child("staleness_limit", root.node).error("must be longer than evaluation_interval, or every result would count as stale"))
         }
@@ -131,6 +135,48 @@ public enum ConfigLoader {
             var error = error
             error.message = "only services may be defined in an included file"
             return error
+        }
+    }
+
+    private static func readRegistrations(_ cursor: YAMLCursor, into settings: inout AgentSettings, errors: inout [ConfigError]) {
+        let items: [YAMLCursor]
+        do { items = try cursor.sequence() } catch {
+            errors.append(error)
+            return
+        }
+        for item in items {
+            if let error = attempt({ () throws(ConfigError) in
+                var object = try YAMLObject(item)
+                let brotherCursor = try object.required("brother")
+                let brother = try brotherCursor.nonEmptyString()
+                guard brother.hasPrefix("http://") || brother.hasPrefix("https://"), !brother.contains(where: \.isWhitespace) else {
+                    throw brotherCursor.error("expected brother's API URL, e.g. http://192.0.2.1:9292")
+                }
+                let cluster = try object.required("cluster").nonEmptyString()
+                let nodeCursor = try object.required("node")
+                let node = try nodeCursor.nonEmptyString()
+                guard let colon = node.lastIndex(of: ":"), let port = Int(node[node.index(after: colon)...]), (1...65535).contains(port),
+                    IPNetwork.parseAddress(String(node[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))) != nil
+                else { throw nodeCursor.error("expected the real server as ADDRESS:PORT, e.g. 192.0.2.2:8080") }
+                let service = try object.required("service").nonEmptyString()
+                var registration = Registration(brother: brother, cluster: cluster, node: node, service: service)
+                if let value = object.optional("agent_port") { registration.agentPort = try value.port() }
+                if let value = object.optional("ttl") { registration.ttl = try value.seconds(maximum: 86400) }
+                if let value = object.optional("interval") { registration.interval = try value.seconds(maximum: 3600) }
+                if registration.interval >= registration.ttl {
+                    throw item.error("interval must be shorter than ttl, or the node would lapse between refreshes")
+                }
+                if let value = object.optional("token") { registration.token = try value.nonEmptyString() }
+                if let value = object.optional("token_file") {
+                    let path = try value.nonEmptyString()
+                    guard let token = try? String(contentsOfFile: path, encoding: .utf8) else { throw value.error("cannot read the token file \(path)") }
+                    registration.token = token.trimmingCharacters(in: .whitespacesAndNewlines)
+                }
+                if let unknown = object.unknownKeys().first { throw unknown }
+                settings.registrations.append(registration)
+            }) {
+                errors.append(error)
+            }
         }
     }
 
