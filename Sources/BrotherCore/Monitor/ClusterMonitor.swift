@@ -162,10 +162,15 @@ public actor ClusterMonitor: Service {
             if startMode == .inKernel, clusters[name]?.phase.isStopping == false {
                 clusters[name]?.phase = inKernel == nil ? .stopped : .running
             }
-            for status in inKernel ?? [] where clusters[name]?.states[status.destination.id] == nil {
+            let nodes = Set((clusters[name]?.effective ?? cluster).realServers.map(\.destinationID))
+            for status in inKernel ?? [] where nodes.contains(status.destination.id) {
                 let weight = status.destination.weight
-                guard cluster.realServers.contains(where: { $0.destinationID == status.destination.id }) else { continue }
-                clusters[name]?.states[status.destination.id] = NodeHealthState(health: weight, weight: weight, isUp: weight > 0)
+                if clusters[name]?.states[status.destination.id] == nil {
+                    clusters[name]?.states[status.destination.id] = NodeHealthState(health: weight, weight: weight, isUp: weight > 0)
+                } else {
+                    // The kernel holds the weight last written; the file may predate it by a round.
+                    clusters[name]?.states[status.destination.id]?.weight = weight
+                }
             }
             record(name, .cluster, "\(clusters[name]?.phase.description ?? "?") at start; \(inKernel.map { "\($0.count) destinations in the kernel" } ?? "not in the kernel")")
         }
@@ -311,9 +316,11 @@ public actor ClusterMonitor: Service {
         latest.clusterForce = clusterForce
         if let actual { latest.kernelTable = actual }
         latest.lastError = error
+        // Only what a restart needs is saved: the weight comes back from the kernel and the health
+        // from the next poll, so a health that wobbles every round does not rewrite the file.
         let changed =
-            latest.states != before.states || latest.draining != before.draining || latest.retiredServices != before.retiredServices
-            || latest.dynamicNodes != before.dynamicNodes
+            Self.durable(latest.states) != Self.durable(before.states) || latest.draining != before.draining
+            || latest.retiredServices != before.retiredServices || latest.dynamicNodes != before.dynamicNodes
         clusters[name] = latest
         if changed { saveState() }
     }
@@ -423,6 +430,16 @@ public actor ClusterMonitor: Service {
     }
 
     // MARK: state
+
+    /// The part of node states that must survive a restart (weight and health are re-read).
+    static func durable(_ states: [Destination.ID: NodeHealthState]) -> [Destination.ID: NodeHealthState] {
+        states.mapValues { state in
+            var kept = state
+            kept.weight = 0
+            kept.health = nil
+            return kept
+        }
+    }
 
     /// A state change: a structured log line, and the cluster's notify command (rate-limited, in
     /// the background so a slow command never delays a round).
