@@ -61,7 +61,8 @@ public actor ClusterMonitor: Service {
         self.forceFiles = forceFiles
         self.makeVIPSets = vipSets
         self.startMode = startMode
-        self.hostName = ProcessInfo.processInfo.hostName
+        let host = ProcessInfo.processInfo.hostName
+        self.hostName = host.isEmpty || host == "(none)" ? "brother" : host
         let saved = try store?.load() ?? BrotherStateStore.Snapshot()
         for cluster in configuration.clusters {
             var states: [Destination.ID: NodeHealthState] = [:]
