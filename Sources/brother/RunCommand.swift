@@ -20,7 +20,7 @@ struct RunCommand: AsyncParsableCommand {
             --state-file after every change, so a restart changes nothing. The HTTP API (big_brother's routes, JSON, per-node \
             forces, /metrics) listens on --listen and --socket. SIGHUP or POST /reload re-reads the configuration; an invalid \
             file changes nothing. SIGTERM and SIGINT stop brother and leave the kernel as it is. The API is described in \
-brother-api(7).
+            brother-api(7).
             """)
 
     @Option(name: .long, help: "The configuration file (big_brother's YAML plus brother's keys; see brother.yml.5).")
