@@ -44,8 +44,10 @@ import Testing
         let port = server.port
         await server.stop()
         let fetcher = HTTPAgentFetcher()
-        let result = await fetcher.poll(AgentTarget(address: IPAddress("127.0.0.1")!, port: port, path: "/ok/status"), timeout: Self.timeout)
+        let result = await fetcher.poll(AgentTarget(address: IPAddress("127.0.0.1")!, port: port, path: "/ok/status"), timeout: .seconds(5))
         #expect(result.observation == .unreachable)
+        // Refused at once, not retried until the poll's deadline.
+        #expect(result.latency < .seconds(2))
         try await fetcher.shutdown()
     }
 

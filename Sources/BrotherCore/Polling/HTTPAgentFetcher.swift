@@ -16,6 +16,10 @@ public final class HTTPAgentFetcher: AgentHealthFetching {
     public init(idleTimeout: Duration = .seconds(60)) {
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool = .init(idleTimeout: .init(idleTimeout))
+        // A refused connection is an answer: the agent is not there. AsyncHTTPClient would otherwise retry
+        // the connect with backoff until the poll's deadline, so a dead agent took a whole poll timeout to
+        // notice and thousands of them kept the pool busy retrying. The next round is brother's retry.
+        configuration.connectionPool.retryConnectionEstablishment = false
         configuration.redirectConfiguration = .disallow
         configuration.decompression = .disabled
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
