@@ -163,6 +163,21 @@ let package = Package(
 
         // MARK: benchmarks (release builds; scripts/bench-*)
         .executableTarget(name: "ipvs-bench", dependencies: ["IPVS"], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "brother-bench",
+            dependencies: [
+                "BrotherCore",
+                "IPVS",
+                "IPVSTesting",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
 
         // MARK: tests
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "CNetlink"], swiftSettings: swiftSettings),
