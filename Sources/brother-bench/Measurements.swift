@@ -63,10 +63,10 @@ final class MeasuringFetcher: AgentHealthFetching, Sendable {
             tally.latency.record(poll.latency)
             switch poll.observation {
             case .health: tally.health += 1
-            case .unreachable: tally.unreachable += 1
+            case .unreachable, .refused: tally.unreachable += 1
             case .garbage: tally.garbage += 1
             }
-            if poll.observation == .unreachable || poll.observation == .garbage { tally.lastProblem = poll.problem }
+            if case .health = poll.observation {} else { tally.lastProblem = poll.problem }
         }
         return poll
     }

@@ -23,7 +23,7 @@ import Testing
             scheduler: wrr
             forwarding: masq
             ramp_up_time: 0
-            poll_timeout: 0.4
+            poll_timeout: 2
             nodes:
               - {address: 127.0.0.1, port: \(agentPort), path: /ok/status, real_port: 8081}
               - {address: 127.0.0.1, port: \(agentPort), path: /body/status, real_port: 8082}

@@ -1,3 +1,4 @@
+import Glibc
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
@@ -21,10 +22,31 @@ final class ScriptedAgentServer: Sendable {
             .bind(host: "127.0.0.1", port: 0).get()
     }
 
-    /// Stops listening and drops every open connection, as a dead agent host would.
+    /// A socket bound to the port after `stop`, without listening: connections to the port are
+    /// refused, and no other test's server can take the port over meanwhile.
+    private let placeholder = NIOLockedValueBox<Int32>(-1)
+
+    /// Stops listening and drops every open connection, as a host whose agent died would.
     func stop() async {
+        let port = self.port
         try? await channel.close()
         for connection in connections.withLockedValue({ $0 }) { try? await connection.close() }
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var reuse: Int32 = 1
+        setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &reuse, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        if bound == 0 { placeholder.withLockedValue { $0 = descriptor } } else { close(descriptor) }
+    }
+
+    deinit {
+        let descriptor = placeholder.withLockedValue { $0 }
+        if descriptor >= 0 { close(descriptor) }
     }
 
     final class Handler: ChannelInboundHandler, @unchecked Sendable {
