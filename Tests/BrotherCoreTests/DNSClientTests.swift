@@ -101,7 +101,8 @@ import Testing
                                 name: "web.service.consul", type: .srv, ttl: 0,
                                 data: .service(DNSServiceRecord(priority: 0, weight: 1, port: 8081, target: "node1.node.consul."))),
                             DNSResourceRecord(
-                                name: "web.service.consul", type: .srv, ttl: 0, data: .service(DNSServiceRecord(priority: 0, weight: 1, port: 1, target: ""))),
+                                name: "web.service.consul", type: .srv, ttl: 0,
+                                data: .service(DNSServiceRecord(priority: 0, weight: 1, port: 1, target: ""))),
                         ])
                 ]
             case ("node1.node.consul.", .a), ("node1.node.consul", .a):
@@ -113,7 +114,9 @@ import Testing
             let services = try await client.services("web.service.consul", families: [.ipv4])
             #expect(
                 services == [
-                    DNSServiceInstance(record: DNSServiceRecord(priority: 0, weight: 1, port: 8081, target: "node1.node.consul"), addresses: [IPAddress("10.1.2.3")!])
+                    DNSServiceInstance(
+                        record: DNSServiceRecord(priority: 0, weight: 1, port: 8081, target: "node1.node.consul"), addresses: [IPAddress("10.1.2.3")!]
+                    )
                 ], "the \".\" target (not available) is left out")
             #expect(server.queries.map { $0.questions.first?.type } == [.srv, .a])
         }
@@ -176,8 +179,10 @@ import Testing
             let services = try await client.services("web.service.consul", families: [.ipv4])
             #expect(
                 services == [
-                    DNSServiceInstance(record: DNSServiceRecord(priority: 1, weight: 5, port: 8081, target: "node1.test"), addresses: [IPAddress("127.0.0.1")!]),
-                    DNSServiceInstance(record: DNSServiceRecord(priority: 2, weight: 10, port: 8082, target: "node2.test"), addresses: [IPAddress("127.0.0.2")!]),
+                    DNSServiceInstance(
+                        record: DNSServiceRecord(priority: 1, weight: 5, port: 8081, target: "node1.test"), addresses: [IPAddress("127.0.0.1")!]),
+                    DNSServiceInstance(
+                        record: DNSServiceRecord(priority: 2, weight: 10, port: 8082, target: "node2.test"), addresses: [IPAddress("127.0.0.2")!]),
                     DNSServiceInstance(record: DNSServiceRecord(priority: 3, weight: 0, port: 8083, target: "gone.test"), addresses: []),
                 ])
             let both = try await client.services("web.service.consul", families: [.ipv4, .ipv6])

@@ -80,7 +80,8 @@ import Testing
         let fetcher = HTTPAgentFetcher()
         let monitor = try ClusterMonitor(
             configuration: try BrotherConfiguration(yaml: yaml, source: "test.yml"), ipvs: fake, fetcher: fetcher, store: nil, logger: logger)
-        let discovery = DNSDiscovery(monitor: monitor, logger: logger, timeout: .milliseconds(300), attempts: 1, reloadCheckInterval: .milliseconds(200))
+        let discovery = DNSDiscovery(
+            monitor: monitor, logger: logger, timeout: .milliseconds(300), attempts: 1, reloadCheckInterval: .milliseconds(200))
         let group = ServiceGroup(services: [monitor, discovery], logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
@@ -163,7 +164,9 @@ import Testing
         try await Dnsmasq.with { dns in
             try await Self.withAgents { agentPort in
                 try dns.writeHosts(["127.0.0.1 node1.test", "127.0.0.1 node2.test", "::1 node2.test"])
-                let srv = ["--local=/consul/", "--srv-host=web.service.consul,node1.test,8081,1,5", "--srv-host=web.service.consul,node2.test,8082,2,5"]
+                let srv = [
+                    "--local=/consul/", "--srv-host=web.service.consul,node1.test,8081,1,5", "--srv-host=web.service.consul,node2.test,8082,2,5",
+                ]
                 try await dns.start(srv)
                 let discovery =
                     "{dns: web.service.consul, type: srv, nameserver: \"127.0.0.1:\(dns.port)\", interval: 0.3, agent_port: \(agentPort), path: /ok/status}"
@@ -200,7 +203,9 @@ import Testing
             #expect(v4.map(\.destinationID) == [Self.node("127.0.0.1", 80)])
             #expect(v4.first?.group == "g" && v4.first?.port == 9 && v4.first?.path == "/p")
             config.type = .aaaa
-            #expect(try await DNSDiscovery.resolveNodes(config, families: [.ipv4], client: client).isEmpty, "AAAA addresses for an IPv4 service are left out")
+            #expect(
+                try await DNSDiscovery.resolveNodes(config, families: [.ipv4], client: client).isEmpty,
+                "AAAA addresses for an IPv4 service are left out")
             #expect(try await DNSDiscovery.resolveNodes(config, families: [.ipv6], client: client).map(\.destinationID) == [Self.node("::1", 80)])
         }
     }

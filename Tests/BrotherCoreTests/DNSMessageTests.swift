@@ -49,7 +49,8 @@ import Testing
     ]
 
     static let srvAnswer = DNSMessage(
-        id: 0xABCD, isResponse: true, isAuthoritative: true, recursionDesired: false, questions: [DNSQuestion(name: "web.service.consul", type: .srv)],
+        id: 0xABCD, isResponse: true, isAuthoritative: true, recursionDesired: false,
+        questions: [DNSQuestion(name: "web.service.consul", type: .srv)],
         answers: [
             DNSResourceRecord(
                 name: "web.service.consul", type: .srv, ttl: 0,
@@ -93,35 +94,44 @@ import Testing
         #expect(try DNSMessage(bytes: bytes) == six)
     }
 
-    @Test(arguments: [
-        // A pointer to itself.
-        ([0, 1, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0, 0xC0, 0x0C, 0, 1, 0, 1], DNSMessageError.badNamePointer(offset: 12)),
-        // A pointer forwards.
-        ([0, 1, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0, 0xC0, 0x0E, 0x00, 0, 1, 0, 1], .badNamePointer(offset: 12)),
-        // Two pointers that point at each other.
-        ([0, 1, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0, 0x01, 0x61, 0xC0, 0x10, 0xC0, 0x0C, 0, 1, 0, 1], .badNamePointer(offset: 14)),
-        // The 0x40 label kind (extended labels) is not DNS today.
-        ([0, 1, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0, 0x41, 0x61, 0x00, 0, 1, 0, 1], .badLabel(offset: 12)),
-        // A header cut short.
-        ([0, 1, 0x81], .truncatedMessage(offset: 3)),
-        // A label running past the end.
-        ([0, 1, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0, 0x05, 0x61], .truncatedMessage(offset: 12)),
-        // An A record whose data is 3 bytes.
-        ([0, 1, 0x81, 0x80, 0, 0, 0, 1, 0, 0, 0, 0, 0x00, 0, 1, 0, 1, 0, 0, 0, 0, 0, 3, 1, 2, 3], .badRecordData(type: .a, offset: 23)),
-        // An SRV record whose target runs past its declared length.
-        ([0, 1, 0x81, 0x80, 0, 0, 0, 1, 0, 0, 0, 0, 0x00, 0, 0x21, 0, 1, 0, 0, 0, 0, 0, 7, 0, 1, 0, 2, 0, 3, 0x01, 0x61, 0x00],
-            .badRecordData(type: .srv, offset: 23)),
-    ] as [([UInt8], DNSMessageError)])
+    @Test(
+        arguments: [
+            // A pointer to itself.
+            ([0, 1, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0, 0xC0, 0x0C, 0, 1, 0, 1], DNSMessageError.badNamePointer(offset: 12)),
+            // A pointer forwards.
+            ([0, 1, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0, 0xC0, 0x0E, 0x00, 0, 1, 0, 1], .badNamePointer(offset: 12)),
+            // Two pointers that point at each other.
+            ([0, 1, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0, 0x01, 0x61, 0xC0, 0x10, 0xC0, 0x0C, 0, 1, 0, 1], .badNamePointer(offset: 14)),
+            // The 0x40 label kind (extended labels) is not DNS today.
+            ([0, 1, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0, 0x41, 0x61, 0x00, 0, 1, 0, 1], .badLabel(offset: 12)),
+            // A header cut short.
+            ([0, 1, 0x81], .truncatedMessage(offset: 3)),
+            // A label running past the end.
+            ([0, 1, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0, 0x05, 0x61], .truncatedMessage(offset: 12)),
+            // An A record whose data is 3 bytes.
+            ([0, 1, 0x81, 0x80, 0, 0, 0, 1, 0, 0, 0, 0, 0x00, 0, 1, 0, 1, 0, 0, 0, 0, 0, 3, 1, 2, 3], .badRecordData(type: .a, offset: 23)),
+            // An SRV record whose target runs past its declared length.
+            (
+                [0, 1, 0x81, 0x80, 0, 0, 0, 1, 0, 0, 0, 0, 0x00, 0, 0x21, 0, 1, 0, 0, 0, 0, 0, 7, 0, 1, 0, 2, 0, 3, 0x01, 0x61, 0x00],
+                .badRecordData(type: .srv, offset: 23)
+            ),
+        ] as [([UInt8], DNSMessageError)])
     func malformedMessagesAreReportedWithTheirOffset(_ bytes: [UInt8], _ expected: DNSMessageError) {
         #expect(throws: expected) { try DNSMessage(bytes: bytes) }
     }
 
     @Test func namesOutsideRFC1035sLimitsAreNotEncoded() {
-        #expect(throws: DNSMessageError.invalidName("a..b", reason: "an empty label")) { try DNSMessage.query(id: 1, name: "a..b", type: .a).encoded() }
+        #expect(throws: DNSMessageError.invalidName("a..b", reason: "an empty label")) {
+            try DNSMessage.query(id: 1, name: "a..b", type: .a).encoded()
+        }
         let long = String(repeating: "x", count: 64)
-        #expect(throws: DNSMessageError.invalidName(long, reason: "a label longer than 63 bytes")) { try DNSMessage.query(id: 1, name: long, type: .a).encoded() }
+        #expect(throws: DNSMessageError.invalidName(long, reason: "a label longer than 63 bytes")) {
+            try DNSMessage.query(id: 1, name: long, type: .a).encoded()
+        }
         let huge = Array(repeating: String(repeating: "x", count: 60), count: 5).joined(separator: ".")
-        #expect(throws: DNSMessageError.invalidName(huge, reason: "longer than 255 bytes")) { try DNSMessage.query(id: 1, name: huge, type: .a).encoded() }
+        #expect(throws: DNSMessageError.invalidName(huge, reason: "longer than 255 bytes")) {
+            try DNSMessage.query(id: 1, name: huge, type: .a).encoded()
+        }
     }
 
     @Test func resolvConfsFirstNameserverAndServerAddresses() {
@@ -175,7 +185,10 @@ import Testing
             data = .canonicalName(name(seed))
         case 3:
             type = .srv
-            data = .service(DNSServiceRecord(priority: UInt16(seed & 0xFFFF), weight: UInt16((seed >> 8) & 0xFFFF), port: UInt16((seed >> 3) & 0xFFFF), target: name(seed >> 2)))
+            data = .service(
+                DNSServiceRecord(
+                    priority: UInt16(seed & 0xFFFF), weight: UInt16((seed >> 8) & 0xFFFF), port: UInt16((seed >> 3) & 0xFFFF), target: name(seed >> 2)
+                ))
         default:
             type = DNSRecordType(rawValue: 16)  // TXT, kept raw
             data = .raw((0..<(seed % 20)).map { UInt8(($0 * 31 + seed) & 0xFF) })

@@ -73,7 +73,9 @@ final class ScriptedDNSServer: Sendable {
     }
 
     /// The answer to `query` with these records and code.
-    static func reply(to query: DNSMessage, id: UInt16? = nil, code: DNSResponseCode = .noError, truncated: Bool = false, answers: [DNSResourceRecord] = [])
+    static func reply(
+        to query: DNSMessage, id: UInt16? = nil, code: DNSResponseCode = .noError, truncated: Bool = false, answers: [DNSResourceRecord] = []
+    )
         -> [UInt8]
     {
         let message = DNSMessage(
@@ -145,11 +147,12 @@ final class Dnsmasq {
     /// - Parameter records: extra options, e.g. `--srv-host=…`, `--cname=…`.
     func start(_ records: [String] = []) async throws {
         guard let binary = Self.binary else { throw DnsmasqError(Self.missing) }
-        let arguments = [
-            binary, "--no-daemon", "--keep-in-foreground", "--port=\(port)", "--listen-address=127.0.0.1", "--bind-interfaces", "--no-resolv",
-            "--no-hosts", "--addn-hosts=\(hostsFile)", "--local=/test/", "--no-negcache", "--log-queries", "--pid-file=\(directory)/dnsmasq.pid",
-            "--log-facility=\(logFile)",
-        ] + records
+        let arguments =
+            [
+                binary, "--no-daemon", "--keep-in-foreground", "--port=\(port)", "--listen-address=127.0.0.1", "--bind-interfaces", "--no-resolv",
+                "--no-hosts", "--addn-hosts=\(hostsFile)", "--local=/test/", "--no-negcache", "--log-queries", "--pid-file=\(directory)/dnsmasq.pid",
+                "--log-facility=\(logFile)",
+            ] + records
         pid = try Self.spawn(arguments)
         let client = DNSClient(server: server, timeout: .milliseconds(200), attempts: 1)
         for _ in 0..<50 {

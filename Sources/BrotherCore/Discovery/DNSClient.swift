@@ -25,7 +25,9 @@ public struct DNSClient: Sendable {
     public var attempts: Int
     let group: any EventLoopGroup
 
-    public init(server: DNSServer, timeout: Duration = .seconds(2), attempts: Int = 2, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+    public init(
+        server: DNSServer, timeout: Duration = .seconds(2), attempts: Int = 2, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) {
         self.server = server
         self.timeout = timeout
         self.attempts = max(1, attempts)
@@ -239,7 +241,9 @@ struct AnswerMatcher: Sendable {
         guard message.isResponse else { return }
         // A server may leave the question out of an error answer; when present it must be ours.
         if let echoed = message.questions.first {
-            guard message.questions.count == 1, DNSClient.key(echoed.name) == DNSClient.key(question.name), echoed.type == question.type else { return }
+            guard message.questions.count == 1, DNSClient.key(echoed.name) == DNSClient.key(question.name), echoed.type == question.type else {
+                return
+            }
         }
         promise.succeed(message)
     }

@@ -101,7 +101,9 @@ public struct DNSDiscovery: Service {
             guard let status = await monitor.status(of: cluster.name) else { continue }
             let stale = Set(
                 status.dynamicNodes.values.compactMap { node -> String? in
-                    guard case .discovered(let source) = node.source, source.hasPrefix("dns:"), source != cluster.discovery?.sourceName else { return nil }
+                    guard case .discovered(let source) = node.source, source.hasPrefix("dns:"), source != cluster.discovery?.sourceName else {
+                        return nil
+                    }
                     return source
                 })
             for source in stale.sorted() {
@@ -135,7 +137,8 @@ public struct DNSDiscovery: Service {
             let dnsServer: DNSServer
             if let configured = discovery.nameserver {
                 guard let parsed = DNSServer(parsing: configured) else {
-                    throw DNSError(server: configured, name: discovery.name, type: Self.recordType(discovery.type), reason: .unreachable("not ADDRESS:PORT"))
+                    throw DNSError(
+                        server: configured, name: discovery.name, type: Self.recordType(discovery.type), reason: .unreachable("not ADDRESS:PORT"))
                 }
                 dnsServer = parsed
             } else {
@@ -180,7 +183,9 @@ public struct DNSDiscovery: Service {
     /// addresses with the SRV port as the real port and the SRV priority as the node's priority.
     /// Addresses of other families than `families` (the service's) are left out.
     /// - Throws: ``DNSError``.
-    public static func resolveNodes(_ discovery: DNSDiscoveryConfiguration, families: Set<AddressFamily>, client: DNSClient) async throws -> [NodeConfiguration] {
+    public static func resolveNodes(_ discovery: DNSDiscoveryConfiguration, families: Set<AddressFamily>, client: DNSClient) async throws
+        -> [NodeConfiguration]
+    {
         switch discovery.type {
         case .a, .aaaa:
             let addresses = try await client.addresses(of: discovery.name, type: recordType(discovery.type))

@@ -39,10 +39,12 @@ public struct DNSServer: Hashable, Sendable, CustomStringConvertible {
     /// - Throws: ``DNSError`` (`noNameserver`) when the file cannot be read or lists none.
     public static func system(resolvConf path: String = "/etc/resolv.conf", for name: String, type: DNSRecordType) throws -> DNSServer {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw DNSError(server: path, name: name, type: type, reason: .noNameserver("\(path) cannot be read; set the cluster's discovery.nameserver"))
+            throw DNSError(
+                server: path, name: name, type: type, reason: .noNameserver("\(path) cannot be read; set the cluster's discovery.nameserver"))
         }
         guard let server = firstNameserver(inResolvConf: text) else {
-            throw DNSError(server: path, name: name, type: type, reason: .noNameserver("\(path) has no nameserver line; set the cluster's discovery.nameserver"))
+            throw DNSError(
+                server: path, name: name, type: type, reason: .noNameserver("\(path) has no nameserver line; set the cluster's discovery.nameserver"))
         }
         return server
     }
