@@ -18,8 +18,9 @@ struct RunCommand: AsyncParsableCommand {
             brother.yml(5) and only differences are written to the kernel over netlink. Services already in the kernel are \
             adopted without writes when they match. Node state (ramps, hysteresis, forces) and which clusters run are saved to \
             --state-file after every change, so a restart changes nothing. The HTTP API (big_brother's routes, JSON, per-node \
-            forces, /metrics) listens on --listen and --socket. SIGHUP or POST /reload re-reads the configuration; an invalid \
-            file changes nothing. SIGTERM and SIGINT stop brother and leave the kernel as it is. The API is described in \
+            forces, /metrics) listens on --listen and --socket. Clusters with `discovery` take nodes from DNS (A, AAAA or SRV, \
+            re-resolved on an interval); a failed lookup keeps the nodes, NXDOMAIN drains them. SIGHUP or POST /reload \
+            re-reads the configuration; an invalid file changes nothing. SIGTERM and SIGINT stop brother and leave the kernel as it is. The API is described in \
             brother-api(7).
             """)
 
@@ -106,6 +107,8 @@ struct RunCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         let reloader = ConfigurationReloader(path: config, monitor: monitor)
+        // Clusters with `discovery` get their nodes from DNS; it follows reloads, so it always runs.
+        let discovery = DNSDiscovery(monitor: monitor, logger: logger)
         let api: [any Service]
         do {
             api = try BrotherHTTPServer.applications(
@@ -118,7 +121,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         logger.info("monitoring \(configuration.clusters.count) clusters from \(config)")
         let group = ServiceGroup(
-            configuration: .init(services: [monitor, reloader] + api, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            configuration: .init(services: [monitor, reloader, discovery] + api, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()
         } catch {

@@ -373,12 +373,16 @@ import Testing
             "server", "check", "host", "scheduler", "forwarding", "ramp_curve", "min_weight", "rise", "fall", "unreachable_hold", "dead_band",
             "panic_threshold", "sorry_server", "drain_timeout", "poll_timeout", "poll_jitter", "cluster_name", "fwmark", "service",
             "address_family", "vips", "non_egress_locations", "nodes", "address", "port", "path", "priority", "max_weight", "interpol",
-            "real_port", "group", "shift", "from", "to", "start", "duration", "notify", "command", "min_interval",
+            "real_port", "group", "shift", "from", "to", "start", "duration", "notify", "command", "min_interval", "discovery", "dns",
+            "type", "nameserver", "interval", "agent_port",
         ]
         for key in keys { #expect(text.contains("\(key):"), "examples/brother.yml lacks \(key)") }
         let manual = try String(
             contentsOf: url.deletingLastPathComponent().appendingPathComponent("../man/brother.yml.5").standardized, encoding: .utf8)
-        let subKeys = ["server", "check", "host", "from", "to", "start", "duration", "command", "min_interval"]
+        let subKeys = [
+            "server", "check", "host", "from", "to", "start", "duration", "command", "min_interval", "dns", "type", "nameserver", "interval",
+            "agent_port", "group",
+        ]
         for key in keys where key != "clusters" && key != "_big_brother" && !subKeys.contains(key) {
             #expect(manual.contains(".It Ic \(key)"), "man/brother.yml.5 does not document \(key)")
         }
@@ -392,7 +396,7 @@ import Testing
     @Test func theExampleFileSaysWhatItMeans() throws {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../examples/brother.yml").standardized
         let configuration = try BrotherConfiguration.load(path: url.path)
-        #expect(configuration.clusters.map(\.name) == ["app", "db", "web", "dns6"])
+        #expect(configuration.clusters.map(\.name) == ["app", "db", "web", "dns6", "api"])
         for cluster in configuration.clusters {
             // From `_big_brother`, unless the cluster says otherwise.
             #expect(cluster.rise == 2 && cluster.fall == 2)
@@ -422,5 +426,13 @@ import Testing
         #expect(dns.serviceID == .firewallMark(103, family: .ipv6))
         #expect(dns.scheduler == .sourceHashing && dns.forwarding == .ipip && dns.rampCurve == .steps(4))
         #expect(dns.nodes.map(\.address.family) == [.ipv4, .ipv4])
+        let api = try #require(configuration.cluster(named: "api"))
+        #expect(api.nodes.isEmpty)
+        #expect(
+            api.discovery
+                == DNSDiscoveryConfiguration(
+                    name: "api.service.consul", type: .srv, nameserver: "127.0.0.1:8600", interval: .seconds(10), agentPort: 9293, path: "/api/status",
+                    realPort: 80, group: "blue"))
+        #expect(api.discovery?.sourceName == "dns:api.service.consul")
     }
 }

@@ -4,14 +4,15 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 
-/// A real HTTP server on 127.0.0.1 that answers like agents good and bad, by path.
+/// A real HTTP server on loopback (127.0.0.1 unless told; Linux routes all of 127/8 to lo, so
+/// 127.0.0.2… give distinct agent hosts) that answers like agents good and bad, by path.
 final class ScriptedAgentServer: Sendable {
     let channel: any Channel
     private let connections = NIOLockedValueBox<[any Channel]>([])
     var port: UInt16 { UInt16(channel.localAddress!.port!) }
     var acceptedConnections: Int { connections.withLockedValue { $0.count } }
 
-    init() async throws {
+    init(host: String = "127.0.0.1", port: UInt16 = 0) async throws {
         let connections = self.connections
         channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -19,7 +20,7 @@ final class ScriptedAgentServer: Sendable {
                 connections.withLockedValue { $0.append(channel) }
                 return channel.pipeline.configureHTTPServerPipeline().flatMap { channel.pipeline.addHandler(Handler()) }
             }
-            .bind(host: "127.0.0.1", port: 0).get()
+            .bind(host: host, port: Int(port)).get()
     }
 
     /// A socket bound to the port after `stop`, without listening: connections to the port are

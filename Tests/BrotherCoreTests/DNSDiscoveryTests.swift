@@ -1,0 +1,212 @@
+import BrotherCore
+import Foundation
+import IPVS
+import IPVSTesting
+import Logging
+import NIOConcurrencyHelpers
+import ServiceLifecycle
+import Testing
+
+/// DNS discovery end to end: a real dnsmasq on loopback whose records change, `DNSDiscovery` and
+/// `ClusterMonitor` running as services, real agents on 127.0.0.x, and the recording fake kernel.
+@Suite(.serialized) struct DNSDiscoveryTests {
+    static let service = VirtualService.ID.address(IPAddress("198.51.100.10")!, port: 80, protocol: .tcp)
+
+    static func node(_ address: String, _ port: UInt16) -> Destination.ID { Destination.ID(address: IPAddress(address)!, port: port) }
+
+    static func yaml(discovery: String?) -> String {
+        """
+        clusters:
+          - cluster_name: web
+            service: "TCP 198.51.100.10:80"
+            forwarding: masq
+            ramp_up_time: 0
+            check_interval: 0.5
+            poll_timeout: 0.4
+            drain_timeout: 30
+            nodes: []
+        \(discovery.map { "    discovery: \($0)" } ?? "")
+
+        """
+    }
+
+    /// Log lines at notice and above, to check what operators are told.
+    struct RecordingLogHandler: LogHandler {
+        let lines: NIOLockedValueBox<[String]>
+        var logLevel: Logger.Level = .info
+        var metadata: Logger.Metadata = [:]
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+
+        func log(event: LogEvent) {
+            guard event.level >= .notice else { return }
+            lines.withLockedValue { $0.append("\(event.level): \(event.message)") }
+        }
+    }
+
+    struct Running {
+        let monitor: ClusterMonitor
+        let fake: FakeIPVS
+        let lines: NIOLockedValueBox<[String]>
+
+        func weights() async -> [Destination.ID: Int] {
+            let destinations = (try? await fake.destinations(of: DNSDiscoveryTests.service)) ?? []
+            return Dictionary(uniqueKeysWithValues: destinations.map { ($0.destination.id, $0.destination.weight) })
+        }
+
+        /// Waits (up to `seconds`) until the kernel's weights are `expected`.
+        func waitForWeights(_ expected: [Destination.ID: Int], seconds: Double = 10, _ comment: Comment? = nil) async throws {
+            let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+            while ContinuousClock.now < deadline {
+                if await weights() == expected { return }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            let events = await monitor.status(of: "web")?.events.events.map(\.message) ?? []
+            let actual = await weights()
+            Issue.record("weights stayed \(actual), not \(expected); events: \(events); log: \(log())")
+            throw DnsmasqError("timed out: \(comment?.rawValue ?? "")")
+        }
+
+        func log() -> [String] { lines.withLockedValue { $0 } }
+    }
+
+    /// Runs the monitor and DNS discovery in a ServiceGroup around `body`, then shuts them down.
+    static func running(_ yaml: String, _ body: (Running) async throws -> Void) async throws {
+        let lines = NIOLockedValueBox<[String]>([])
+        let logger = Logger(label: "brother") { _ in RecordingLogHandler(lines: lines) }
+        let fake = FakeIPVS()
+        let fetcher = HTTPAgentFetcher()
+        let monitor = try ClusterMonitor(
+            configuration: try BrotherConfiguration(yaml: yaml, source: "test.yml"), ipvs: fake, fetcher: fetcher, store: nil, logger: logger)
+        let discovery = DNSDiscovery(
+            monitor: monitor, logger: logger, timeout: .milliseconds(300), attempts: 1, reloadCheckInterval: .milliseconds(200))
+        let group = ServiceGroup(services: [monitor, discovery], logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            do {
+                try await body(Running(monitor: monitor, fake: fake, lines: lines))
+            } catch {
+                await group.triggerGracefulShutdown()
+                try? await tasks.waitForAll()
+                try await fetcher.shutdown()
+                throw error
+            }
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+        try await fetcher.shutdown()
+    }
+
+    /// Agents on 127.0.0.1, .2 and .3, all on one port (A records give addresses, the port is the cluster's).
+    static func withAgents(_ body: (UInt16) async throws -> Void) async throws {
+        let first = try await ScriptedAgentServer()
+        var agents = [first]
+        do {
+            agents.append(try await ScriptedAgentServer(host: "127.0.0.2", port: first.port))
+            agents.append(try await ScriptedAgentServer(host: "127.0.0.3", port: first.port))
+            try await body(first.port)
+        } catch {
+            for agent in agents { await agent.stop() }
+            throw error
+        }
+        for agent in agents { await agent.stop() }
+    }
+
+    @Test func aRecordsBecomeNodesARemovedOneDrainsAndLeavesAnOutageKeepsThemAndNXDOMAINEmptiesThem() async throws {
+        try await Dnsmasq.with { dns in
+            try await Self.withAgents { agentPort in
+                try dns.writeHosts(["127.0.0.1 web.test", "127.0.0.2 web.test"])
+                try await dns.start()
+                let discovery =
+                    "{dns: web.test, type: a, nameserver: \"127.0.0.1:\(dns.port)\", interval: 0.3, agent_port: \(agentPort), path: /ok/status, real_port: 8080, group: blue}"
+                try await Self.running(Self.yaml(discovery: discovery)) { run in
+                    let (one, two, three) = (Self.node("127.0.0.1", 8080), Self.node("127.0.0.2", 8080), Self.node("127.0.0.3", 8080))
+                    try await run.waitForWeights([one: 87, two: 87], "both A records are nodes, polled at their agents")
+                    let status = try #require(await run.monitor.status(of: "web"))
+                    #expect(status.dynamicNodes[two]?.source == .discovered("dns:web.test"))
+                    #expect(status.dynamicNodes[two]?.node.group == "blue")
+                    #expect(status.dynamicNodes[two]?.node.port == agentPort)
+                    #expect(status.dynamicNodes[two]?.node.path == "/ok/status")
+
+                    // .1 leaves DNS with 2 connections: weight 0 until they end, then it is deleted; .3 joins.
+                    await run.fake.setActiveConnections(2, of: one, in: Self.service)
+                    try await Task.sleep(for: .milliseconds(1200))  // the monitor reads connection counts in its rounds (every 0.5 s)
+                    try dns.writeHosts(["127.0.0.2 web.test", "127.0.0.3 web.test"])
+                    try await dns.reload()
+                    try await run.waitForWeights([one: 0, two: 87, three: 87], "the removed node drains")
+                    await run.fake.setActiveConnections(0, of: one, in: Self.service)
+                    try await run.waitForWeights([two: 87, three: 87], "the drained node is deleted")
+                    let events = await run.monitor.status(of: "web")?.events.events.map(\.message) ?? []
+                    #expect(events.contains { $0.contains("no longer listed by dns:web.test") })
+
+                    // An outage (nothing answers) keeps the nodes and is logged with cluster, server and error.
+                    dns.stop()
+                    try await Task.sleep(for: .seconds(2))
+                    #expect(await run.weights() == [two: 87, three: 87])
+                    #expect(await run.monitor.status(of: "web")?.dynamicNodes.count == 2)
+                    let warnings = run.log().filter { $0.hasPrefix("warning") && $0.contains("DNS discovery of web.test") }
+                    #expect(!warnings.isEmpty, "the outage is logged")
+                    #expect(warnings.first?.contains("cluster web") == true && warnings.first?.contains("127.0.0.1:\(dns.port)") == true)
+
+                    // Back, with the name gone (NXDOMAIN): authoritative, the nodes drain and go.
+                    try dns.writeHosts([])
+                    try await dns.start()
+                    try await run.waitForWeights([:], "NXDOMAIN empties the source")
+                    #expect(run.log().contains { $0.contains("web.test (A)") && $0.contains("has no records") })
+                }
+            }
+        }
+    }
+
+    @Test func srvRecordsGiveTheRealPortAndPriorityAndAReloadWithoutDiscoveryDrainsTheNodes() async throws {
+        try await Dnsmasq.with { dns in
+            try await Self.withAgents { agentPort in
+                try dns.writeHosts(["127.0.0.1 node1.test", "127.0.0.1 node2.test", "::1 node2.test"])
+                let srv = [
+                    "--local=/consul/", "--srv-host=web.service.consul,node1.test,8081,1,5", "--srv-host=web.service.consul,node2.test,8082,2,5",
+                ]
+                try await dns.start(srv)
+                let discovery =
+                    "{dns: web.service.consul, type: srv, nameserver: \"127.0.0.1:\(dns.port)\", interval: 0.3, agent_port: \(agentPort), path: /ok/status}"
+                try await Self.running(Self.yaml(discovery: discovery)) { run in
+                    let (first, second) = (Self.node("127.0.0.1", 8081), Self.node("127.0.0.1", 8082))
+                    try await run.waitForWeights([first: 87, second: 87], "SRV targets on their SRV ports; no IPv6 node for an IPv4 service")
+                    let status = try #require(await run.monitor.status(of: "web"))
+                    #expect(status.dynamicNodes[first]?.node.priority == 1)
+                    #expect(status.dynamicNodes[second]?.node.priority == 2)
+                    #expect(status.dynamicNodes[second]?.node.port == agentPort, "the agent's port is agent_port, not the SRV port")
+
+                    // SRV records change with a restart on the same port.
+                    dns.stop()
+                    try await dns.start([srv[0], srv[2]])
+                    try await run.waitForWeights([second: 87], "the target no longer listed drains and, with no connections, goes")
+
+                    // A reload that drops discovery: its nodes drain and go; one that adds it back brings them back.
+                    await run.monitor.reload(try BrotherConfiguration(yaml: Self.yaml(discovery: nil), source: "new.yml"))
+                    try await run.waitForWeights([:], "discovery removed by a reload")
+                    await run.monitor.reload(try BrotherConfiguration(yaml: Self.yaml(discovery: discovery), source: "new.yml"))
+                    try await run.waitForWeights([second: 87], "discovery added back by a reload")
+                }
+            }
+        }
+    }
+
+    @Test func discoveredNodesFollowTheServicesAddressFamily() async throws {
+        try await Dnsmasq.with { dns in
+            try dns.writeHosts(["127.0.0.1 web.test", "::1 web.test"])
+            try await dns.start()
+            let client = DNSClient(server: dns.server, timeout: .seconds(1))
+            var config = DNSDiscoveryConfiguration(name: "web.test", type: .a, agentPort: 9, path: "/p", realPort: 80, group: "g")
+            let v4 = try await DNSDiscovery.resolveNodes(config, families: [.ipv4], client: client)
+            #expect(v4.map(\.destinationID) == [Self.node("127.0.0.1", 80)])
+            #expect(v4.first?.group == "g" && v4.first?.port == 9 && v4.first?.path == "/p")
+            config.type = .aaaa
+            #expect(
+                try await DNSDiscovery.resolveNodes(config, families: [.ipv4], client: client).isEmpty,
+                "AAAA addresses for an IPv4 service are left out")
+            #expect(try await DNSDiscovery.resolveNodes(config, families: [.ipv6], client: client).map(\.destinationID) == [Self.node("::1", 80)])
+        }
+    }
+}
