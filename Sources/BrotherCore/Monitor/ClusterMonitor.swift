@@ -151,6 +151,9 @@ public actor ClusterMonitor: Service {
             let name = cluster.name
             let inKernel: [DestinationStatus]?
             do {
+                // The kernel dumps no destinations, rather than failing, for a service it does not have:
+                // ask for the service itself first, or in-kernel mode would start every cluster.
+                _ = try await ipvs.service(cluster.serviceID)
                 inKernel = try await ipvs.destinations(of: cluster.serviceID)
             } catch IPVSError.serviceNotFound {
                 inKernel = nil
