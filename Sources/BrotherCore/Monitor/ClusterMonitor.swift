@@ -215,9 +215,13 @@ public actor ClusterMonitor: Service {
         var targets: [Destination.ID: AgentTarget] = [:]
         let kernel = before.kernel
         let poller = "\(hostName)/\(name)"
+        // One lookup table per round: `weight(of:)` searches the decision's node list.
+        var previousWeights: [Destination.ID: Int] = [:]
+        for (id, state) in before.states { previousWeights[id] = state.weight }
+        for outcome in before.lastDecision?.nodes ?? [] { previousWeights[outcome.id] = outcome.weight }
         for node in before.effective.realServers {
             let id = node.destinationID
-            let report = PollReport(poller: poller, weight: before.weight(of: id), activeConnections: Int(kernel[id]?.activeConnections ?? 0))
+            let report = PollReport(poller: poller, weight: previousWeights[id] ?? 0, activeConnections: Int(kernel[id]?.activeConnections ?? 0))
             targets[id] = AgentTarget(address: node.address, port: node.port, path: node.path, report: report)
         }
         let polls = await PollRound.poll(targets, using: fetcher, timeout: before.configuration.pollTimeout, jitter: before.configuration.pollJitter)
@@ -257,8 +261,7 @@ public actor ClusterMonitor: Service {
                 finishedRetirements.append(id)
                 continue
             }
-            desired.services[id] = IPVSDesiredState.Entry(
-                service: old.status.service, destinations: old.destinations.map { var d = $0.destination; d.weight = 0; return d })
+            desired.services[id] = Self.quiesced(old)
         }
         let owned = Set(current.retiredServices.keys)
         let (actual, error) = await applyToKernel(name, desired: desired, owned: owned, now: now)
@@ -283,7 +286,7 @@ public actor ClusterMonitor: Service {
         }
         let configuredNodes = Set(current.effective.realServers.map(\.destinationID))
         for outcome in decision.nodes where configuredNodes.contains(outcome.id) {
-            let previous = before.weight(of: outcome.id)
+            let previous = previousWeights[outcome.id] ?? 0
             var state = outcome.state
             if let live = current.states[outcome.id] {
                 state.force = live.force
@@ -368,8 +371,7 @@ public actor ClusterMonitor: Service {
         }
         var desired = IPVSDesiredState([])
         for (id, entry) in table.entries {
-            desired.services[id] = IPVSDesiredState.Entry(
-                service: entry.status.service, destinations: entry.destinations.map { var d = $0.destination; d.weight = 0; return d })
+            desired.services[id] = Self.quiesced(entry)
         }
         let (_, error) = await applyToKernel(name, desired: desired, owned: ids, now: now)
         clusters[name]?.kernelTable = table
@@ -431,6 +433,11 @@ public actor ClusterMonitor: Service {
             logger.error("VIP set: \(error)", metadata: ["cluster": "\(name)"])
             clusters[name]?.lastError = "VIP set: \(error)"
         }
+    }
+
+    /// A service as the kernel holds it, every destination at weight 0: what draining asks for.
+    static func quiesced(_ entry: IPVSTable.Entry) -> IPVSDesiredState.Entry {
+        IPVSDesiredState.Entry(service: entry.status.service, destinations: entry.destinations.map { var d = $0.destination; d.weight = 0; return d })
     }
 
     // MARK: state
