@@ -44,9 +44,20 @@ public struct BrotherStateStore: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         encoder.dateEncodingStrategy = .secondsSince1970
+        let document: Data
+        do {
+            document = try encoder.encode(snapshot)
+        } catch {
+            throw BrotherStateError(path: path, reason: "cannot be written (\(error))")
+        }
+        try write(document)
+    }
+
+    /// Replaces the file with an encoded snapshot.
+    func write(_ document: Data) throws {
         let temporary = path + ".tmp"
         do {
-            try encoder.encode(snapshot).write(to: URL(fileURLWithPath: temporary))
+            try document.write(to: URL(fileURLWithPath: temporary))
             // rename(2) replaces atomically.
             guard rename(temporary, path) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
         } catch {

@@ -35,6 +35,8 @@ public actor ClusterMonitor: Service {
     /// Runs clusters' notify commands on state changes.
     public let notifier: AlertNotifier
     var hasAdopted = false
+    /// The state file, encoded per cluster: a round re-encodes only what changed.
+    var stateFile = EncodedStateFile()
 
     private var roundsInFlight: Set<String> = []
     private var rerunRequested: Set<String> = []
@@ -469,33 +471,18 @@ public actor ClusterMonitor: Service {
 
     func saveState() {
         guard let store else { return }
-        var snapshot = BrotherStateStore.Snapshot()
-        var phases: [String: ClusterPhase] = [:]
-        var draining: [String: [String: Date]] = [:]
-        var retired: [String: [String: Date]] = [:]
-        var removed: [String: String] = [:]
-        var dynamic: [String: [String: DynamicNode]] = [:]
+        var records: [String: EncodedStateFile.ClusterRecord] = [:]
         for (name, status) in clusters {
-            snapshot.clusters[name] = Dictionary(uniqueKeysWithValues: status.states.map { ("\($0.key)", $0.value) })
-            phases[name] = status.phase
-            if !status.draining.isEmpty { draining[name] = Dictionary(uniqueKeysWithValues: status.draining.map { ("\($0.key)", $0.value) }) }
-            if !status.retiredServices.isEmpty {
-                retired[name] = Dictionary(uniqueKeysWithValues: status.retiredServices.map { ("\($0.key)", $0.value) })
-            }
-            if status.isRemovedFromConfiguration { removed[name] = "\(status.configuration.serviceID)" }
-            if !status.dynamicNodes.isEmpty {
-                dynamic[name] = Dictionary(uniqueKeysWithValues: status.dynamicNodes.map { ("\($0.key)", $0.value) })
-            }
+            records[name] = EncodedStateFile.ClusterRecord(
+                states: status.states, phase: status.phase, draining: status.draining, retiredServices: status.retiredServices,
+                dynamicNodes: status.dynamicNodes, removedService: status.isRemovedFromConfiguration ? "\(status.configuration.serviceID)" : nil)
         }
-        snapshot.phases = phases
-        snapshot.draining = draining
-        snapshot.retiredServices = retired
-        snapshot.removedClusterServices = removed
-        snapshot.dynamicNodes = dynamic
         do {
-            try store.save(snapshot)
-        } catch {
+            try store.write(try stateFile.document(for: records))
+        } catch let error as BrotherStateError {
             logger.error("\(error)")
+        } catch {
+            logger.error("state file \(store.path) cannot be encoded (\(error))")
         }
     }
 }

@@ -1,0 +1,84 @@
+import Foundation
+import IPVS
+
+/// The state file's bytes, kept encoded per cluster, so a save after one cluster's round encodes
+/// that cluster only. At 10,000 nodes, encoding the whole snapshot after every round cost more
+/// CPU than all the polling. The file is the same JSON document as ``BrotherStateStore/Snapshot``
+/// encoded whole (and is read back with it): only the way it is written differs.
+struct EncodedStateFile {
+    /// One cluster's part of the snapshot.
+    struct ClusterRecord: Hashable, Sendable {
+        var states: [Destination.ID: NodeHealthState]
+        var phase: ClusterPhase
+        var draining: [Destination.ID: Date]
+        var retiredServices: [VirtualService.ID: Date]
+        var dynamicNodes: [Destination.ID: DynamicNode]
+        /// Set for a cluster removed from the configuration while it drained.
+        var removedService: String?
+    }
+
+    /// A record and its JSON values, one per member of the snapshot the cluster appears in.
+    private struct Fragments {
+        var record: ClusterRecord
+        var name: Data
+        var states: Data
+        var phase: Data
+        var draining: Data?
+        var retiredServices: Data?
+        var dynamicNodes: Data?
+        var removedService: Data?
+    }
+
+    private var fragments: [String: Fragments] = [:]
+    /// How many cluster records were encoded so far (tests check that unchanged ones are not).
+    private(set) var encodedRecords = 0
+
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.dateEncodingStrategy = .secondsSince1970
+        return encoder
+    }()
+
+    /// The whole file for these records; only records that differ from the last call are encoded.
+    mutating func document(for records: [String: ClusterRecord]) throws -> Data {
+        for name in fragments.keys where records[name] == nil { fragments[name] = nil }
+        for (name, record) in records where fragments[name]?.record != record {
+            let encoder = Self.encoder
+            // Keys as the file writes them ("192.0.2.2:80", "TCP 198.51.100.10:80").
+            func keyed<Key, Value: Encodable>(_ values: [Key: Value]) throws -> Data? {
+                values.isEmpty ? nil : try encoder.encode(Dictionary(uniqueKeysWithValues: values.map { ("\($0.key)", $0.value) }))
+            }
+            fragments[name] = Fragments(
+                record: record, name: try encoder.encode(name), states: try keyed(record.states) ?? Data("{}".utf8),
+                phase: try encoder.encode(record.phase), draining: try keyed(record.draining), retiredServices: try keyed(record.retiredServices),
+                dynamicNodes: try keyed(record.dynamicNodes),
+                removedService: try record.removedService.map { try encoder.encode($0) })
+            encodedRecords += 1
+        }
+        let ordered = fragments.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }.map(\.value)
+        var document = Data("{".utf8)
+        func member(_ key: String, _ value: (Fragments) -> Data?) {
+            document.append(Data("\"\(key)\":{".utf8))
+            var first = true
+            for cluster in ordered {
+                guard let value = value(cluster) else { continue }
+                if !first { document.append(UInt8(ascii: ",")) }
+                first = false
+                document.append(cluster.name)
+                document.append(UInt8(ascii: ":"))
+                document.append(value)
+            }
+            document.append(Data("},".utf8))
+        }
+        // In the order JSONEncoder's sortedKeys writes the snapshot's members.
+        member("clusters", \.states)
+        member("draining", \.draining)
+        member("dynamicNodes", \.dynamicNodes)
+        member("phases", \.phase)
+        member("removedClusterServices", \.removedService)
+        member("retiredServices", \.retiredServices)
+        document.append(Data("\"version\":\(BrotherStateStore.Snapshot().version)}".utf8))
+        return document
+    }
+}

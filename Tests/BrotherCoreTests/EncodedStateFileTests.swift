@@ -1,0 +1,106 @@
+@testable import BrotherCore
+import Foundation
+import IPVS
+import Testing
+
+/// The state file written cluster by cluster must be the document `JSONEncoder` writes for the
+/// whole snapshot, and a save must encode only the clusters that changed.
+struct EncodedStateFileTests {
+    static let since = Date(timeIntervalSince1970: 1_790_000_000)
+
+    static func records(clusters: Int, nodes: Int) -> [String: EncodedStateFile.ClusterRecord] {
+        var records: [String: EncodedStateFile.ClusterRecord] = [:]
+        for cluster in 0..<clusters {
+            var states: [Destination.ID: NodeHealthState] = [:]
+            for node in 0..<nodes {
+                let id = Destination.ID(address: IPAddress(bytes: [10, 0, UInt8(cluster), UInt8(node + 1)])!, port: 80)
+                states[id] = NodeHealthState(
+                    health: node % 3 == 0 ? nil : node, weight: node, isUp: node % 2 == 0, streak: node % 4,
+                    rampStart: node % 5 == 0 ? since : nil, unreachableSince: node == 1 ? since.addingTimeInterval(3) : nil,
+                    force: node == 2 ? .down : nil)
+            }
+            let drainingNode = Destination.ID(address: IPAddress(bytes: [10, 9, UInt8(cluster), 1])!, port: 80)
+            let joined = Destination.ID(address: IPAddress(bytes: [10, 8, UInt8(cluster), 1])!, port: 8080)
+            let retired = VirtualService.ID.address(IPAddress(bytes: [198, 51, 100, UInt8(cluster + 1)])!, port: 443, protocol: .tcp)
+            records["c\"\(cluster)/é"] = EncodedStateFile.ClusterRecord(
+                states: states,
+                phase: cluster == 1 ? .stopping(until: since) : cluster == 2 ? .stopped : .running,
+                draining: cluster == 0 ? [drainingNode: since] : [:],
+                retiredServices: cluster == 1 ? [retired: since] : [:],
+                dynamicNodes: cluster == 2
+                    ? [joined: DynamicNode(node: NodeConfiguration(address: joined.address, port: 9292, realPort: 8080), source: .joined(expires: since))] : [:],
+                removedService: cluster == 3 ? "TCP 198.51.100.9:80" : nil)
+        }
+        return records
+    }
+
+    /// What the monitor wrote before: the snapshot, encoded whole.
+    static func wholeSnapshot(_ records: [String: EncodedStateFile.ClusterRecord]) throws -> Data {
+        var snapshot = BrotherStateStore.Snapshot()
+        var phases: [String: ClusterPhase] = [:]
+        var draining: [String: [String: Date]] = [:]
+        var retired: [String: [String: Date]] = [:]
+        var dynamic: [String: [String: DynamicNode]] = [:]
+        var removed: [String: String] = [:]
+        func keyed<Key, Value>(_ values: [Key: Value]) -> [String: Value] {
+            Dictionary(uniqueKeysWithValues: values.map { ("\($0.key)", $0.value) })
+        }
+        for (name, record) in records {
+            snapshot.clusters[name] = keyed(record.states)
+            phases[name] = record.phase
+            if !record.draining.isEmpty { draining[name] = keyed(record.draining) }
+            if !record.retiredServices.isEmpty { retired[name] = keyed(record.retiredServices) }
+            if !record.dynamicNodes.isEmpty { dynamic[name] = keyed(record.dynamicNodes) }
+            if let service = record.removedService { removed[name] = service }
+        }
+        snapshot.phases = phases
+        snapshot.draining = draining
+        snapshot.retiredServices = retired
+        snapshot.dynamicNodes = dynamic
+        snapshot.removedClusterServices = removed
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.dateEncodingStrategy = .secondsSince1970
+        return try encoder.encode(snapshot)
+    }
+
+    static func decode(_ data: Data) throws -> BrotherStateStore.Snapshot {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .secondsSince1970
+        return try decoder.decode(BrotherStateStore.Snapshot.self, from: data)
+    }
+
+    @Test(arguments: [(0, 0), (1, 0), (1, 3), (5, 7)])
+    func theDocumentIsTheWholeSnapshotEncodedByJSONEncoder(clusters: Int, nodes: Int) throws {
+        let records = Self.records(clusters: clusters, nodes: nodes)
+        var file = EncodedStateFile()
+        let document = try file.document(for: records)
+        let expected = try Self.wholeSnapshot(records)
+        #expect(try Self.decode(document) == Self.decode(expected))
+        #expect(String(decoding: document, as: UTF8.self) == String(decoding: expected, as: UTF8.self))
+    }
+
+    @Test func onlyChangedClustersAreEncodedAgainAndRemovedOnesLeaveTheFile() throws {
+        var records = Self.records(clusters: 5, nodes: 4)
+        var file = EncodedStateFile()
+        _ = try file.document(for: records)
+        #expect(file.encodedRecords == 5)
+
+        _ = try file.document(for: records)
+        #expect(file.encodedRecords == 5, "nothing changed, nothing is encoded")
+
+        let name = "c\"3/é"
+        let node = try #require(records[name]?.states.keys.min())
+        records[name]?.states[node]?.streak += 1
+        let changed = try file.document(for: records)
+        #expect(file.encodedRecords == 6, "only the changed cluster is encoded")
+        #expect(try Self.decode(changed) == Self.decode(Self.wholeSnapshot(records)))
+
+        records["c\"0/é"] = nil
+        let smaller = try file.document(for: records)
+        #expect(file.encodedRecords == 6)
+        let decoded = try Self.decode(smaller)
+        #expect(decoded.clusters["c\"0/é"] == nil && decoded.phases?["c\"0/é"] == nil && decoded.draining?.isEmpty == true)
+        #expect(decoded == (try Self.decode(Self.wholeSnapshot(records))))
+    }
+}
