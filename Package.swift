@@ -107,7 +107,6 @@ let package = Package(
                 "LitmusWire",
                 "AccessControl",
                 "Yams",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

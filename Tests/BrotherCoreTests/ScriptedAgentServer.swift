@@ -72,6 +72,11 @@ final class ScriptedAgentServer: Sendable {
                 loop.scheduleTask(in: .milliseconds(1500)) { self.respond(boundContext.value, .ok, ["X-Health": "50"], "Health: 50\n") }
             case "/hung/status": break  // never answer
             case "/close/status": context.close(promise: nil)
+            case "/idleclose/status":
+                // Answers with keep-alive, then closes the idle connection, as an agent restarting would.
+                respond(context, .ok, ["X-Health": "87"], "Health: 87\n")
+                let channel = context.channel
+                channel.eventLoop.scheduleTask(in: .milliseconds(50)) { channel.close(promise: nil) }
             default: respond(context, .notFound, ["X-Health": "0"], "NOT FOUND")
             }
         }

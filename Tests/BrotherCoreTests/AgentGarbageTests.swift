@@ -1,0 +1,100 @@
+import BrotherCore
+import IPVS
+import NIOCore
+import NIOPosix
+import Testing
+
+/// Agents that answer with bytes that are not HTTP, or that drop kept-alive connections: the
+/// poller reports them and never crashes.
+@Suite(.serialized) struct AgentGarbageTests {
+    /// A TCP server on loopback that answers every request with the same bytes, then closes.
+    final class RawReplyServer: Sendable {
+        let channel: any Channel
+        var port: UInt16 { UInt16(channel.localAddress!.port!) }
+
+        init(reply: [UInt8]) async throws {
+            channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Reply(bytes: reply)) }
+                }
+                .bind(host: "127.0.0.1", port: 0).get()
+        }
+
+        func stop() async { try? await channel.close() }
+
+        final class Reply: ChannelInboundHandler, Sendable {
+            typealias InboundIn = ByteBuffer
+            typealias OutboundOut = ByteBuffer
+            let bytes: [UInt8]
+            init(bytes: [UInt8]) { self.bytes = bytes }
+            func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+                context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: bytes))).whenComplete { [channel = context.channel] _ in
+                    channel.close(promise: nil)
+                }
+            }
+        }
+    }
+
+    static func poll(_ server: RawReplyServer, fetcher: HTTPAgentFetcher) async -> AgentPoll {
+        await fetcher.poll(AgentTarget(address: IPAddress("127.0.0.1")!, port: server.port, path: "/web/status"), timeout: .milliseconds(500))
+    }
+
+    @Test(arguments: [
+        "SSH-2.0-OpenSSH_9.2\r\n",
+        "HTTP/1.1 2000 OK\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: -5\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nX-Health 50\r\n\r\n",
+        "\u{0}\u{1}\u{2}\u{3}",
+    ])
+    func bytesThatAreNotHTTPAreGarbage(_ reply: String) async throws {
+        let server = try await RawReplyServer(reply: Array(reply.utf8))
+        let fetcher = HTTPAgentFetcher()
+        let poll = await Self.poll(server, fetcher: fetcher)
+        #expect(poll.observation == .garbage, "\(reply.debugDescription): \(poll)")
+        #expect(poll.problem?.contains("not an HTTP answer") == true, "\(poll)")
+        try await fetcher.shutdown()
+        await server.stop()
+    }
+
+    @Test func randomRepliesNeverCrashThePollerAndAreNeverHealth() async throws {
+        var generator = PollerSplitMix64(seed: 0x6a7b)
+        let prefixes = ["", "HTTP/1.1 200 OK\r\n", "HTTP/1.0 200 OK\r\nX-Health: ", "HTTP/1.1 503 Busy\r\nContent-Length: 3\r\n\r\n"]
+        let fetcher = HTTPAgentFetcher()
+        for _ in 0..<40 {
+            let prefix = prefixes[Int(generator.next() % UInt64(prefixes.count))]
+            let noise = (0..<Int(generator.next() % 64)).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+            let server = try await RawReplyServer(reply: Array(prefix.utf8) + noise)
+            let poll = await Self.poll(server, fetcher: fetcher)
+            // A 503 is a clear 0; nothing else here is a complete, valid 200 with a health.
+            if case .health(let health) = poll.observation { #expect(health == 0, "\(prefix.debugDescription) + \(noise): \(poll)") }
+            await server.stop()
+        }
+        try await fetcher.shutdown()
+    }
+
+    @Test func aKeptAliveConnectionTheAgentClosedIsReplacedNotReported() async throws {
+        let server = try await ScriptedAgentServer()
+        let fetcher = HTTPAgentFetcher()
+        let target = AgentTarget(address: IPAddress("127.0.0.1")!, port: server.port, path: "/idleclose/status")
+        for _ in 0..<3 {
+            #expect(await fetcher.poll(target, timeout: .milliseconds(500)).observation == .health(87))
+            try await Task.sleep(for: .milliseconds(150))
+        }
+        #expect(server.acceptedConnections == 3, "each poll after the agent closed its connection needs a new one")
+        try await fetcher.shutdown()
+        await server.stop()
+    }
+}
+
+/// A small deterministic generator (SplitMix64), so the random replies are the same on every run.
+struct PollerSplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
