@@ -473,8 +473,10 @@ public actor ClusterMonitor: Service {
         guard let store else { return }
         var records: [String: EncodedStateFile.ClusterRecord] = [:]
         for (name, status) in clusters {
+            // The durable part only: a ramp or a wobbling health changes weights every round, and
+            // would have every save encode every cluster again (both come back after a restart).
             records[name] = EncodedStateFile.ClusterRecord(
-                states: status.states, phase: status.phase, draining: status.draining, retiredServices: status.retiredServices,
+                states: Self.durable(status.states), phase: status.phase, draining: status.draining, retiredServices: status.retiredServices,
                 dynamicNodes: status.dynamicNodes, removedService: status.isRemovedFromConfiguration ? "\(status.configuration.serviceID)" : nil)
         }
         do {

@@ -1,16 +1,15 @@
 import Glibc
 import NIOCore
-import NIOHTTP1
 
-/// One poll on a connection to an agent: the request, when to give up, and where the answer goes.
+/// One poll on a connection to an agent: the request's bytes, when to give up, and where the answer goes.
 struct AgentExchange {
-    var head: HTTPRequestHead
+    var request: ByteBuffer
     var deadline: NIODeadline
     var promise: EventLoopPromise<AgentAnswer>
 }
 
 /// An agent's HTTP answer, as much of it as brother reads.
-struct AgentAnswer: Sendable {
+struct AgentAnswer: Sendable, Equatable {
     var status: Int
     var healthHeader: String?
     var forcedHeader: String?
@@ -18,7 +17,6 @@ struct AgentAnswer: Sendable {
     /// Whether the connection may carry the next poll.
     var keepAlive: Bool
 }
-
 /// Why an exchange with an agent ended without an answer.
 enum AgentExchangeError: Error, Hashable, CustomStringConvertible {
     case timedOut
@@ -45,20 +43,21 @@ enum AgentExchangeError: Error, Hashable, CustomStringConvertible {
     }
 }
 
-/// The last handler of a poll connection: takes an ``AgentExchange`` as an outbound write, sends
-/// its request, and completes its promise with the answer, a timeout, or why the connection failed.
-/// One exchange at a time; the deadline is enforced here, on the connection's event loop, which
-/// closes the connection when it passes (a late answer must never be read as the next poll's).
+/// The one handler of a poll connection: takes an ``AgentExchange`` as an outbound write, sends
+/// its request, and completes its promise with the answer (read by ``AgentResponseParser``), a
+/// timeout, or why the connection failed. One exchange at a time; the deadline is enforced here,
+/// on the connection's event loop, which closes the connection when it passes (a late answer must
+/// never be read as the next poll's).
 final class AgentConnectionHandler: ChannelDuplexHandler {
-    typealias InboundIn = HTTPClientResponsePart
+    typealias InboundIn = ByteBuffer
     typealias OutboundIn = AgentExchange
-    typealias OutboundOut = HTTPClientRequestPart
+    typealias OutboundOut = ByteBuffer
 
     private let maximumBodySize: Int
     private var pending: EventLoopPromise<AgentAnswer>?
     private var timeout: Scheduled<Void>?
-    private var head: HTTPResponseHead?
-    private var body: ByteBuffer?
+    /// What arrived of the current answer.
+    private var received: ByteBuffer?
 
     init(maximumBodySize: Int) {
         self.maximumBodySize = maximumBodySize
@@ -72,73 +71,71 @@ final class AgentConnectionHandler: ChannelDuplexHandler {
             return
         }
         pending = exchange.promise
-        head = nil
-        body = nil
+        received = nil
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         timeout = context.eventLoop.assumeIsolated().scheduleTask(deadline: exchange.deadline) {
             let (handler, context) = loopBound.value
             handler.finish(context, .failure(AgentExchangeError.timedOut), close: true)
         }
-        context.write(wrapOutboundOut(.head(exchange.head)), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: promise)
+        context.writeAndFlush(wrapOutboundOut(exchange.request), promise: promise)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var bytes = unwrapInboundIn(data)
         guard pending != nil else {
             // Bytes nobody asked for: the connection's framing can no longer be trusted.
             context.close(promise: nil)
             return
         }
-        switch unwrapInboundIn(data) {
-        case .head(let responseHead):
-            head = responseHead
-            body = context.channel.allocator.buffer(capacity: 0)
-        case .body(var part):
-            guard body.map({ $0.readableBytes + part.readableBytes <= maximumBodySize }) ?? false else {
-                finish(context, .failure(AgentExchangeError.bodyTooLarge(limit: maximumBodySize)), close: true)
-                return
-            }
-            body?.writeBuffer(&part)
-        case .end:
-            guard let head else { return }
-            let answer = AgentAnswer(
-                status: Int(head.status.code), healthHeader: head.headers.first(name: "X-Health"),
-                forcedHeader: head.headers.first(name: "X-Health-Forced"), body: body ?? ByteBuffer(), keepAlive: head.isKeepAlive)
-            finish(context, .success(answer), close: !answer.keepAlive)
+        if received == nil {
+            received = bytes
+        } else {
+            received?.writeBuffer(&bytes)
         }
+        parse(context, connectionClosed: false)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        finish(context, .failure(head == nil ? AgentExchangeError.closedBeforeAnswer : AgentExchangeError.closedDuringAnswer), close: false)
+        if pending != nil {
+            if received?.readableBytes ?? 0 > 0 {
+                parse(context, connectionClosed: true)
+            } else {
+                finish(context, .failure(AgentExchangeError.closedBeforeAnswer), close: false)
+            }
+        }
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        let failure: any Error
-        switch error {
-        case let error as HTTPParserError: failure = AgentExchangeError.notHTTP("\(error)")
         // A reset before any answer is a connection the agent dropped, like a close.
-        case let error as IOError where head == nil && (error.errnoCode == ECONNRESET || error.errnoCode == EPIPE):
-            failure = AgentExchangeError.closedBeforeAnswer
-        default: failure = error
+        if let error = error as? IOError, received == nil, error.errnoCode == ECONNRESET || error.errnoCode == EPIPE {
+            finish(context, .failure(AgentExchangeError.closedBeforeAnswer), close: true)
+        } else {
+            finish(context, .failure(error), close: true)
         }
-        finish(context, .failure(failure), close: true)
     }
 
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        // An idle kept-alive connection (a node removed, an agent no longer polled) is closed.
-        if event is IdleStateHandler.IdleStateEvent, pending == nil {
-            context.close(promise: nil)
-            return
+    private func parse(_ context: ChannelHandlerContext, connectionClosed: Bool) {
+        guard let received else { return }
+        do {
+            switch try AgentResponseParser.parse(received, maximumBodySize: maximumBodySize, connectionClosed: connectionClosed) {
+            case .needMoreBytes: return
+            case .answer(let answer, let consumed):
+                // Bytes after the answer were never asked for: do not reuse the connection.
+                let reusable = answer.keepAlive && consumed == received.readableBytes && !connectionClosed
+                var answer = answer
+                answer.keepAlive = reusable
+                finish(context, .success(answer), close: !reusable)
+            }
+        } catch {
+            finish(context, .failure(error), close: true)
         }
-        context.fireUserInboundEventTriggered(event)
     }
 
     private func finish(_ context: ChannelHandlerContext, _ result: Result<AgentAnswer, any Error>, close: Bool) {
         timeout?.cancel()
         timeout = nil
-        head = nil
-        body = nil
+        received = nil
         if let pending {
             self.pending = nil
             pending.completeWith(result)

@@ -2,7 +2,6 @@ import Glibc
 import IPVS
 import LitmusWire
 import NIOCore
-import NIOHTTP1
 import NIOPosix
 import Synchronization
 
@@ -23,9 +22,15 @@ public final class HTTPAgentFetcher: AgentHealthFetching {
         var port: UInt16
     }
 
+    private struct IdleConnection {
+        var channel: any Channel
+        var since: ContinuousClock.Instant
+    }
+
     private struct Pool {
-        var idle: [AgentKey: [any Channel]] = [:]
+        var idle: [AgentKey: [IdleConnection]] = [:]
         var isShutDown = false
+        var lastSweep = ContinuousClock.now
     }
 
     private let group: any EventLoopGroup
@@ -43,7 +48,7 @@ public final class HTTPAgentFetcher: AgentHealthFetching {
         let channels = pool.withLock { pool in
             pool.isShutDown = true
             defer { pool.idle = [:] }
-            return pool.idle.values.flatMap { $0 }
+            return pool.idle.values.flatMap { $0.map(\.channel) }
         }
         for channel in channels { try? await channel.close() }
     }
@@ -52,7 +57,7 @@ public final class HTTPAgentFetcher: AgentHealthFetching {
         let start = ContinuousClock.now
         let deadline = NIODeadline.now() + TimeAmount(timeout)
         let key = AgentKey(address: target.address, port: target.port)
-        let head = Self.requestHead(target)
+        let request = Self.request(target)
         // A kept-alive connection the agent closed meanwhile (it restarted, or died and its host
         // answered with a reset) says nothing about the agent: ask again, on another connection.
         // Stale connections are few (one per agent and poller), so the loop is short.
@@ -69,7 +74,7 @@ public final class HTTPAgentFetcher: AgentHealthFetching {
                 }
             }
             let promise = channel.eventLoop.makePromise(of: AgentAnswer.self)
-            channel.writeAndFlush(AgentExchange(head: head, deadline: deadline, promise: promise)).cascadeFailure(to: promise)
+            channel.writeAndFlush(AgentExchange(request: request, deadline: deadline, promise: promise)).cascadeFailure(to: promise)
             do {
                 let answer = try await promise.futureResult.get()
                 if answer.keepAlive { checkIn(channel, key) }
@@ -86,26 +91,39 @@ public final class HTTPAgentFetcher: AgentHealthFetching {
 
     private func checkOut(_ key: AgentKey) -> (any Channel)? {
         pool.withLock { pool in
-            while let channel = pool.idle[key]?.popLast() {
+            while let idle = pool.idle[key]?.popLast() {
                 if pool.idle[key]?.isEmpty == true { pool.idle[key] = nil }
-                if channel.isActive { return channel }
+                if idle.channel.isActive { return idle.channel }
             }
             return nil
         }
     }
 
     private func checkIn(_ channel: any Channel, _ key: AgentKey) {
-        let kept = pool.withLock { pool in
-            guard !pool.isShutDown, channel.isActive else { return false }
-            pool.idle[key, default: []].append(channel)
-            return true
+        let now = ContinuousClock.now
+        let (kept, expired) = pool.withLock { pool -> (Bool, [any Channel]) in
+            guard !pool.isShutDown, channel.isActive else { return (false, []) }
+            pool.idle[key, default: []].append(IdleConnection(channel: channel, since: now))
+            // Connections to agents no longer polled (a removed node) close after the idle timeout;
+            // a sweep now and then finds them.
+            guard now - pool.lastSweep >= .seconds(1) else { return (true, []) }
+            pool.lastSweep = now
+            var expired: [any Channel] = []
+            for (agent, connections) in pool.idle {
+                let (old, fresh) = (connections.filter { now - $0.since >= idleTimeout }, connections.filter { now - $0.since < idleTimeout })
+                guard !old.isEmpty else { continue }
+                expired += old.map(\.channel)
+                pool.idle[agent] = fresh.isEmpty ? nil : fresh
+            }
+            return (true, expired)
         }
         if !kept { channel.close(promise: nil) }
+        for channel in expired { channel.close(promise: nil) }
     }
 
     private func forget(_ channel: any Channel, _ key: AgentKey) {
         pool.withLock { pool in
-            guard let index = pool.idle[key]?.firstIndex(where: { $0 === channel }) else { return }
+            guard let index = pool.idle[key]?.firstIndex(where: { $0.channel === channel }) else { return }
             pool.idle[key]?.remove(at: index)
             if pool.idle[key]?.isEmpty == true { pool.idle[key] = nil }
         }
@@ -113,14 +131,11 @@ public final class HTTPAgentFetcher: AgentHealthFetching {
 
     private func connect(_ key: AgentKey, deadline: NIODeadline) async throws -> any Channel {
         let address = try SocketAddress(ipAddress: "\(key.address)", port: Int(key.port))
-        let idle = TimeAmount(idleTimeout)
         let channel = try await ClientBootstrap(group: group)
             .connectTimeout(max(.milliseconds(1), deadline - .now()))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(allTimeout: idle))
                     try channel.pipeline.syncOperations.addHandler(AgentConnectionHandler(maximumBodySize: Self.maximumBodySize))
                 }
             }
@@ -132,19 +147,35 @@ public final class HTTPAgentFetcher: AgentHealthFetching {
 
     // MARK: requests and answers
 
-    static func requestHead(_ target: AgentTarget) -> HTTPRequestHead {
-        var headers = HTTPHeaders()
-        headers.reserveCapacity(7)
-        let host = target.address.family == .ipv6 ? "[\(target.address)]" : "\(target.address)"
-        headers.add(name: "Host", value: target.port == 80 ? host : "\(host):\(target.port)")
-        headers.add(name: "User-Agent", value: "brother (plimsoll)")
-        headers.add(name: "Accept", value: "text/plain")
-        if let report = target.report {
-            headers.add(name: HealthReport.pollerHeader, value: report.poller)
-            headers.add(name: HealthReport.pollerWeightHeader, value: String(report.weight))
-            headers.add(name: HealthReport.pollerConnectionsHeader, value: String(report.activeConnections))
+    /// The request's bytes. Values that could break the request (control bytes in a path or a
+    /// header) are escaped or dropped: they come from configuration and host names, never raw.
+    static func request(_ target: AgentTarget, allocator: ByteBufferAllocator = ByteBufferAllocator()) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: 256)
+        buffer.writeStaticString("GET ")
+        for byte in target.path.utf8 {
+            if byte > 0x20, byte < 0x7F {
+                buffer.writeInteger(byte)
+            } else {
+                buffer.writeString("%" + (byte < 0x10 ? "0" : "") + String(byte, radix: 16, uppercase: true))
+            }
         }
-        return HTTPRequestHead(version: .http1_1, method: .GET, uri: target.path, headers: headers)
+        buffer.writeStaticString(" HTTP/1.1\r\nHost: ")
+        let host = target.address.family == .ipv6 ? "[\(target.address)]" : "\(target.address)"
+        buffer.writeString(target.port == 80 ? host : "\(host):\(target.port)")
+        buffer.writeStaticString("\r\nUser-Agent: brother (plimsoll)\r\nAccept: text/plain\r\n")
+        if let report = target.report {
+            func header(_ name: String, _ value: String) {
+                buffer.writeString(name)
+                buffer.writeStaticString(": ")
+                for byte in value.utf8 where byte >= 0x20 && byte != 0x7F { buffer.writeInteger(byte) }
+                buffer.writeStaticString("\r\n")
+            }
+            header(HealthReport.pollerHeader, report.poller)
+            header(HealthReport.pollerWeightHeader, String(report.weight))
+            header(HealthReport.pollerConnectionsHeader, String(report.activeConnections))
+        }
+        buffer.writeStaticString("\r\n")
+        return buffer
     }
 
     static func poll(_ answer: AgentAnswer, latency: Duration) -> AgentPoll {

@@ -1,0 +1,125 @@
+@testable import BrotherCore
+import IPVS
+import NIOCore
+import Testing
+
+/// The poller's HTTP/1.x answer reader: every framing agents use, fed whole and byte by byte, and
+/// the malformed answers it must refuse.
+struct AgentResponseParserTests {
+    static let limit = 64
+
+    static func parse(_ text: String, closed: Bool = false) throws -> AgentResponseParser.Outcome {
+        try AgentResponseParser.parse(ByteBuffer(string: text), maximumBodySize: limit, connectionClosed: closed)
+    }
+
+    struct Case: Sendable, CustomTestStringConvertible {
+        var text: String
+        var status: Int
+        var health: String?
+        var forced: String?
+        var body: String
+        var keepAlive: Bool
+        /// The body runs to the close: complete only once the connection closed.
+        var endsAtClose = false
+        var testDescription: String { text.debugDescription }
+    }
+
+    static let answers: [Case] = [
+        Case(
+            text: "HTTP/1.1 200 OK\r\nX-Health: 87\r\nContent-Length: 11\r\n\r\nHealth: 87\n", status: 200, health: "87", body: "Health: 87\n",
+            keepAlive: true),
+        Case(text: "HTTP/1.1 503 Service Unavailable\r\nx-health:0\r\ncontent-length: 0\r\n\r\n", status: 503, health: "0", body: "", keepAlive: true),
+        Case(
+            text: "HTTP/1.1 200 OK\r\nX-Health:  30 \r\nX-Health-Forced: health\r\nConnection: close\r\nContent-Length: 3\r\n\r\nabc",
+            status: 200, health: "30", forced: "health", body: "abc", keepAlive: false),
+        Case(
+            text: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n7\r\nHealth:\r\n4;ext=1\r\n 42\n\r\n0\r\nTrailer: x\r\n\r\n", status: 200,
+            body: "Health: 42\n", keepAlive: true),
+        Case(text: "HTTP/1.0 200 OK\r\nContent-Length: 10\r\n\r\nHealth: 5\n", status: 200, body: "Health: 5\n", keepAlive: false),
+        Case(
+            text: "HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 10\r\n\r\nHealth: 5\n", status: 200, body: "Health: 5\n",
+            keepAlive: true),
+        Case(text: "HTTP/1.1 200 OK\nX-Health: 9\nContent-Length: 2\n\nok", status: 200, health: "9", body: "ok", keepAlive: true),  // bare LF
+        Case(text: "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n", status: 204, body: "", keepAlive: true),
+        Case(text: "HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n", status: 200, body: "", keepAlive: true),  // no reason phrase
+        Case(text: "HTTP/1.1 200 OK\r\nX-Health: 70\r\n\r\nHealth: 70\n", status: 200, health: "70", body: "Health: 70\n", keepAlive: false, endsAtClose: true),
+    ]
+
+    @Test(arguments: answers)
+    func wholeAnswersAreRead(_ answer: Case) throws {
+        let outcome = try Self.parse(answer.text, closed: answer.endsAtClose)
+        guard case .answer(let read, let consumed) = outcome else {
+            Issue.record("\(outcome)")
+            return
+        }
+        #expect(read.status == answer.status)
+        #expect(read.healthHeader == answer.health)
+        #expect(read.forcedHeader == answer.forced)
+        #expect(String(buffer: read.body) == answer.body)
+        #expect(read.keepAlive == answer.keepAlive)
+        #expect(consumed == answer.text.utf8.count)
+        if answer.endsAtClose { #expect(try Self.parse(answer.text) == .needMoreBytes, "without the close, more body may come") }
+    }
+
+    @Test(arguments: answers)
+    func everyShorterPrefixNeedsMoreBytes(_ answer: Case) throws {
+        let bytes = Array(answer.text.utf8)
+        for length in 0..<bytes.count {
+            let outcome = try AgentResponseParser.parse(ByteBuffer(bytes: bytes[..<length]), maximumBodySize: Self.limit)
+            #expect(outcome == .needMoreBytes, "\(length) of \(bytes.count) bytes: \(outcome)")
+        }
+    }
+
+    @Test(arguments: [
+        ("SSH-2.0-OpenSSH_9.2\r\n", "does not start with"),
+        ("HTTP/2 200\r\n\r\n", "bad status line"),
+        ("HTTP/1.1 2000 OK\r\n\r\n", "bad status line"),
+        ("HTTP/1.1 099 Low\r\n\r\n", "out of range"),
+        ("HTTP/1.1 200 OK\r\nX-Health 50\r\n\r\n", "bad header line"),
+        ("HTTP/1.1 200 OK\r\n folded: x\r\n\r\n", "bad header line"),
+        ("HTTP/1.1 200 OK\r\nContent-Length: -5\r\n\r\n", "bad Content-Length"),
+        ("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nabc", "two different Content-Length"),
+        ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "bad chunk size"),
+        ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n0\r\n\r\n", "chunk longer than its size"),
+    ])
+    func malformedAnswersAreNotHTTP(_ text: String, _ reason: String) {
+        #expect {
+            _ = try Self.parse(text)
+        } throws: { error in
+            guard case AgentExchangeError.notHTTP(let detail) = error else { return false }
+            return detail.contains(reason)
+        }
+    }
+
+    @Test func oversizedBodiesAndHeadersAreRefusedBeforeTheyArrive() {
+        #expect(throws: AgentExchangeError.bodyTooLarge(limit: Self.limit)) {
+            try Self.parse("HTTP/1.1 200 OK\r\nContent-Length: 65\r\n\r\n")
+        }
+        #expect(throws: AgentExchangeError.bodyTooLarge(limit: Self.limit)) {
+            try Self.parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n41\r\n")
+        }
+        #expect(throws: AgentExchangeError.bodyTooLarge(limit: Self.limit)) {
+            try Self.parse("HTTP/1.1 200 OK\r\n\r\n" + String(repeating: "x", count: 65))
+        }
+        let header = "HTTP/1.1 200 OK\r\nX-Padding: " + String(repeating: "p", count: AgentResponseParser.maximumHeaderSize)
+        #expect(throws: AgentExchangeError.self) { try Self.parse(header) }
+    }
+
+    @Test func anAnswerCutShortByTheCloseIsClosedDuringAnswer() {
+        #expect(throws: AgentExchangeError.closedDuringAnswer) { try Self.parse("HTTP/1.1 200 OK\r\nX-Hea", closed: true) }
+        #expect(throws: AgentExchangeError.closedDuringAnswer) {
+            try Self.parse("HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nHeal", closed: true)
+        }
+    }
+
+    @Test func theRequestCarriesTheReportAndEscapesWhatCouldBreakIt() throws {
+        let target = AgentTarget(
+            address: .init("2001:db8::7")!, port: 9292, path: "/web status/\u{1}",
+            report: PollReport(poller: "lb1/web\r\nX-Evil: 1", weight: 40, activeConnections: 3))
+        let request = String(buffer: HTTPAgentFetcher.request(target))
+        #expect(
+            request
+                == "GET /web%20status/%01 HTTP/1.1\r\nHost: [2001:db8::7]:9292\r\nUser-Agent: brother (plimsoll)\r\nAccept: text/plain\r\n"
+                + "X-Brother-Poller: lb1/webX-Evil: 1\r\nX-Brother-Weight: 40\r\nX-Brother-Connections: 3\r\n\r\n")
+    }
+}
