@@ -103,4 +103,18 @@ struct EncodedStateFileTests {
         #expect(decoded.clusters["c\"0/é"] == nil && decoded.phases?["c\"0/é"] == nil && decoded.draining?.isEmpty == true)
         #expect(decoded == (try Self.decode(Self.wholeSnapshot(records))))
     }
+
+    @Test func updatingOneClusterGivesTheSameFileAsEncodingThemAll() throws {
+        var records = Self.records(clusters: 4, nodes: 3)
+        var file = EncodedStateFile()
+        _ = try file.document(for: records)
+        let name = "c\"2/é"
+        records[name]?.phase = .running
+        records[name]?.dynamicNodes = [:]
+        let updated = try file.document(updating: name, to: records[name])
+        #expect(file.encodedRecords == 5)
+        #expect(updated == (try Self.wholeSnapshot(records)))
+        records[name] = nil
+        #expect(try file.document(updating: name, to: nil) == (try Self.wholeSnapshot(records)))
+    }
 }

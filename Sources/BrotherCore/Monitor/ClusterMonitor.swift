@@ -331,7 +331,7 @@ public actor ClusterMonitor: Service {
             Self.durable(latest.states) != Self.durable(before.states) || latest.draining != before.draining
             || latest.retiredServices != before.retiredServices || latest.dynamicNodes != before.dynamicNodes
         clusters[name] = latest
-        if changed { saveState() }
+        if changed { saveState(cluster: name) }
     }
 
     /// Stopping: weight 0 everywhere until no connection is left or the deadline passes, then the
@@ -469,18 +469,25 @@ public actor ClusterMonitor: Service {
         logger.info("\(node.map { "\($0): " } ?? "")\(message)", metadata: ["cluster": "\(name)"])
     }
 
-    func saveState() {
+    /// Writes the state file. After a round, only that cluster's part is encoded again (every
+    /// other change saves the whole state, so the parts kept encoded are never stale).
+    func saveState(cluster: String? = nil) {
         guard let store else { return }
-        var records: [String: EncodedStateFile.ClusterRecord] = [:]
-        for (name, status) in clusters {
+        func record(_ status: ClusterStatus) -> EncodedStateFile.ClusterRecord {
             // The durable part only: a ramp or a wobbling health changes weights every round, and
             // would have every save encode every cluster again (both come back after a restart).
-            records[name] = EncodedStateFile.ClusterRecord(
+            EncodedStateFile.ClusterRecord(
                 states: Self.durable(status.states), phase: status.phase, draining: status.draining, retiredServices: status.retiredServices,
                 dynamicNodes: status.dynamicNodes, removedService: status.isRemovedFromConfiguration ? "\(status.configuration.serviceID)" : nil)
         }
         do {
-            try store.write(try stateFile.document(for: records))
+            let document: Data
+            if let cluster, !stateFile.isEmpty {
+                document = try stateFile.document(updating: cluster, to: clusters[cluster].map(record))
+            } else {
+                document = try stateFile.document(for: clusters.mapValues(record))
+            }
+            try store.write(document)
         } catch let error as BrotherStateError {
             logger.error("\(error)")
         } catch {

@@ -40,22 +40,38 @@ struct EncodedStateFile {
         return encoder
     }()
 
+    /// Whether no cluster was encoded yet.
+    var isEmpty: Bool { fragments.isEmpty }
+
     /// The whole file for these records; only records that differ from the last call are encoded.
     mutating func document(for records: [String: ClusterRecord]) throws -> Data {
         for name in fragments.keys where records[name] == nil { fragments[name] = nil }
-        for (name, record) in records where fragments[name]?.record != record {
-            let encoder = Self.encoder
-            // Keys as the file writes them ("192.0.2.2:80", "TCP 198.51.100.10:80").
-            func keyed<Key, Value: Encodable>(_ values: [Key: Value]) throws -> Data? {
-                values.isEmpty ? nil : try encoder.encode(Dictionary(uniqueKeysWithValues: values.map { ("\($0.key)", $0.value) }))
-            }
-            fragments[name] = Fragments(
-                record: record, name: try encoder.encode(name), states: try keyed(record.states) ?? Data("{}".utf8),
-                phase: try encoder.encode(record.phase), draining: try keyed(record.draining), retiredServices: try keyed(record.retiredServices),
-                dynamicNodes: try keyed(record.dynamicNodes),
-                removedService: try record.removedService.map { try encoder.encode($0) })
-            encodedRecords += 1
+        for (name, record) in records { try update(name, record) }
+        return assemble()
+    }
+
+    /// The whole file after one cluster's record changed (nil: the cluster is gone), the others as
+    /// they were last encoded.
+    mutating func document(updating name: String, to record: ClusterRecord?) throws -> Data {
+        if let record { try update(name, record) } else { fragments[name] = nil }
+        return assemble()
+    }
+
+    private mutating func update(_ name: String, _ record: ClusterRecord) throws {
+        guard fragments[name]?.record != record else { return }
+        let encoder = Self.encoder
+        // Keys as the file writes them ("192.0.2.2:80", "TCP 198.51.100.10:80").
+        func keyed<Key, Value: Encodable>(_ values: [Key: Value]) throws -> Data? {
+            values.isEmpty ? nil : try encoder.encode(Dictionary(uniqueKeysWithValues: values.map { ("\($0.key)", $0.value) }))
         }
+        fragments[name] = Fragments(
+            record: record, name: try encoder.encode(name), states: try keyed(record.states) ?? Data("{}".utf8),
+            phase: try encoder.encode(record.phase), draining: try keyed(record.draining), retiredServices: try keyed(record.retiredServices),
+            dynamicNodes: try keyed(record.dynamicNodes), removedService: try record.removedService.map { try encoder.encode($0) })
+        encodedRecords += 1
+    }
+
+    private func assemble() -> Data {
         let ordered = fragments.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }.map(\.value)
         var document = Data("{".utf8)
         func member(_ key: String, _ value: (Fragments) -> Data?) {
