@@ -79,7 +79,10 @@ struct ScaleCommand: AsyncParsableCommand {
         await withTaskGroup(of: Bool.self) { group in  // true: a cluster's loop ended
             for cluster in configuration.clusters {
                 group.addTask {
-                    // The same timer as ClusterMonitor.run(): a deadline every interval from its first call to next().
+                    // The same timer as ClusterMonitor.run(): the cluster's own offset in the interval,
+                    // then a deadline every interval from the first call to next().
+                    let phase = ClusterMonitor.timerPhase(of: cluster.name, interval: interval)
+                    try? await Task.sleep(until: origin + phase, clock: .continuous)
                     var timer = AsyncTimerSequence(interval: interval, clock: .continuous).makeAsyncIterator()
                     for tick in 1...max(1, ticks) {
                         guard await timer.next() != nil else { return true }
@@ -87,7 +90,7 @@ struct ScaleCommand: AsyncParsableCommand {
                         // Give up on a monitor that fell far behind; its remaining ticks count as not completed.
                         if start - origin > interval * (ticks + 30) { return true }
                         await monitor.runRound(cluster: cluster.name)
-                        ledger.record(lateness: start - (origin + interval * tick), duration: ContinuousClock.now - start)
+                        ledger.record(lateness: start - (origin + phase + interval * tick), duration: ContinuousClock.now - start)
                     }
                     return true
                 }

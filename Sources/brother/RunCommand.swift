@@ -120,6 +120,10 @@ struct RunCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         logger.info("monitoring \(configuration.clusters.count) clusters from \(config)")
+        let fileLimit = FileDescriptorLimit.raiseToHardLimit()
+        if let warning = FileDescriptorLimit.warning(limit: fileLimit, agents: configuration.clusters.reduce(0) { $0 + $1.nodes.count }) {
+            logger.warning("\(warning)")
+        }
         let group = ServiceGroup(
             configuration: .init(services: [monitor, reloader, discovery] + api, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {

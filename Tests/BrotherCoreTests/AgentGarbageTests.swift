@@ -36,7 +36,7 @@ import Testing
     }
 
     static func poll(_ server: RawReplyServer, fetcher: HTTPAgentFetcher) async -> AgentPoll {
-        await fetcher.poll(AgentTarget(address: IPAddress("127.0.0.1")!, port: server.port, path: "/web/status"), timeout: .milliseconds(500))
+        await fetcher.poll(AgentTarget(address: IPAddress("127.0.0.1")!, port: server.port, path: "/web/status"), timeout: .seconds(2))
     }
 
     @Test(arguments: [

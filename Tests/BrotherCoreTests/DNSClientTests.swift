@@ -15,7 +15,7 @@ import Testing
     // MARK: scripted server
 
     @Test func anAnswerWithAnotherIDIsIgnoredAndTheRightOneTaken() async throws {
-        try await ScriptedDNSServer.with(answer: { query, _ in
+        try await ScriptedDNSServer.with(timeout: .seconds(3), answer: { query, _ in
             [
                 ScriptedDNSServer.reply(to: query, id: query.id &+ 1, answers: [Self.a("192.0.2.66")]),
                 ScriptedDNSServer.reply(to: query, answers: [Self.a("192.0.2.1")]),

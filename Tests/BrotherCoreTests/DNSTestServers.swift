@@ -32,11 +32,14 @@ final class ScriptedDNSServer: Sendable {
     func stop() async { try? await channel.close() }
 
     /// Runs `body` with a server answering by `answer`, and always stops it.
-    static func with(answer: @escaping @Sendable (DNSMessage, Int) -> [[UInt8]], _ body: (ScriptedDNSServer, DNSClient) async throws -> Void)
-        async throws
-    {
+    /// - Parameter timeout: the client's wait per attempt; tests that must see no retry use a long one,
+    ///   since a machine busy with other suites can delay the answer past a short one.
+    static func with(
+        timeout: Duration = .milliseconds(300), answer: @escaping @Sendable (DNSMessage, Int) -> [[UInt8]],
+        _ body: (ScriptedDNSServer, DNSClient) async throws -> Void
+    ) async throws {
         let server = try await ScriptedDNSServer(answer: answer)
-        let client = DNSClient(server: DNSServer(address: .init("127.0.0.1")!, port: server.port), timeout: .milliseconds(300), attempts: 2)
+        let client = DNSClient(server: DNSServer(address: .init("127.0.0.1")!, port: server.port), timeout: timeout, attempts: 2)
         do {
             try await body(server, client)
         } catch {

@@ -5,7 +5,8 @@ import Testing
 
 /// The poller against a real HTTP server on loopback, answering like good and bad agents.
 @Suite(.serialized) struct HTTPAgentFetcherTests {
-    static let timeout = Duration.milliseconds(400)
+    // Long enough for a loaded machine running every suite at once; the slow agent answers after 1.5 s.
+    static let timeout = Duration.seconds(1)
 
     static func poll(_ path: String, server: ScriptedAgentServer, fetcher: HTTPAgentFetcher) async -> AgentPoll {
         await fetcher.poll(AgentTarget(address: IPAddress("127.0.0.1")!, port: server.port, path: path), timeout: timeout)

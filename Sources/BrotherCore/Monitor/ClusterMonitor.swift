@@ -132,10 +132,31 @@ public actor ClusterMonitor: Service {
     private func loop(cluster name: String, generation: Int) async {
         guard let interval = clusters[name]?.configuration.checkInterval else { return }
         await runRound(cluster: name)
+        // Each cluster's timer runs at its own offset in the interval, so a hundred clusters do not
+        // poll all their agents in the same millisecond.
+        try? await Task.sleep(for: Self.timerPhase(of: name, interval: interval))
+        guard loopGenerations[name] == generation, clusters[name] != nil, !Task.isCancelled else { return }
+        await runRound(cluster: name)
         for await _ in AsyncTimerSequence(interval: interval, clock: .continuous) {
             guard loopGenerations[name] == generation, clusters[name] != nil else { return }
             await runRound(cluster: name)
         }
+    }
+
+    /// Where in its check interval a cluster's rounds fall: a fraction of the interval from a hash
+    /// of its name (the same in every run), so clusters spread evenly on average.
+    public static func timerPhase(of cluster: String, interval: Duration) -> Duration {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in cluster.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x100_0000_01b3
+        }
+        // FNV mixes a name's last bytes into the low bits only: names like web1, web2 would land
+        // together. A final mix (MurmurHash3's) spreads them.
+        hash = (hash ^ (hash >> 33)) &* 0xff51_afd7_ed55_8ccd
+        hash = (hash ^ (hash >> 33)) &* 0xc4ce_b9fe_1a85_ec53
+        hash ^= hash >> 33
+        return interval * (Double(hash >> 11) / Double(1 << 53))
     }
 
     /// Decides which clusters run and takes over what the kernel already has: nodes without saved
@@ -398,7 +419,15 @@ public actor ClusterMonitor: Service {
                 clusters[name]?.events.append(ClusterEvent(time: now, kind: .drift, message: "repaired changes made outside brother: \(list)"))
             }
             counters.clusters[name] = counts
-            for change in changes { logger.info("\(change)", metadata: ["cluster": "\(name)"]) }
+            // One line per round at info (a ramp of thousands of nodes would flood the log), each
+            // change at debug; weight changes are in the cluster's events too.
+            if !changes.isEmpty {
+                let shown = changes.prefix(3).map(\.description).joined(separator: "; ")
+                logger.info(
+                    "applied \(changes.count) change\(changes.count == 1 ? "" : "s"): \(shown)\(changes.count > 3 ? "; …" : "")",
+                    metadata: ["cluster": "\(name)"])
+                if changes.count > 3 { for change in changes { logger.debug("\(change)", metadata: ["cluster": "\(name)"]) } }
+            }
             for failure in report.batch.failures { logger.error("\(failure.change): \(failure.error)", metadata: ["cluster": "\(name)"]) }
             lastDesired[name] = report.batch.failures.isEmpty ? desired : nil
             return (report.actual, report.batch.failures.first.map { "\($0.change): \($0.error)" })

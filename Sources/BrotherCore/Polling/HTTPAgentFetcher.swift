@@ -56,35 +56,45 @@ public final class HTTPAgentFetcher: AgentHealthFetching {
     public func poll(_ target: AgentTarget, timeout: Duration) async -> AgentPoll {
         let start = ContinuousClock.now
         let deadline = NIODeadline.now() + TimeAmount(timeout)
-        let key = AgentKey(address: target.address, port: target.port)
         let request = Self.request(target)
-        // A kept-alive connection the agent closed meanwhile (it restarted, or died and its host
-        // answered with a reset) says nothing about the agent: ask again, on another connection.
-        // Stale connections are few (one per agent and poller), so the loop is short.
-        while true {
-            let channel: any Channel
-            let reused: Bool
-            if let idle = checkOut(key) {
-                (channel, reused) = (idle, true)
-            } else {
-                do {
-                    (channel, reused) = (try await connect(key, deadline: deadline), false)
-                } catch {
-                    return failure(error, start: start, timeout: timeout)
-                }
-            }
-            let promise = channel.eventLoop.makePromise(of: AgentAnswer.self)
-            channel.writeAndFlush(AgentExchange(request: request, deadline: deadline, promise: promise)).cascadeFailure(to: promise)
-            do {
-                let answer = try await promise.futureResult.get()
-                if answer.keepAlive { checkIn(channel, key) }
-                return Self.poll(answer, latency: ContinuousClock.now - start)
-            } catch {
-                channel.close(promise: nil)
-                if reused, Self.isStaleConnection(error), NIODeadline.now() < deadline { continue }
-                return failure(error, start: start, timeout: timeout)
+        // The whole exchange, connecting and asking again included, runs on the event loop: the
+        // agent's speed decides the outcome, not how busy brother's tasks are when it answers.
+        let completion = exchange(AgentKey(address: target.address, port: target.port), request, deadline: deadline)
+            .map { Result<AgentAnswer, any Error>.success($0) }
+            .recover { .failure($0) }
+            .map { ($0, ContinuousClock.now) }
+        guard let (result, end) = try? await completion.get() else {
+            return AgentPoll(observation: .unreachable, latency: ContinuousClock.now - start, problem: "the poll was abandoned")
+        }
+        switch result {
+        case .success(let answer): return Self.poll(answer, latency: end - start)
+        case .failure(let error): return failure(error, latency: end - start, timeout: timeout)
+        }
+    }
+
+    /// An answer on a kept-alive connection or a new one. A kept-alive connection the agent closed
+    /// meanwhile (it restarted, or died and its host answered with a reset) says nothing about the
+    /// agent: the request goes again, on another connection.
+    private func exchange(_ key: AgentKey, _ request: ByteBuffer, deadline: NIODeadline) -> EventLoopFuture<AgentAnswer> {
+        if let channel = checkOut(key) {
+            return send(request, on: channel, key: key, deadline: deadline).flatMapError { error in
+                guard Self.isStaleConnection(error), NIODeadline.now() < deadline else { return channel.eventLoop.makeFailedFuture(error) }
+                return self.exchange(key, request, deadline: deadline)
             }
         }
+        return connect(key, deadline: deadline).flatMap { channel in self.send(request, on: channel, key: key, deadline: deadline) }
+    }
+
+    private func send(_ request: ByteBuffer, on channel: any Channel, key: AgentKey, deadline: NIODeadline) -> EventLoopFuture<AgentAnswer> {
+        let promise = channel.eventLoop.makePromise(of: AgentAnswer.self)
+        channel.writeAndFlush(AgentExchange(request: request, deadline: deadline, promise: promise)).cascadeFailure(to: promise)
+        promise.futureResult.whenComplete { result in
+            switch result {
+            case .success(let answer) where answer.keepAlive: self.checkIn(channel, key)
+            default: channel.close(promise: nil)
+            }
+        }
+        return promise.futureResult
     }
 
     // MARK: connections
@@ -129,9 +139,14 @@ public final class HTTPAgentFetcher: AgentHealthFetching {
         }
     }
 
-    private func connect(_ key: AgentKey, deadline: NIODeadline) async throws -> any Channel {
-        let address = try SocketAddress(ipAddress: "\(key.address)", port: Int(key.port))
-        let channel = try await ClientBootstrap(group: group)
+    private func connect(_ key: AgentKey, deadline: NIODeadline) -> EventLoopFuture<any Channel> {
+        let address: SocketAddress
+        do {
+            address = try SocketAddress(ipAddress: "\(key.address)", port: Int(key.port))
+        } catch {
+            return group.next().makeFailedFuture(error)
+        }
+        return ClientBootstrap(group: group)
             .connectTimeout(max(.milliseconds(1), deadline - .now()))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
@@ -139,10 +154,12 @@ public final class HTTPAgentFetcher: AgentHealthFetching {
                     try channel.pipeline.syncOperations.addHandler(AgentConnectionHandler(maximumBodySize: Self.maximumBodySize))
                 }
             }
-            .connect(to: address).get()
-        // A connection closed while idle leaves the pool by itself.
-        channel.closeFuture.whenComplete { [weak self] _ in self?.forget(channel, key) }
-        return channel
+            .connect(to: address)
+            .map { channel in
+                // A connection closed while idle leaves the pool by itself.
+                channel.closeFuture.whenComplete { [weak self] _ in self?.forget(channel, key) }
+                return channel
+            }
     }
 
     // MARK: requests and answers
@@ -190,8 +207,7 @@ public final class HTTPAgentFetcher: AgentHealthFetching {
             problem: answer.status == 200 ? nil : "HTTP \(answer.status)")
     }
 
-    private func failure(_ error: any Error, start: ContinuousClock.Instant, timeout: Duration) -> AgentPoll {
-        let latency = ContinuousClock.now - start
+    private func failure(_ error: any Error, latency: Duration, timeout: Duration) -> AgentPoll {
         if Self.isRefused(error) { return AgentPoll(observation: .refused, latency: latency, problem: "connection refused") }
         switch error {
         case AgentExchangeError.bodyTooLarge, AgentExchangeError.notHTTP:
