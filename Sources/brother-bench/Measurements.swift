@@ -59,16 +59,29 @@ final class MeasuringFetcher: AgentHealthFetching, Sendable {
 
     func poll(_ target: AgentTarget, timeout: Duration) async -> AgentPoll {
         let poll = await inner.poll(target, timeout: timeout)
-        tally.withLock { tally in
-            tally.latency.record(poll.latency)
-            switch poll.observation {
-            case .health: tally.health += 1
-            case .unreachable, .refused: tally.unreachable += 1
-            case .garbage: tally.garbage += 1
-            }
-            if case .health = poll.observation {} else { tally.lastProblem = poll.problem }
-        }
+        record([poll])
         return poll
+    }
+
+    /// brother's rounds use this: the real fetcher's round, counted.
+    func pollAll<Key: Hashable & Sendable>(_ targets: [Key: AgentTarget], timeout: Duration, jitter: Duration) async -> [Key: AgentPoll] {
+        let polls = await inner.pollAll(targets, timeout: timeout, jitter: jitter)
+        record(polls.values)
+        return polls
+    }
+
+    private func record(_ polls: some Sequence<AgentPoll>) {
+        tally.withLock { tally in
+            for poll in polls {
+                tally.latency.record(poll.latency)
+                switch poll.observation {
+                case .health: tally.health += 1
+                case .unreachable, .refused: tally.unreachable += 1
+                case .garbage: tally.garbage += 1
+                }
+                if case .health = poll.observation {} else { tally.lastProblem = poll.problem }
+            }
+        }
     }
 
     var snapshot: Tally { tally.withLock { $0 } }

@@ -8,19 +8,12 @@ public enum PollRound {
     public static func poll<Key: Hashable & Sendable>(
         _ targets: [Key: AgentTarget], using fetcher: some AgentHealthFetching, timeout: Duration, jitter: Duration = .zero
     ) async -> [Key: AgentPoll] {
-        await withTaskGroup(of: (Key, AgentPoll).self) { group in
-            for (key, target) in targets {
-                group.addTask {
-                    if jitter > .zero {
-                        let nanoseconds = Int64(jitter.components.seconds) * 1_000_000_000 + jitter.components.attoseconds / 1_000_000_000
-                        try? await Task.sleep(for: .nanoseconds(Int64.random(in: 0..<max(1, nanoseconds))))
-                    }
-                    return (key, await fetcher.poll(target, timeout: timeout))
-                }
-            }
-            var results: [Key: AgentPoll] = [:]
-            for await (key, poll) in group { results[key] = poll }
-            return results
-        }
+        await fetcher.pollAll(targets, timeout: timeout, jitter: jitter)
+    }
+
+    /// A random delay in `0..<jitter`.
+    static func randomDelay(below jitter: Duration) -> Duration {
+        let nanoseconds = Int64(jitter.components.seconds) * 1_000_000_000 + jitter.components.attoseconds / 1_000_000_000
+        return .nanoseconds(Int64.random(in: 0..<max(1, nanoseconds)))
     }
 }
