@@ -79,4 +79,19 @@ import Testing
         try await fetcher.shutdown()
         await server.stop()
     }
+
+    /// The connection's timer, left armed for an earlier poll's deadline, must neither cut a later
+    /// poll short nor let it run past its own deadline.
+    @Test func aPollOnAKeptAliveConnectionGetsItsOwnFullTimeout() async throws {
+        let server = try await ScriptedAgentServer()
+        let fetcher = HTTPAgentFetcher()
+        #expect(await Self.poll("/ok/status", server: server, fetcher: fetcher).observation == .health(87))
+        try await Task.sleep(for: .milliseconds(400))
+        let hung = await Self.poll("/hung/status", server: server, fetcher: fetcher)
+        #expect(server.acceptedConnections == 1, "the hung poll went on the kept-alive connection")
+        #expect(hung.observation == .unreachable)
+        #expect(hung.latency >= Self.timeout - .milliseconds(20) && hung.latency < Self.timeout + .milliseconds(400), "\(hung.latency)")
+        try await fetcher.shutdown()
+        await server.stop()
+    }
 }

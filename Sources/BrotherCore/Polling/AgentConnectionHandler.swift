@@ -55,7 +55,12 @@ final class AgentConnectionHandler: ChannelDuplexHandler {
 
     private let maximumBodySize: Int
     private var pending: EventLoopPromise<AgentAnswer>?
-    private var timeout: Scheduled<Void>?
+    /// The current exchange's deadline.
+    private var deadline = NIODeadline.distantFuture
+    /// One timer per connection, re-armed lazily: it is not cancelled when an answer comes, and when
+    /// it fires it looks at the exchange in flight then. Polls every interval thus cost a timer every
+    /// other poll or less, instead of a schedule and a cancel each.
+    private var timer: (task: Scheduled<Void>, due: NIODeadline)?
     /// What arrived of the current answer.
     private var received: ByteBuffer?
 
@@ -72,12 +77,29 @@ final class AgentConnectionHandler: ChannelDuplexHandler {
         }
         pending = exchange.promise
         received = nil
-        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        timeout = context.eventLoop.assumeIsolated().scheduleTask(deadline: exchange.deadline) {
-            let (handler, context) = loopBound.value
-            handler.finish(context, .failure(AgentExchangeError.timedOut), close: true)
-        }
+        deadline = exchange.deadline
+        if timer.map({ $0.due > deadline }) ?? true { arm(context, at: deadline) }
         context.writeAndFlush(wrapOutboundOut(exchange.request), promise: promise)
+    }
+
+    private func arm(_ context: ChannelHandlerContext, at due: NIODeadline) {
+        timer?.task.cancel()
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let task = context.eventLoop.assumeIsolated().scheduleTask(deadline: due) {
+            let (handler, context) = loopBound.value
+            handler.timerFired(context)
+        }
+        timer = (task, due)
+    }
+
+    private func timerFired(_ context: ChannelHandlerContext) {
+        timer = nil
+        guard pending != nil else { return }
+        if NIODeadline.now() >= deadline {
+            finish(context, .failure(AgentExchangeError.timedOut), close: true)
+        } else {
+            arm(context, at: deadline)
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -96,6 +118,8 @@ final class AgentConnectionHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        timer?.task.cancel()
+        timer = nil
         if pending != nil {
             if received?.readableBytes ?? 0 > 0 {
                 parse(context, connectionClosed: true)
@@ -133,8 +157,6 @@ final class AgentConnectionHandler: ChannelDuplexHandler {
     }
 
     private func finish(_ context: ChannelHandlerContext, _ result: Result<AgentAnswer, any Error>, close: Bool) {
-        timeout?.cancel()
-        timeout = nil
         received = nil
         if let pending {
             self.pending = nil

@@ -218,8 +218,10 @@ public final class HTTPAgentFetcher: AgentHealthFetching {
     }
 
     static func poll(_ answer: AgentAnswer, latency: Duration) -> AgentPoll {
-        let report = HealthReport(
-            status: answer.status, healthHeader: answer.healthHeader, forcedHeader: answer.forcedHeader, body: String(buffer: answer.body))
+        // The body is read only when the header does not settle it (litmus_paper without X-Health).
+        let report =
+            HealthReport(status: answer.status, healthHeader: answer.healthHeader, forcedHeader: answer.forcedHeader, body: "")
+            ?? HealthReport(status: answer.status, healthHeader: answer.healthHeader, forcedHeader: answer.forcedHeader, body: String(buffer: answer.body))
         guard let report else {
             return AgentPoll(observation: .garbage, latency: latency, problem: "HTTP \(answer.status) without X-Health or a \"Health: N\" line")
         }
