@@ -33,17 +33,21 @@ public final class HTTPAgentFetcher: AgentHealthFetching {
         var lastSweep = ContinuousClock.now
     }
 
-    /// Every connection lives on this one event loop, and a round's polls start and end there: a
-    /// round costs one hop of brother's task to the loop and one back, not a few per poll. One loop
-    /// keeps up with 10,000 agents a second with room to spare.
-    private let loop: any EventLoop
+    /// An agent's connections live on one loop, chosen by a hash of the agent, and a round's polls
+    /// start and end on their loops in one batch per loop: a round costs a hop of brother's task to
+    /// each loop and back, not a few hops per poll.
+    private let loops: [any EventLoop]
     private let idleTimeout: Duration
     private let pool = Mutex(Pool())
 
     /// - Parameter idleTimeout: how long an idle keep-alive connection to an agent stays open.
     public init(idleTimeout: Duration = .seconds(60), group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
         self.idleTimeout = idleTimeout
-        self.loop = group.next()
+        self.loops = Array(group.makeIterator())
+    }
+
+    private func loop(for key: AgentKey) -> any EventLoop {
+        loops[Int(UInt(bitPattern: key.hashValue) % UInt(loops.count))]
     }
 
     /// Closes the kept-alive connections; polls after this still work, without keeping connections.
@@ -58,7 +62,7 @@ public final class HTTPAgentFetcher: AgentHealthFetching {
 
     public func poll(_ target: AgentTarget, timeout: Duration) async -> AgentPoll {
         let start = ContinuousClock.now
-        return (try? await loop.flatSubmit { self.pollFuture(target, timeout: timeout) }.get())
+        return (try? await loop(for: AgentKey(address: target.address, port: target.port)).flatSubmit { self.pollFuture(target, timeout: timeout) }.get())
             ?? AgentPoll(observation: .unreachable, latency: ContinuousClock.now - start, problem: "the poll was abandoned")
     }
 
@@ -67,22 +71,30 @@ public final class HTTPAgentFetcher: AgentHealthFetching {
     public func pollAll<Key: Hashable & Sendable>(_ targets: [Key: AgentTarget], timeout: Duration, jitter: Duration) async -> [Key: AgentPoll] {
         guard !targets.isEmpty else { return [:] }
         let start = ContinuousClock.now
-        let loop = self.loop
-        let round = loop.flatSubmit {
-            var polls: [EventLoopFuture<(Key, AgentPoll)>] = []
-            polls.reserveCapacity(targets.count)
-            for (key, target) in targets {
-                let poll: EventLoopFuture<AgentPoll>
-                if jitter > .zero {
-                    poll = loop.flatScheduleTask(in: TimeAmount(PollRound.randomDelay(below: jitter))) { self.pollFuture(target, timeout: timeout) }
-                        .futureResult
-                } else {
-                    poll = self.pollFuture(target, timeout: timeout)
-                }
-                polls.append(poll.map { (key, $0) })
-            }
-            return EventLoopFuture.whenAllSucceed(polls, on: loop)
+        var batches: [ObjectIdentifier: (loop: any EventLoop, targets: [(Key, AgentTarget)])] = [:]
+        for (key, target) in targets {
+            let loop = loop(for: AgentKey(address: target.address, port: target.port))
+            batches[ObjectIdentifier(loop), default: (loop, [])].targets.append((key, target))
         }
+        let rounds = batches.values.map { batch in
+            let loop = batch.loop
+            return loop.flatSubmit {
+                var polls: [EventLoopFuture<(Key, AgentPoll)>] = []
+                polls.reserveCapacity(batch.targets.count)
+                for (key, target) in batch.targets {
+                    let poll: EventLoopFuture<AgentPoll>
+                    if jitter > .zero {
+                        poll = loop.flatScheduleTask(in: TimeAmount(PollRound.randomDelay(below: jitter))) { self.pollFuture(target, timeout: timeout) }
+                            .futureResult
+                    } else {
+                        poll = self.pollFuture(target, timeout: timeout)
+                    }
+                    polls.append(poll.map { (key, $0) })
+                }
+                return EventLoopFuture.whenAllSucceed(polls, on: loop)
+            }
+        }
+        let round = EventLoopFuture.whenAllSucceed(rounds, on: loops[0]).map { $0.flatMap { $0 } }
         guard let answers = try? await round.get() else {
             let abandoned = AgentPoll(observation: .unreachable, latency: ContinuousClock.now - start, problem: "the poll was abandoned")
             return targets.mapValues { _ in abandoned }
@@ -169,6 +181,7 @@ public final class HTTPAgentFetcher: AgentHealthFetching {
     }
 
     private func connect(_ key: AgentKey, deadline: NIODeadline) -> EventLoopFuture<any Channel> {
+        let loop = loop(for: key)
         let address: SocketAddress
         do {
             address = try SocketAddress(ipAddress: "\(key.address)", port: Int(key.port))
