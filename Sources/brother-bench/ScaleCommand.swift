@@ -58,7 +58,8 @@ struct ScaleCommand: AsyncParsableCommand {
         let kernel = FakeIPVS()
         let fetcher = HTTPAgentFetcher()
         let measuring = MeasuringFetcher(fetcher)
-        // brother run's logger: info level to standard error (the script sends it to a file and counts the lines).
+        // brother run's logger: info level to standard error (the script sends it to a file and counts the lines;
+        // kernel changes are one line per round at info).
         let monitor = try ClusterMonitor(
             configuration: configuration, ipvs: kernel, fetcher: measuring, store: stateFile.map { BrotherStateStore(path: $0) },
             logger: Logger(label: "brother"))
@@ -191,7 +192,7 @@ struct ScaleCommand: AsyncParsableCommand {
             "  writes : \(writes) weight changes applied to FakeIPVS; "
                 + (stateFile == nil
                     ? "NO state file (diagnostic run; brother run always writes one)"
-                    : "state file \(stateBytes / 1024) kB, rewritten whole after every cluster round that changed a node"))
+                    : "state file \(stateBytes / 1024) kB, written after every cluster round that changed what a restart needs (only that cluster encoded again)"))
         print(
             "SCALE_RESULT rounds=\(rounds.completed)/\(expected) missed=\(missed) cpu=\(String(format: "%.1f", share * 100))% "
                 + "rss_peak=\(String(format: "%.1f", peak))MB rss_final=\(String(format: "%.1f", rss))MB "
