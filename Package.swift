@@ -97,6 +97,8 @@ let package = Package(
         ),
 
         .target(name: "LitmusTesting", swiftSettings: swiftSettings),
+        // Seeded randomness for tests that feed random input.
+        .target(name: "DeterministicRandom", swiftSettings: swiftSettings),
 
         // MARK: brother (IPVS → BrotherCore)
         .target(
@@ -189,7 +191,7 @@ let package = Package(
         .testTarget(
             name: "BrotherCoreTests",
             dependencies: [
-                "BrotherCore", "IPVS", "IPVSTesting", "LitmusWire", "LitmusCore", "AccessControl",
+                "BrotherCore", "IPVS", "IPVSTesting", "LitmusWire", "LitmusCore", "AccessControl", "DeterministicRandom",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -204,9 +206,9 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "VIPSetsTests", dependencies: ["VIPSets"], swiftSettings: swiftSettings),
+        .testTarget(name: "VIPSetsTests", dependencies: ["VIPSets", "DeterministicRandom"], swiftSettings: swiftSettings),
         .testTarget(name: "VIPSetsKernelTests", dependencies: ["VIPSets"], swiftSettings: swiftSettings),
-        .testTarget(name: "LitmusWireTests", dependencies: ["LitmusWire"], swiftSettings: swiftSettings),
+        .testTarget(name: "LitmusWireTests", dependencies: ["LitmusWire", "DeterministicRandom"], swiftSettings: swiftSettings),
         .testTarget(
             name: "LitmusCoreTests",
             dependencies: [

@@ -1,4 +1,5 @@
 import BrotherCore
+import DeterministicRandom
 import IPVS
 import NIOCore
 import NIOPosix
@@ -57,7 +58,7 @@ import Testing
     }
 
     @Test func randomRepliesNeverCrashThePollerAndAreNeverHealth() async throws {
-        var generator = PollerSplitMix64(seed: 0x6a7b)
+        var generator = SplitMix64(seed: 0x6a7b)
         let prefixes = ["", "HTTP/1.1 200 OK\r\n", "HTTP/1.0 200 OK\r\nX-Health: ", "HTTP/1.1 503 Busy\r\nContent-Length: 3\r\n\r\n"]
         let fetcher = HTTPAgentFetcher()
         for _ in 0..<40 {
@@ -83,18 +84,5 @@ import Testing
         #expect(server.acceptedConnections == 3, "each poll after the agent closed its connection needs a new one")
         try await fetcher.shutdown()
         await server.stop()
-    }
-}
-
-/// A small deterministic generator (SplitMix64), so the random replies are the same on every run.
-struct PollerSplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

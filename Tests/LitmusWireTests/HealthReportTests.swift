@@ -1,3 +1,4 @@
+import DeterministicRandom
 import LitmusWire
 import Testing
 
@@ -41,7 +42,7 @@ import Testing
     }
 
     @Test func randomInputNeverCrashes() {
-        var generator = SplitMix(seed: 0x5eed)
+        var generator = SplitMix64(seed: 0x5eed)
         var parsed = 0
         for _ in 0..<2000 {
             let length = Int(generator.next() % 40)
@@ -54,18 +55,5 @@ import Testing
             _ = AgentCheckReply(parsing: text)
         }
         #expect(parsed > 0)
-    }
-}
-
-/// A tiny deterministic generator, so the random-input test is reproducible.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

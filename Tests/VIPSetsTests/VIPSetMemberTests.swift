@@ -1,3 +1,4 @@
+import DeterministicRandom
 import Testing
 
 @testable import VIPSets
@@ -68,18 +69,5 @@ import Testing
         #expect(VIPSetMember.TransportProtocol.allCases.map(\.protocolNumber) == [6, 17, 132])
         #expect(VIPSetMember.TransportProtocol(ipsetText: "17") == .udp)
         #expect(VIPSetMember.TransportProtocol(ipsetText: "1") == nil)
-    }
-}
-
-/// A small deterministic generator (SplitMix64), so the round trip covers the same members on every run.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
