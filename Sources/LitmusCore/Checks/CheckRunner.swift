@@ -1,5 +1,9 @@
 import AsyncHTTPClient
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -122,7 +126,7 @@ struct CheckRunner: Sendable {
             if result.termination != .exited(0) {
                 context.logger.info("metric script exited non-zero", metadata: ["service": "\(service)", "stderr": "\(result.standardError.prefix(500))"])
             }
-            let text = result.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+            let text = result.standardOutput.trimmingWhitespace()
             guard let fraction = Double(text), fraction.isFinite else { throw CheckFailure("script printed \"\(text.prefix(100))\", expected a fraction such as 0.75") }
             return (Double(weight) * fraction, [])
         case .tcpSocketUtilization(let weight, let address, let maxConnections):
@@ -142,7 +146,7 @@ struct CheckRunner: Sendable {
             let (status, body) = try await httpGet(url: "\(baseURL)/cluster/\(cluster)", method: "GET", verify: true, caFile: nil, timeout: timeout)
             guard status == 200 else { throw CheckFailure("HTTP status \(status) from \(baseURL)/cluster/\(cluster)") }
             guard let line = body.split(whereSeparator: \.isNewline).first(where: { $0.hasPrefix("CombinedWeight:") }),
-                let weight = Int(line.dropFirst("CombinedWeight:".count).trimmingCharacters(in: .whitespaces))
+                let weight = Int(line.dropFirst("CombinedWeight:".count).trimmingBlanks())
             else { throw CheckFailure("no CombinedWeight line in the answer") }
             return (Double(weight), [])
         case .internetHealth(let weight, let hosts, let timeout):

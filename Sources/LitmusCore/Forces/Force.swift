@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import LitmusWire
 
 /// An operator's override of measured health, for one service or for all of them.

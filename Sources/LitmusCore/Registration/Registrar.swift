@@ -1,5 +1,9 @@
 import AsyncHTTPClient
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -38,7 +42,7 @@ public struct Registrar: ServiceLifecycle.Service {
     /// The member URL: `<brother>/cluster/<cluster>/members/<node>`.
     static func url(_ registration: Registration) -> String {
         let base = registration.brother.hasSuffix("/") ? String(registration.brother.dropLast()) : registration.brother
-        let node = registration.node.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? registration.node
+        let node = registration.node.percentEncodedPathSegment()
         return "\(base)/cluster/\(registration.cluster)/members/\(node)"
     }
 
@@ -73,7 +77,7 @@ public struct Registrar: ServiceLifecycle.Service {
             case 201: logger.notice("registered with brother", metadata: metadata)
             case 200..<300: logger.debug("\(what) refreshed", metadata: metadata)
             default:
-                logger.warning("brother refused the \(what): HTTP \(response.status.code) \(body.trimmingCharacters(in: .whitespacesAndNewlines))", metadata: metadata)
+                logger.warning("brother refused the \(what): HTTP \(response.status.code) \(body.trimmingWhitespace())", metadata: metadata)
             }
         } catch {
             logger.warning("cannot reach brother for the \(what): \(error)", metadata: metadata)

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import LitmusWire
 
 /// What the agent says about a service right now: the latest evaluation combined with live forces and staleness.

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import LitmusWire
 
 /// litmus_paper's text formats, byte for byte (anchors §2.9), without the ANSI colours of `GET /`.
