@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -95,19 +94,16 @@ struct CheckRunner: Sendable {
     }
 
     private func httpGet(url: String, method: String, verify: Bool, caFile: String?, timeout: Duration) async throws -> (Int, String) {
-        let client = try await context.httpClient(verify: verify, caFile: caFile)
-        var request = HTTPClientRequest(url: url)
-        request.method = .RAW(value: method)
-        request.headers.add(name: "User-Agent", value: "litmus (Plimsoll)")
+        var headers: [(String, String)] = []
         // Basic auth from the URL's userinfo, as litmus_paper supported.
         if let components = URLComponents(string: url), let user = components.user {
             let credentials = "\(user):\(components.password ?? "")"
-            request.headers.add(name: "Authorization", value: "Basic \(Data(credentials.utf8).base64EncodedString())")
+            headers.append(("Authorization", "Basic \(Data(credentials.utf8).base64EncodedString())"))
         }
-        let nanoseconds = Int64(timeout.seconds * 1e9)
-        let response = try await client.execute(request, timeout: .nanoseconds(nanoseconds))
-        let body = try await response.body.collect(upTo: 1 << 20)
-        return (Int(response.status.code), String(buffer: body))
+        let response = try await context.http.fetch(
+            url, method: method, headers: headers, timeout: timeout, verifyTLS: verify, caFile: caFile, limit: 1 << 20
+        )
+        return (response.status, response.body)
     }
 
     // MARK: metrics
