@@ -1,14 +1,14 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import Glibc
 import Hummingbird
 import LitmusCore
 import Logging
 import NIOCore
 import ServiceLifecycle
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Builds the HTTP listeners: one Hummingbird application per TCP address, plus the Unix socket for litmusctl.
 public enum AgentHTTPServer {

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import CMalloc
+    import CMalloc
 #endif
 
 /// glibc gives threads that allocate at the same time arenas of their own (up to 8 per core), and each
@@ -8,7 +8,7 @@ import CMalloc
 enum MallocArenas {
     static func limit(to count: Int32) {
         #if canImport(Glibc)
-        _ = mallopt(M_ARENA_MAX, count)
+            _ = mallopt(M_ARENA_MAX, count)
         #endif
     }
 }

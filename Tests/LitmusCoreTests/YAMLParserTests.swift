@@ -53,7 +53,9 @@ import Testing
         Golden(name: "flow over lines with comments", yaml: "k: [a,  # first\n    b,\n    c,   # trailing comma\n]\n", expected: "{k: [a, b, c]}"),
         Golden(name: "pair in a flow sequence", yaml: "[a: b, c]", expected: "[{a: b}, c]"),
         Golden(name: "empty flow collections", yaml: "a: []\nb: {}\n", expected: "{a: [], b: {}}"),
-        Golden(name: "colons and hashes inside plain scalars", yaml: "url: http://h:80/x#frag\nt: 12:30\n", expected: "{url: http://h:80/x#frag, t: 12:30}"),
+        Golden(
+            name: "colons and hashes inside plain scalars", yaml: "url: http://h:80/x#frag\nt: 12:30\n",
+            expected: "{url: http://h:80/x#frag, t: 12:30}"),
         Golden(name: "comment after a value", yaml: "a: b # note\nc: 'd' # note\n", expected: "{a: b, c: 'd'}"),
         Golden(name: "plain scalars starting with indicators", yaml: "a: -c\nb: :x\nc: ?y\nd: +PONG\n", expected: "{a: -c, b: :x, c: ?y, d: +PONG}"),
         Golden(name: "single quotes", yaml: "a: 'it''s # not a comment'\n", expected: "{a: 'it's # not a comment'}"),
@@ -63,13 +65,18 @@ import Testing
         Golden(name: "quoted multi-line folding", yaml: "a: \"one\n  two\n\n  three\"\n", expected: "{a: \"one two\\nthree\"}"),
         Golden(name: "escaped line break", yaml: "a: \"one\\\n    two\"\n", expected: "{a: \"onetwo\"}"),
         Golden(name: "plain multi-line", yaml: "a: one\n  two\n\n  three\nb: c\n", expected: "{a: one two\\nthree, b: c}"),
-        Golden(name: "literal block", yaml: "a: |\n  line 1\n    indented\n\n  line 3\nb: c\n", expected: "{a: |line 1\\n  indented\\n\\nline 3\\n|, b: c}"),
+        Golden(
+            name: "literal block", yaml: "a: |\n  line 1\n    indented\n\n  line 3\nb: c\n",
+            expected: "{a: |line 1\\n  indented\\n\\nline 3\\n|, b: c}"),
         Golden(name: "literal strip", yaml: "a: |-\n  x\n\n", expected: "{a: |x|}"),
         Golden(name: "literal keep", yaml: "a: |+\n  x\n\n", expected: "{a: |x\\n\\n|}"),
         Golden(name: "literal explicit indentation", yaml: "a: |2\n   x\n  y\n", expected: "{a: | x\\ny\\n|}"),
-        Golden(name: "folded block", yaml: "a: >\n  one\n  two\n\n  three\n    more\n  four\n", expected: "{a: >one two\\nthree\\n  more\\nfour\\n>}"),
+        Golden(
+            name: "folded block", yaml: "a: >\n  one\n  two\n\n  three\n    more\n  four\n", expected: "{a: >one two\\nthree\\n  more\\nfour\\n>}"),
         Golden(name: "block scalar in a sequence", yaml: "- |\n  x\n- y\n", expected: "[|x\\n|, y]"),
-        Golden(name: "anchors and aliases", yaml: "base: &b {x: 1}\nuse: *b\nlist: &l\n  - a\nagain: *l\n", expected: "{base: {x: 1}, use: {x: 1}, list: [a], again: [a]}"),
+        Golden(
+            name: "anchors and aliases", yaml: "base: &b {x: 1}\nuse: *b\nlist: &l\n  - a\nagain: *l\n",
+            expected: "{base: {x: 1}, use: {x: 1}, list: [a], again: [a]}"),
         Golden(name: "document markers and directive", yaml: "%YAML 1.2\n---\na: b\n...\n", expected: "{a: b}"),
         Golden(name: "scalar document", yaml: "--- hello\n", expected: "hello"),
         Golden(name: "CRLF line breaks", yaml: "a: 1\r\nb:\r\n  - c\r\n", expected: "{a: 1, b: [c]}"),
@@ -224,7 +231,10 @@ import Testing
         }
     }
 
-    static let pieces = ["web", "a b", "x:y", "port", "#no", "it's", "say \"hi\"", "back\\slash", "tab\there", "two\nlines", "café", "-dash", "", " pad ", "1.5", "null", "true", "[x]", "{y}", "a, b", "k: v", "&a", "*b", "!t", "%p", "@q", "|", ">"]
+    static let pieces = [
+        "web", "a b", "x:y", "port", "#no", "it's", "say \"hi\"", "back\\slash", "tab\there", "two\nlines", "café", "-dash", "", " pad ", "1.5",
+        "null", "true", "[x]", "{y}", "a, b", "k: v", "&a", "*b", "!t", "%p", "@q", "|", ">",
+    ]
 
     static func value(_ draw: inout Draw, depth: Int) -> Value {
         switch depth > 2 ? 0 : draw.next(3) {
@@ -243,7 +253,8 @@ import Testing
 
     /// Plain only when nothing in it could mean something else; otherwise quoted, escaping as needed.
     static func scalar(_ text: String, _ draw: inout Draw) -> String {
-        let safe = text.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" } && text.first?.isLetter == true
+        let safe =
+            text.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" } && text.first?.isLetter == true
             && !["true", "null", "yes", "no", "on", "off"].contains(text.lowercased())
         let style = draw.next(3)
         if safe, style == 0 { return text }

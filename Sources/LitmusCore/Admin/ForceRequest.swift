@@ -1,10 +1,10 @@
 import AccessControl
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import LitmusWire
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// A request to create a force, validated from form fields; each problem is a reason a client can act on.
 public struct ForceRequest: Sendable, Equatable {

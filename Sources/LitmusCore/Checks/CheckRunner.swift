@@ -1,11 +1,11 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import Logging
 import NIOCore
 import NIOHTTP1
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Runs dependencies and metrics. A failing check never throws upward: it returns a result with a reason
 /// (litmus_paper `dependency/tcp.rb` turns its own exceptions into `false` and a log line).

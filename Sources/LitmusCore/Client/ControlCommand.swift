@@ -1,10 +1,10 @@
 import AccessControl
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import LitmusWire
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// What litmusctl asks the agent, and how the answer becomes output and an exit status.
 public enum ControlCommand: Sendable, Equatable {

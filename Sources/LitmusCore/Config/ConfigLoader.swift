@@ -1,11 +1,11 @@
 import AccessControl
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import Glibc
 import LitmusWire
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Loads litmus_paper-style YAML (`port`, `data_directory`, `include_files`, `services`) plus litmus's own keys.
 ///

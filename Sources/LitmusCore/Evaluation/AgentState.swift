@@ -1,10 +1,10 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import LitmusWire
 import Logging
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The agent's shared state: the active configuration, the latest evaluation per service, and the forces.
 ///
@@ -131,4 +131,3 @@ public actor AgentState {
         serviceNames.compactMap { status(of: $0) }
     }
 }
-

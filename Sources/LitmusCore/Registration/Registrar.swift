@@ -1,10 +1,10 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import Logging
 import ServiceLifecycle
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Keeps this agent's node registered with brothers (their dynamic membership): joins at start,
 /// refreshes every `interval` with a `ttl`, and leaves on shutdown so the node drains at once

@@ -1,8 +1,8 @@
 import AccessControl
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// A listener's load as raindrops (used by litmus_paper) reports it: connections being served and waiting.
