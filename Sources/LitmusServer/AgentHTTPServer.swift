@@ -1,9 +1,14 @@
-import Foundation
+import Glibc
 import Hummingbird
 import LitmusCore
 import Logging
 import NIOCore
 import ServiceLifecycle
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Builds the HTTP listeners: one Hummingbird application per TCP address, plus the Unix socket for litmusctl.
 public enum AgentHTTPServer {
@@ -47,7 +52,7 @@ public enum AgentHTTPServer {
 
     /// Creates the socket's directory and removes a stale socket left by a previous run (but not a live one).
     static func prepareSocketPath(_ path: String) throws {
-        let directory = (path as NSString).deletingLastPathComponent
+        let directory = FilePaths.directory(of: path)
         if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
         guard FileManager.default.fileExists(atPath: path) else { return }
         if (try? BlockingSocket.connect(unixPath: path, deadline: .after(.milliseconds(200)))) != nil {

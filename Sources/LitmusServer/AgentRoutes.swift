@@ -1,10 +1,14 @@
 import AccessControl
-import Foundation
 import HTTPTypes
 import Hummingbird
 import LitmusCore
 import LitmusWire
 import NIOCore
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Which listener a router serves: the Unix socket is trusted for force changes, TCP is checked.
 public enum AgentTransport: Sendable {

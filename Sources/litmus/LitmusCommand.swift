@@ -40,6 +40,7 @@ extension LitmusCommand {
         var logLevel: Logger.Level = .info
 
         func run() async throws {
+            MallocArenas.limit(to: 2)
             let level = logLevel
             LoggingSystem.bootstrap { label in
                 var handler = StreamLogHandler.standardError(label: label)

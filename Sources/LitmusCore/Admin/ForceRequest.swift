@@ -1,6 +1,10 @@
 import AccessControl
-import Foundation
 import LitmusWire
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// A request to create a force, validated from form fields; each problem is a reason a client can act on.
 public struct ForceRequest: Sendable, Equatable {
@@ -22,7 +26,7 @@ public struct ForceRequest: Sendable, Equatable {
         self.reason = fields["reason"] ?? ""
         guard reason.utf8.count <= 4096 else { throw Invalid(description: "reason is longer than 4096 bytes") }
         if direction == .health {
-            guard let text = fields["health"], let value = Int(text.trimmingCharacters(in: .whitespaces)), (0...100).contains(value) else {
+            guard let text = fields["health"], let value = Int(text.trimmingBlanks()), (0...100).contains(value) else {
                 throw Invalid(description: "health must be an integer 0...100, got \(fields["health"].map { "\"\($0.prefix(40))\"" } ?? "nothing")")
             }
             health = value
@@ -49,7 +53,7 @@ public struct ForceRequest: Sendable, Equatable {
 
     /// Seconds with an optional `s`, `m`, `h` or `d` suffix; at most 366 days.
     public static func parseTTL(_ text: String) -> Duration? {
-        let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
+        let trimmed = text.trimmingBlanks().lowercased()
         let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
         var number = Substring(trimmed)
         var unit: Int64 = 1

@@ -1,8 +1,11 @@
-import AsyncHTTPClient
-import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Runs dependencies and metrics. A failing check never throws upward: it returns a result with a reason
 /// (litmus_paper `dependency/tcp.rb` turns its own exceptions into `false` and a log line).
@@ -91,19 +94,16 @@ struct CheckRunner: Sendable {
     }
 
     private func httpGet(url: String, method: String, verify: Bool, caFile: String?, timeout: Duration) async throws -> (Int, String) {
-        let client = try await context.httpClient(verify: verify, caFile: caFile)
-        var request = HTTPClientRequest(url: url)
-        request.method = .RAW(value: method)
-        request.headers.add(name: "User-Agent", value: "litmus (Plimsoll)")
+        var headers: [(String, String)] = []
         // Basic auth from the URL's userinfo, as litmus_paper supported.
         if let components = URLComponents(string: url), let user = components.user {
             let credentials = "\(user):\(components.password ?? "")"
-            request.headers.add(name: "Authorization", value: "Basic \(Data(credentials.utf8).base64EncodedString())")
+            headers.append(("Authorization", "Basic \(Data(credentials.utf8).base64EncodedString())"))
         }
-        let nanoseconds = Int64(timeout.seconds * 1e9)
-        let response = try await client.execute(request, timeout: .nanoseconds(nanoseconds))
-        let body = try await response.body.collect(upTo: 1 << 20)
-        return (Int(response.status.code), String(buffer: body))
+        let response = try await context.http.fetch(
+            url, method: method, headers: headers, timeout: timeout, verifyTLS: verify, caFile: caFile, limit: 1 << 20
+        )
+        return (response.status, response.body)
     }
 
     // MARK: metrics
@@ -122,7 +122,7 @@ struct CheckRunner: Sendable {
             if result.termination != .exited(0) {
                 context.logger.info("metric script exited non-zero", metadata: ["service": "\(service)", "stderr": "\(result.standardError.prefix(500))"])
             }
-            let text = result.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+            let text = result.standardOutput.trimmingWhitespace()
             guard let fraction = Double(text), fraction.isFinite else { throw CheckFailure("script printed \"\(text.prefix(100))\", expected a fraction such as 0.75") }
             return (Double(weight) * fraction, [])
         case .tcpSocketUtilization(let weight, let address, let maxConnections):
@@ -142,7 +142,7 @@ struct CheckRunner: Sendable {
             let (status, body) = try await httpGet(url: "\(baseURL)/cluster/\(cluster)", method: "GET", verify: true, caFile: nil, timeout: timeout)
             guard status == 200 else { throw CheckFailure("HTTP status \(status) from \(baseURL)/cluster/\(cluster)") }
             guard let line = body.split(whereSeparator: \.isNewline).first(where: { $0.hasPrefix("CombinedWeight:") }),
-                let weight = Int(line.dropFirst("CombinedWeight:".count).trimmingCharacters(in: .whitespaces))
+                let weight = Int(line.dropFirst("CombinedWeight:".count).trimmingBlanks())
             else { throw CheckFailure("no CombinedWeight line in the answer") }
             return (Double(weight), [])
         case .internetHealth(let weight, let hosts, let timeout):

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Where litmusctl finds the agent.
 public enum AgentEndpoint: Sendable, Equatable, CustomStringConvertible {
@@ -104,7 +108,7 @@ public struct AgentClient: Sendable {
 
     /// Parses a complete HTTP/1.1 response (Content-Length, chunked, or read-to-close bodies).
     static func parse(_ raw: String) -> AgentResponse? {
-        guard let split = raw.range(of: "\r\n\r\n") else { return nil }
+        guard let split = raw.firstRange(of: "\r\n\r\n") else { return nil }
         let head = raw[..<split.lowerBound].split(separator: "\r\n", omittingEmptySubsequences: false)
         guard let statusLine = head.first, statusLine.hasPrefix("HTTP/1."), statusLine.count >= 12,
             let status = Int(statusLine.dropFirst(9).prefix(3))

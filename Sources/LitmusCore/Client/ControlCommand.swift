@@ -1,6 +1,10 @@
 import AccessControl
-import Foundation
 import LitmusWire
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// What litmusctl asks the agent, and how the answer becomes output and an exit status.
 public enum ControlCommand: Sendable, Equatable {
@@ -66,7 +70,7 @@ public enum StatusPresenter {
         }
         for other in status.otherForces { out += "Overridden force: \(describe(other))\n" }
         if let age = status.age {
-            out += "Evaluated: \(String(format: "%.1f", age))s ago\n"
+            out += "Evaluated: \(DecimalText.format(age, decimals: 1))s ago\n"
         }
         if let stale = status.staleReason { out += "Stale: \(stale)\n" }
         for dependency in status.dependencies {
@@ -92,9 +96,8 @@ public enum StatusPresenter {
         text += force.scope == .global ? " (global)" : " (service)"
         text += ", reason: \(force.reason.isEmpty ? "-" : force.reason)"
         if let author = force.author { text += ", by \(author)" }
-        let formatter = ISO8601DateFormatter()
-        text += ", since \(formatter.string(from: force.createdAt))"
-        if let expiresAt = force.expiresAt { text += ", expires \(formatter.string(from: expiresAt))" }
+        text += ", since \(force.createdAt.ISO8601Format())"
+        if let expiresAt = force.expiresAt { text += ", expires \(expiresAt.ISO8601Format())" }
         if force.origin == .litmusPaperFile { text += " [litmus_paper file]" }
         return text
     }

@@ -1,5 +1,3 @@
-import Yams
-
 /// Turns one `dependencies[i]` or `checks[i]` mapping into a spec; option names follow litmus_paper.
 ///
 /// litmus_paper used `timeout_seconds` for some types and `timeout` for others; both are accepted everywhere.

@@ -1,7 +1,11 @@
 import AccessControl
-import Foundation
+import Glibc
 import LitmusWire
-import Yams
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Loads litmus_paper-style YAML (`port`, `data_directory`, `include_files`, `services`) plus litmus's own keys.
 ///
@@ -16,7 +20,7 @@ public enum ConfigLoader {
         guard let root = parse(file: path, errors: &errors) else { throw ConfigErrors(errors) }
         readMain(root, into: &settings, errors: &errors)
         if let pattern = settings.includePattern {
-            let directory = (path as NSString).deletingLastPathComponent
+            let directory = FilePaths.directory(of: path)
             let full = pattern.hasPrefix("/") ? pattern : (directory.isEmpty ? pattern : "\(directory)/\(pattern)")
             for file in glob(full) {
                 settings.files.append(file)
@@ -36,17 +40,17 @@ public enum ConfigLoader {
         do {
             text = try String(contentsOfFile: file, encoding: .utf8)
         } catch {
-            errors.append(ConfigError(file: file, path: "", message: "cannot read the file: \(error.localizedDescription)"))
+            errors.append(ConfigError(file: file, path: "", message: "cannot read the file: \(FileErrorText.describe(error))"))
             return nil
         }
         do {
-            guard let node = try Yams.compose(yaml: text) else {
+            guard let node = try YAMLParser.parse(text) else {
                 errors.append(ConfigError(file: file, path: "", message: "the file is empty; expected a mapping"))
                 return nil
             }
             return YAMLCursor(node: node, file: file, path: "")
         } catch {
-            errors.append(ConfigError(file: file, path: "", message: "not valid YAML: \(error)"))
+            errors.append(ConfigError(file: file, path: "", line: error.line, message: "not valid YAML: \(error.message) (column \(error.column))"))
             return nil
         }
     }
@@ -156,7 +160,7 @@ public enum ConfigLoader {
                 let nodeCursor = try object.required("node")
                 let node = try nodeCursor.nonEmptyString()
                 guard let colon = node.lastIndex(of: ":"), let port = Int(node[node.index(after: colon)...]), (1...65535).contains(port),
-                    IPNetwork.parseAddress(String(node[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))) != nil
+                    IPNetwork.parseAddress(node[..<colon].trimming(where: { $0 == "[" || $0 == "]" })) != nil
                 else { throw nodeCursor.error("expected the real server as ADDRESS:PORT, e.g. 192.0.2.2:8080") }
                 let service = try object.required("service").nonEmptyString()
                 var registration = Registration(brother: brother, cluster: cluster, node: node, service: service)
@@ -170,7 +174,7 @@ public enum ConfigLoader {
                 if let value = object.optional("token_file") {
                     let path = try value.nonEmptyString()
                     guard let token = try? String(contentsOfFile: path, encoding: .utf8) else { throw value.error("cannot read the token file \(path)") }
-                    registration.token = token.trimmingCharacters(in: .whitespacesAndNewlines)
+                    registration.token = token.trimmingWhitespace()
                 }
                 if let unknown = object.unknownKeys().first { throw unknown }
                 settings.registrations.append(registration)
@@ -194,7 +198,7 @@ public enum ConfigLoader {
             if let value = object.optional("token_file") {
                 let path = try value.nonEmptyString()
                 guard let token = try? String(contentsOfFile: path, encoding: .utf8) else { throw value.error("cannot read the token file \(path)") }
-                let trimmed = token.trimmingCharacters(in: .whitespacesAndNewlines)
+                let trimmed = token.trimmingWhitespace()
                 guard !trimmed.isEmpty else { throw value.error("the token file \(path) is empty") }
                 settings.admin.token = trimmed
             }

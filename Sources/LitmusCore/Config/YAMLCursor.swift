@@ -1,46 +1,44 @@
-import Yams
-
 /// A YAML node plus where it sits (file and YAML path), so every error can say exactly where it is.
 struct YAMLCursor {
-    let node: Node
+    let node: YAMLNode
     let file: String
     let path: String
 
-    var line: Int? { node.mark?.line }
+    var line: Int? { node.line }
 
     func error(_ message: String) -> ConfigError {
         ConfigError(file: file, path: path, line: line, message: message)
     }
 
-    func child(_ key: String, _ value: Node) -> YAMLCursor {
+    func child(_ key: String, _ value: YAMLNode) -> YAMLCursor {
         YAMLCursor(node: value, file: file, path: path.isEmpty ? key : "\(path).\(key)")
     }
 
-    func element(_ index: Int, _ value: Node) -> YAMLCursor {
+    func element(_ index: Int, _ value: YAMLNode) -> YAMLCursor {
         YAMLCursor(node: value, file: file, path: "\(path)[\(index)]")
     }
 
     /// The entries of a mapping, in file order, with string keys.
     func mapping() throws(ConfigError) -> [(key: String, value: YAMLCursor)] {
-        guard case .mapping(let mapping) = node else { throw error("expected a mapping (key: value pairs), found \(kind)") }
+        guard let pairs = node.mapping else { throw error("expected a mapping (key: value pairs), found \(kind)") }
         var result: [(key: String, value: YAMLCursor)] = []
-        for (key, value) in mapping {
-            guard let name = key.scalar?.string else { throw error("keys must be plain strings") }
-            result.append((name, child(name, value)))
+        for pair in pairs {
+            guard let name = pair.key.scalar?.text else { throw error("keys must be plain strings") }
+            result.append((name, child(name, pair.value)))
         }
         return result
     }
 
     func sequence() throws(ConfigError) -> [YAMLCursor] {
-        guard case .sequence(let sequence) = node else { throw error("expected a list, found \(kind)") }
-        return sequence.enumerated().map { element($0.offset, $0.element) }
+        guard let items = node.sequence else { throw error("expected a list, found \(kind)") }
+        return items.enumerated().map { element($0.offset, $0.element) }
     }
 
-    var isNull: Bool { node.null != nil }
+    var isNull: Bool { node.isNull }
 
     func string() throws(ConfigError) -> String {
-        guard case .scalar(let scalar) = node, node.null == nil else { throw error("expected a string, found \(kind)") }
-        return scalar.string
+        guard let scalar = node.scalar, !scalar.isNull else { throw error("expected a string, found \(kind)") }
+        return scalar.text
     }
 
     func nonEmptyString() throws(ConfigError) -> String {
@@ -50,19 +48,19 @@ struct YAMLCursor {
     }
 
     func int(in range: ClosedRange<Int>) throws(ConfigError) -> Int {
-        guard case .scalar = node, let value = node.int else { throw error("expected an integer, found \(describe)") }
+        guard let value = node.scalar?.int else { throw error("expected an integer, found \(describe)") }
         guard range.contains(value) else { throw error("must be \(range.lowerBound)...\(range.upperBound), got \(value)") }
         return value
     }
 
     func bool() throws(ConfigError) -> Bool {
-        guard case .scalar = node, let value = node.bool else { throw error("expected true or false, found \(describe)") }
+        guard let value = node.scalar?.bool else { throw error("expected true or false, found \(describe)") }
         return value
     }
 
     /// Seconds, integer or fractional, > 0 and at most `maximum`.
     func seconds(maximum: Double = 3600) throws(ConfigError) -> Duration {
-        guard case .scalar = node, let value = node.float ?? node.int.map(Double.init) else {
+        guard let scalar = node.scalar, let value = scalar.double ?? scalar.int.map(Double.init) else {
             throw error("expected a number of seconds, found \(describe)")
         }
         guard value > 0, value <= maximum else { throw error("must be more than 0 and at most \(Int(maximum)) seconds, got \(value)") }
@@ -88,16 +86,15 @@ struct YAMLCursor {
     }
 
     var kind: String {
-        switch node {
-        case .scalar: node.null != nil ? "nothing (null)" : "a scalar"
+        switch node.content {
+        case .scalar(let scalar): scalar.isNull ? "nothing (null)" : "a scalar"
         case .mapping: "a mapping"
         case .sequence: "a list"
-        case .alias: "an alias"
         }
     }
 
     var describe: String {
-        if case .scalar(let scalar) = node, node.null == nil { return "\"\(scalar.string)\"" }
+        if let scalar = node.scalar, !scalar.isNull { return "\"\(scalar.text)\"" }
         return kind
     }
 }

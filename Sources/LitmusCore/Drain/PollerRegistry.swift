@@ -1,5 +1,9 @@
-import Foundation
 import Synchronization
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// What one balancer's brother last said about this node while polling a service: the weight the
 /// node has in its IPVS and its active connections there (brother's `X-Brother-*` poll headers).

@@ -1,6 +1,10 @@
-import Foundation
 import LitmusWire
 import Logging
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The agent's shared state: the active configuration, the latest evaluation per service, and the forces.
 ///
@@ -127,4 +131,3 @@ public actor AgentState {
         serviceNames.compactMap { status(of: $0) }
     }
 }
-

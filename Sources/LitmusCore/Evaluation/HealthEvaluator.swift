@@ -1,7 +1,11 @@
-import Foundation
 import Logging
 import Metrics
 import ServiceLifecycle
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Evaluates every service in the background, each on its own schedule and each check with its own timeout.
 ///

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// One complete evaluation of a service's checks.
 public struct ServiceEvaluation: Sendable, Equatable, Codable {

@@ -1,5 +1,9 @@
-import Foundation
 import LitmusWire
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// An operator's override of measured health, for one service or for all of them.
 public struct Force: Sendable, Equatable, Codable {

@@ -1,5 +1,10 @@
-import Foundation
+import Glibc
 import LitmusWire
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Problems writing or removing forces on disk.
 public struct ForceStoreError: Error, Sendable, CustomStringConvertible {
@@ -96,7 +101,7 @@ public struct ForceStore: Sendable {
             let data = try ForceStore.encoder.encode(ours)
             try data.write(to: URL(fileURLWithPath: jsonPath), options: .atomic)
         } catch {
-            throw ForceStoreError(path: jsonPath, reason: "\(error.localizedDescription)")
+            throw ForceStoreError(path: jsonPath, reason: FileErrorText.describe(error))
         }
     }
 
@@ -118,7 +123,7 @@ public struct ForceStore: Sendable {
         case .health:
             let last = lines.last(where: { !$0.isEmpty }) ?? ""
             // Ruby's String#to_i: the leading integer, or 0.
-            let digits = last.trimmingCharacters(in: .whitespaces).prefix(while: \.isNumber)
+            let digits = last.trimmingBlanks().prefix(while: \.isNumber)
             state = .health(min(100, Int(digits.prefix(9)) ?? 0))
         }
         return Force(scope: scope, state: state, reason: reason, author: nil, createdAt: modified, origin: .litmusPaperFile)

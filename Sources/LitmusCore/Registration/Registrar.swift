@@ -1,9 +1,10 @@
-import AsyncHTTPClient
-import Foundation
 import Logging
-import NIOCore
-import NIOHTTP1
 import ServiceLifecycle
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Keeps this agent's node registered with brothers (their dynamic membership): joins at start,
 /// refreshes every `interval` with a `ttl`, and leaves on shutdown so the node drains at once
@@ -20,7 +21,7 @@ public struct Registrar: ServiceLifecycle.Service {
     }
 
     public func run() async throws {
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let client = HTTPFetcher()
         await withDiscardingTaskGroup { group in
             for registration in registrations {
                 group.addTask {
@@ -32,13 +33,12 @@ public struct Registrar: ServiceLifecycle.Service {
             }
         }
         for registration in registrations { await leave(registration, client: client) }
-        try await client.shutdown()
     }
 
     /// The member URL: `<brother>/cluster/<cluster>/members/<node>`.
     static func url(_ registration: Registration) -> String {
         let base = registration.brother.hasSuffix("/") ? String(registration.brother.dropLast()) : registration.brother
-        let node = registration.node.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? registration.node
+        let node = registration.node.percentEncodedPathSegment()
         return "\(base)/cluster/\(registration.cluster)/members/\(node)"
     }
 
@@ -48,32 +48,32 @@ public struct Registrar: ServiceLifecycle.Service {
         return "ttl=\(max(1, ttl))&agent_port=\(registration.agentPort ?? agentPort)&path=%2F\(registration.service)%2Fstatus"
     }
 
-    func join(_ registration: Registration, client: HTTPClient) async {
-        var request = HTTPClientRequest(url: Self.url(registration))
-        request.method = .PUT
-        request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
-        if let token = registration.token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
-        request.body = .bytes(ByteBuffer(string: Self.form(registration, agentPort: agentPort)))
-        await send(request, registration, client: client, what: "join")
+    func join(_ registration: Registration, client: HTTPFetcher) async {
+        var headers = [("Content-Type", "application/x-www-form-urlencoded")]
+        if let token = registration.token { headers.append(("Authorization", "Bearer \(token)")) }
+        await send("PUT", headers, Self.form(registration, agentPort: agentPort), registration, client: client, what: "join")
     }
 
-    func leave(_ registration: Registration, client: HTTPClient) async {
-        var request = HTTPClientRequest(url: Self.url(registration))
-        request.method = .DELETE
-        if let token = registration.token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
-        await send(request, registration, client: client, what: "leave")
+    func leave(_ registration: Registration, client: HTTPFetcher) async {
+        var headers: [(String, String)] = []
+        if let token = registration.token { headers.append(("Authorization", "Bearer \(token)")) }
+        await send("DELETE", headers, nil, registration, client: client, what: "leave")
     }
 
-    private func send(_ request: HTTPClientRequest, _ registration: Registration, client: HTTPClient, what: String) async {
+    private func send(
+        _ method: String, _ headers: [(String, String)], _ body: String?, _ registration: Registration, client: HTTPFetcher, what: String
+    ) async {
         let metadata: Logger.Metadata = ["brother": "\(registration.brother)", "cluster": "\(registration.cluster)", "node": "\(registration.node)"]
         do {
-            let response = try await client.execute(request, timeout: .seconds(5))
-            let body = String(buffer: try await response.body.collect(upTo: 64 * 1024))
-            switch response.status.code {
+            let response = try await client.fetch(
+                Self.url(registration), method: method, headers: headers, body: body, timeout: .seconds(5), limit: 64 * 1024
+            )
+            let body = response.body
+            switch response.status {
             case 201: logger.notice("registered with brother", metadata: metadata)
             case 200..<300: logger.debug("\(what) refreshed", metadata: metadata)
             default:
-                logger.warning("brother refused the \(what): HTTP \(response.status.code) \(body.trimmingCharacters(in: .whitespacesAndNewlines))", metadata: metadata)
+                logger.warning("brother refused the \(what): HTTP \(response.status) \(body.trimmingWhitespace())", metadata: metadata)
             }
         } catch {
             logger.warning("cannot reach brother for the \(what): \(error)", metadata: metadata)

@@ -1,5 +1,9 @@
-import Foundation
 import LitmusWire
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// What the agent says about a service right now: the latest evaluation combined with live forces and staleness.
 public struct ServiceStatus: Sendable, Equatable, Codable {

@@ -1,6 +1,10 @@
-import Foundation
 import NIOCore
 import Synchronization
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// A service's status rendered once per change (evaluation, force, reload), for the status hot path.
 public struct RenderedStatus: Sendable {

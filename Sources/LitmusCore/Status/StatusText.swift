@@ -1,5 +1,9 @@
-import Foundation
 import LitmusWire
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// litmus_paper's text formats, byte for byte (anchors §2.9), without the ANSI colours of `GET /`.
 public enum StatusText {

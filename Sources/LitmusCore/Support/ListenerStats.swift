@@ -1,5 +1,9 @@
 import AccessControl
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// A listener's load as raindrops (used by litmus_paper) reports it: connections being served and waiting.
 public struct ListenerStats: Sendable, Equatable {

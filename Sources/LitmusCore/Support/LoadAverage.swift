@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// CPU load as litmus_paper reads it: the 1-minute load average over the number of processors.
 public enum LoadAverage {

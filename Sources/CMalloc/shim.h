@@ -1,0 +1,2 @@
+/* glibc's malloc tuning (mallopt, M_ARENA_MAX): <malloc.h> is not part of Swift's Glibc module. */
+#include <malloc.h>
