@@ -20,8 +20,9 @@ struct RunCommand: AsyncParsableCommand {
             --state-file after every change, so a restart changes nothing. The HTTP API (big_brother's routes, JSON, per-node \
             forces, /metrics) listens on --listen and --socket. Clusters with `discovery` take nodes from DNS (A, AAAA or SRV, \
             re-resolved on an interval); a failed lookup keeps the nodes, NXDOMAIN drains them. SIGHUP or POST /reload \
-            re-reads the configuration; an invalid file changes nothing. SIGTERM and SIGINT stop brother and leave the kernel as it is. The API is described in \
-            brother-api(7).
+            re-reads the configuration; an invalid file changes nothing. SIGTERM and SIGINT stop brother and leave the kernel as it is. brother keeps \
+            one connection open per agent and raises its open-file limit to the hard limit at start; it warns when that is too \
+            low (raise LimitNOFILE or `ulimit -Hn`). The API is described in brother-api(7).
             """)
 
     @Option(name: .long, help: "The configuration file (big_brother's YAML plus brother's keys; see brother.yml.5).")

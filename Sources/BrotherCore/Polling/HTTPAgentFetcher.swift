@@ -285,10 +285,8 @@ public final class HTTPAgentFetcher: AgentHealthFetching {
 
     static func describe(_ error: any Error, timeout: Duration) -> String {
         switch error {
-        case AgentExchangeError.timedOut, ChannelError.connectTimeout: return "no answer within \(timeout)"
-        case let error as AgentExchangeError: return "\(error)"
-        case let error as IOError: return "\(error)"
-        default: return "\(error)"
+        case AgentExchangeError.timedOut, ChannelError.connectTimeout: "no answer within \(timeout)"
+        default: "\(error)"
         }
     }
 }
