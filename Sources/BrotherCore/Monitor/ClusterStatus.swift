@@ -63,8 +63,10 @@ public struct ClusterStatus: Sendable {
 
     /// The cluster service's destinations as last read from the kernel.
     public var kernel: [Destination.ID: DestinationStatus] {
+        let destinations = kernelTable.entries[effective.serviceID]?.destinations ?? []
         var result: [Destination.ID: DestinationStatus] = [:]
-        for status in kernelTable.entries[effective.serviceID]?.destinations ?? [] { result[status.destination.id] = status }
+        result.reserveCapacity(destinations.count)
+        for status in destinations { result[status.destination.id] = status }
         return result
     }
 

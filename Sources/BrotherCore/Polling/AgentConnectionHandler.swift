@@ -1,11 +1,11 @@
 import Glibc
 import NIOCore
 
-/// One poll on a connection to an agent: the request's bytes, when to give up, and where the answer goes.
-struct AgentExchange {
-    var request: ByteBuffer
-    var deadline: NIODeadline
-    var promise: EventLoopPromise<AgentAnswer>
+/// Where the outcome of an exchange on a poll connection goes: a round's batch, on the connection's
+/// event loop, with no future per poll.
+protocol AgentExchangeSink: AnyObject {
+    /// Called on the connection's event loop, once for every exchange begun on `connection`.
+    func exchangeEnded(slot: Int, result: Result<AgentAnswer, any Error>, connection: AgentConnectionHandler)
 }
 
 /// An agent's HTTP answer, as much of it as brother reads.
@@ -43,68 +43,73 @@ enum AgentExchangeError: Error, Hashable, CustomStringConvertible {
     }
 }
 
-/// The one handler of a poll connection: takes an ``AgentExchange`` as an outbound write, sends
-/// its request, and completes its promise with the answer (read by ``AgentResponseParser``), a
-/// timeout, or why the connection failed. One exchange at a time; the deadline is enforced here,
-/// on the connection's event loop, which closes the connection when it passes (a late answer must
-/// never be read as the next poll's).
-final class AgentConnectionHandler: ChannelDuplexHandler {
+/// The one handler of a poll connection: sends a request when told to (``begin(_:sink:slot:)``), reads
+/// the answer with ``AgentResponseParser`` and hands it, or why the connection failed, to the sink.
+/// One exchange at a time. The deadline belongs to the caller, who calls ``timeOut()`` when it passes:
+/// the connection then closes, so that a late answer is never read as the next poll's.
+///
+/// The request's constant part (request line, Host, the poller's name) is kept per connection and
+/// only the weight and connection count are written for each poll, into a buffer that is reused.
+final class AgentConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
-    typealias OutboundIn = AgentExchange
     typealias OutboundOut = ByteBuffer
 
     private let maximumBodySize: Int
-    private var pending: EventLoopPromise<AgentAnswer>?
-    /// The current exchange's deadline.
-    private var deadline = NIODeadline.distantFuture
-    /// One timer per connection, re-armed lazily: it is not cancelled when an answer comes, and when
-    /// it fires it looks at the exchange in flight then. Polls every interval thus cost a timer every
-    /// other poll or less, instead of a schedule and a cancel each.
-    private var timer: (task: Scheduled<Void>, due: NIODeadline)?
+    private var context: ChannelHandlerContext?
+    private var sink: (any AgentExchangeSink)?
+    private var slot = 0
     /// What arrived of the current answer.
     private var received: ByteBuffer?
+    /// The request's constant part, and what it was made for.
+    private var requestPrefix: (bytes: ByteBuffer, path: String, poller: String?)?
+    private var request = ByteBuffer()
 
     init(maximumBodySize: Int) {
         self.maximumBodySize = maximumBodySize
     }
 
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        let exchange = unwrapOutboundIn(data)
-        guard pending == nil else {
-            exchange.promise.fail(AgentExchangeError.busy)
-            promise?.fail(AgentExchangeError.busy)
+    /// Whether the connection can carry a poll.
+    var isUsable: Bool { sink == nil && (context?.channel.isActive ?? false) }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    /// Sends `target`'s request. The outcome goes to `sink.exchangeEnded(slot:...)`, perhaps before this returns.
+    func begin(_ target: AgentTarget, sink: any AgentExchangeSink, slot: Int) {
+        guard let context, self.sink == nil else {
+            sink.exchangeEnded(slot: slot, result: .failure(context == nil ? AgentExchangeError.closedBeforeAnswer : .busy), connection: self)
             return
         }
-        pending = exchange.promise
+        self.sink = sink
+        self.slot = slot
         received = nil
-        deadline = exchange.deadline
-        if timer.map({ $0.due > deadline }) ?? true { arm(context, at: deadline) }
-        context.writeAndFlush(wrapOutboundOut(exchange.request), promise: promise)
+        if requestPrefix.map({ $0.path != target.path || $0.poller != target.report?.poller }) ?? true {
+            requestPrefix = (HTTPAgentFetcher.requestPrefix(target, allocator: context.channel.allocator), target.path, target.report?.poller)
+        }
+        request.clear()
+        if var prefix = requestPrefix?.bytes { request.writeBuffer(&prefix) }
+        HTTPAgentFetcher.writeRequestTail(target, into: &request)
+        context.writeAndFlush(wrapOutboundOut(request), promise: nil)
     }
 
-    private func arm(_ context: ChannelHandlerContext, at due: NIODeadline) {
-        timer?.task.cancel()
-        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        let task = context.eventLoop.assumeIsolated().scheduleTask(deadline: due) {
-            let (handler, context) = loopBound.value
-            handler.timerFired(context)
-        }
-        timer = (task, due)
+    /// The exchange's deadline passed: it ends as timed out and the connection closes.
+    func timeOut() {
+        guard sink != nil else { return }
+        finish(.failure(AgentExchangeError.timedOut), close: true)
     }
 
-    private func timerFired(_ context: ChannelHandlerContext) {
-        timer = nil
-        guard pending != nil else { return }
-        if NIODeadline.now() >= deadline {
-            finish(context, .failure(AgentExchangeError.timedOut), close: true)
-        } else {
-            arm(context, at: deadline)
-        }
+    func close() {
+        context?.close(promise: nil)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var bytes = unwrapInboundIn(data)
-        guard pending != nil else {
+        guard sink != nil else {
             // Bytes nobody asked for: the connection's framing can no longer be trusted.
             context.close(promise: nil)
             return
@@ -114,17 +119,15 @@ final class AgentConnectionHandler: ChannelDuplexHandler {
         } else {
             received?.writeBuffer(&bytes)
         }
-        parse(context, connectionClosed: false)
+        parse(connectionClosed: false)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        timer?.task.cancel()
-        timer = nil
-        if pending != nil {
+        if sink != nil {
             if received?.readableBytes ?? 0 > 0 {
-                parse(context, connectionClosed: true)
+                parse(connectionClosed: true)
             } else {
-                finish(context, .failure(AgentExchangeError.closedBeforeAnswer), close: false)
+                finish(.failure(AgentExchangeError.closedBeforeAnswer), close: false)
             }
         }
         context.fireChannelInactive()
@@ -133,13 +136,13 @@ final class AgentConnectionHandler: ChannelDuplexHandler {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         // A reset before any answer is a connection the agent dropped, like a close.
         if let error = error as? IOError, received == nil, error.errnoCode == ECONNRESET || error.errnoCode == EPIPE {
-            finish(context, .failure(AgentExchangeError.closedBeforeAnswer), close: true)
+            finish(.failure(AgentExchangeError.closedBeforeAnswer), close: true)
         } else {
-            finish(context, .failure(error), close: true)
+            finish(.failure(error), close: true)
         }
     }
 
-    private func parse(_ context: ChannelHandlerContext, connectionClosed: Bool) {
+    private func parse(connectionClosed: Bool) {
         guard let received else { return }
         do {
             switch try AgentResponseParser.parse(received, maximumBodySize: maximumBodySize, connectionClosed: connectionClosed) {
@@ -149,19 +152,19 @@ final class AgentConnectionHandler: ChannelDuplexHandler {
                 let reusable = answer.keepAlive && consumed == received.readableBytes && !connectionClosed
                 var answer = answer
                 answer.keepAlive = reusable
-                finish(context, .success(answer), close: !reusable)
+                finish(.success(answer), close: !reusable)
             }
         } catch {
-            finish(context, .failure(error), close: true)
+            finish(.failure(error), close: true)
         }
     }
 
-    private func finish(_ context: ChannelHandlerContext, _ result: Result<AgentAnswer, any Error>, close: Bool) {
+    private func finish(_ result: Result<AgentAnswer, any Error>, close: Bool) {
         received = nil
-        if let pending {
-            self.pending = nil
-            pending.completeWith(result)
-        }
-        if close { context.close(promise: nil) }
+        let sink = self.sink
+        self.sink = nil
+        // Closed first: the sink may hand the connection back to the pool only if it is still open.
+        if close { context?.close(promise: nil) }
+        sink?.exchangeEnded(slot: slot, result: result, connection: self)
     }
 }

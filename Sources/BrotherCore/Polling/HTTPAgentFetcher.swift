@@ -3,7 +3,6 @@ import IPVS
 import LitmusWire
 import NIOCore
 import NIOPosix
-import Synchronization
 
 /// Polls agents over HTTP/1.1 with keep-alive, the way big_brother reads litmus_paper: `X-Health`
 /// on a 200, else the body's `Health: N` line; any other status is 0. A reset or timed-out request
@@ -17,191 +16,60 @@ public final class HTTPAgentFetcher: AgentHealthFetching {
     /// Bodies larger than this are not health answers.
     public static let maximumBodySize = 64 * 1024
 
-    private struct AgentKey: Hashable {
-        var address: IPAddress
-        var port: UInt16
-    }
-
-    private struct IdleConnection {
-        var channel: any Channel
-        var since: ContinuousClock.Instant
-    }
-
-    private struct Pool {
-        var idle: [AgentKey: [IdleConnection]] = [:]
-        var isShutDown = false
-        var lastSweep = ContinuousClock.now
-    }
-
     /// An agent's connections live on one loop, chosen by a hash of the agent, and a round's polls
-    /// start and end on their loops in one batch per loop: a round costs a hop of brother's task to
-    /// each loop and back, not a few hops per poll.
+    /// start and end on their loops in one batch per loop (``AgentPollBatch``): a round costs a hop
+    /// of brother's task to each loop and back, not a few hops per poll. Each loop has its own pool.
     private let loops: [any EventLoop]
-    private let idleTimeout: Duration
-    private let pool = Mutex(Pool())
+    private let pools: [NIOLoopBoundBox<AgentConnectionPool>]
 
     /// - Parameter idleTimeout: how long an idle keep-alive connection to an agent stays open.
     public init(idleTimeout: Duration = .seconds(60), group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
-        self.idleTimeout = idleTimeout
-        self.loops = Array(group.makeIterator())
+        loops = Array(group.makeIterator())
+        pools = loops.map { loop in .makeBoxSendingValue(AgentConnectionPool(idleTimeout: TimeAmount(idleTimeout)), eventLoop: loop) }
     }
 
-    private func loop(for key: AgentKey) -> any EventLoop {
-        loops[Int(UInt(bitPattern: key.hashValue) % UInt(loops.count))]
+    private func loopIndex(_ key: AgentKey) -> Int {
+        Int(UInt(bitPattern: key.hashValue) % UInt(loops.count))
     }
 
     /// Closes the kept-alive connections; polls after this still work, without keeping connections.
     public func shutdown() async throws {
-        let channels = pool.withLock { pool in
-            pool.isShutDown = true
-            defer { pool.idle = [:] }
-            return pool.idle.values.flatMap { $0.map(\.channel) }
+        for (loop, pool) in zip(loops, pools) {
+            try await loop.submit { pool.value.shutDown() }.get()
         }
-        for channel in channels { try? await channel.close() }
     }
 
     public func poll(_ target: AgentTarget, timeout: Duration) async -> AgentPoll {
-        let start = ContinuousClock.now
-        return (try? await loop(for: AgentKey(address: target.address, port: target.port)).flatSubmit { self.pollFuture(target, timeout: timeout) }.get())
-            ?? AgentPoll(observation: .unreachable, latency: ContinuousClock.now - start, problem: "the poll was abandoned")
+        await pollAll([0: target], timeout: timeout, jitter: .zero)[0]
+            ?? AgentPoll(observation: .unreachable, latency: timeout, problem: "the poll was abandoned")
     }
 
-    /// A round on the event loops alone: no task per poll, and one wake-up of the round's task when
-    /// the last answer is in (at 10,000 agents a second, a task per poll cost more than the poll).
+    /// A round on the event loops alone: no task and no future per poll, and one wake-up of the
+    /// round's task per loop when its last answer is in (at 10,000 agents a second, a task per
+    /// poll cost more than the poll).
     public func pollAll<Key: Hashable & Sendable>(_ targets: [Key: AgentTarget], timeout: Duration, jitter: Duration) async -> [Key: AgentPoll] {
         guard !targets.isEmpty else { return [:] }
-        let start = ContinuousClock.now
-        var batches: [ObjectIdentifier: (loop: any EventLoop, targets: [(Key, AgentTarget)])] = [:]
+        var keys: [[Key]] = Array(repeating: [], count: loops.count)
+        var shares: [[AgentTarget]] = Array(repeating: [], count: loops.count)
         for (key, target) in targets {
-            let loop = loop(for: AgentKey(address: target.address, port: target.port))
-            batches[ObjectIdentifier(loop), default: (loop, [])].targets.append((key, target))
+            let index = loopIndex(AgentKey(target))
+            keys[index].append(key)
+            shares[index].append(target)
         }
-        let rounds = batches.values.map { batch in
-            let loop = batch.loop
-            return loop.flatSubmit {
-                var polls: [EventLoopFuture<(Key, AgentPoll)>] = []
-                polls.reserveCapacity(batch.targets.count)
-                for (key, target) in batch.targets {
-                    let poll: EventLoopFuture<AgentPoll>
-                    if jitter > .zero {
-                        poll = loop.flatScheduleTask(in: TimeAmount(PollRound.randomDelay(below: jitter))) { self.pollFuture(target, timeout: timeout) }
-                            .futureResult
-                    } else {
-                        poll = self.pollFuture(target, timeout: timeout)
-                    }
-                    polls.append(poll.map { (key, $0) })
-                }
-                return EventLoopFuture.whenAllSucceed(polls, on: loop)
+        var batches: [(index: Int, answers: EventLoopFuture<[AgentPoll]>)] = []
+        for index in loops.indices where !shares[index].isEmpty {
+            let (loop, pool, share) = (loops[index], pools[index], shares[index])
+            batches.append((index, loop.flatSubmit { AgentPollBatch(loop: loop, pool: pool.value, targets: share, timeout: timeout).start(jitter: jitter) }))
+        }
+        var results: [Key: AgentPoll] = [:]
+        results.reserveCapacity(targets.count)
+        for (index, answers) in batches {
+            let polls = (try? await answers.get()) ?? []
+            for (offset, key) in keys[index].enumerated() {
+                results[key] = offset < polls.count ? polls[offset] : AgentPoll(observation: .unreachable, latency: timeout, problem: "the poll was abandoned")
             }
         }
-        let round = EventLoopFuture.whenAllSucceed(rounds, on: loops[0]).map { $0.flatMap { $0 } }
-        guard let answers = try? await round.get() else {
-            let abandoned = AgentPoll(observation: .unreachable, latency: ContinuousClock.now - start, problem: "the poll was abandoned")
-            return targets.mapValues { _ in abandoned }
-        }
-        return Dictionary(answers, uniquingKeysWith: { first, _ in first })
-    }
-
-    /// One poll, never failing: the whole exchange, connecting and asking again included, runs on
-    /// the event loop, so the agent's speed decides the outcome, not how busy brother's tasks are.
-    private func pollFuture(_ target: AgentTarget, timeout: Duration) -> EventLoopFuture<AgentPoll> {
-        let start = ContinuousClock.now
-        let deadline = NIODeadline.now() + TimeAmount(timeout)
-        let request = Self.request(target)
-        return exchange(AgentKey(address: target.address, port: target.port), request, deadline: deadline)
-            .map { answer in Self.poll(answer, latency: ContinuousClock.now - start) }
-            .recover { error in self.failure(error, latency: ContinuousClock.now - start, timeout: timeout) }
-    }
-
-    /// An answer on a kept-alive connection or a new one. A kept-alive connection the agent closed
-    /// meanwhile (it restarted, or died and its host answered with a reset) says nothing about the
-    /// agent: the request goes again, on another connection.
-    private func exchange(_ key: AgentKey, _ request: ByteBuffer, deadline: NIODeadline) -> EventLoopFuture<AgentAnswer> {
-        if let channel = checkOut(key) {
-            return send(request, on: channel, key: key, deadline: deadline).flatMapError { error in
-                guard Self.isStaleConnection(error), NIODeadline.now() < deadline else { return channel.eventLoop.makeFailedFuture(error) }
-                return self.exchange(key, request, deadline: deadline)
-            }
-        }
-        return connect(key, deadline: deadline).flatMap { channel in self.send(request, on: channel, key: key, deadline: deadline) }
-    }
-
-    private func send(_ request: ByteBuffer, on channel: any Channel, key: AgentKey, deadline: NIODeadline) -> EventLoopFuture<AgentAnswer> {
-        let promise = channel.eventLoop.makePromise(of: AgentAnswer.self)
-        channel.writeAndFlush(AgentExchange(request: request, deadline: deadline, promise: promise)).cascadeFailure(to: promise)
-        promise.futureResult.whenComplete { result in
-            switch result {
-            case .success(let answer) where answer.keepAlive: self.checkIn(channel, key)
-            default: channel.close(promise: nil)
-            }
-        }
-        return promise.futureResult
-    }
-
-    // MARK: connections
-
-    private func checkOut(_ key: AgentKey) -> (any Channel)? {
-        pool.withLock { pool in
-            while let idle = pool.idle[key]?.popLast() {
-                if pool.idle[key]?.isEmpty == true { pool.idle[key] = nil }
-                if idle.channel.isActive { return idle.channel }
-            }
-            return nil
-        }
-    }
-
-    private func checkIn(_ channel: any Channel, _ key: AgentKey) {
-        let now = ContinuousClock.now
-        let (kept, expired) = pool.withLock { pool -> (Bool, [any Channel]) in
-            guard !pool.isShutDown, channel.isActive else { return (false, []) }
-            pool.idle[key, default: []].append(IdleConnection(channel: channel, since: now))
-            // Connections to agents no longer polled (a removed node) close after the idle timeout;
-            // a sweep now and then finds them.
-            guard now - pool.lastSweep >= .seconds(1) else { return (true, []) }
-            pool.lastSweep = now
-            var expired: [any Channel] = []
-            for (agent, connections) in pool.idle {
-                let (old, fresh) = (connections.filter { now - $0.since >= idleTimeout }, connections.filter { now - $0.since < idleTimeout })
-                guard !old.isEmpty else { continue }
-                expired += old.map(\.channel)
-                pool.idle[agent] = fresh.isEmpty ? nil : fresh
-            }
-            return (true, expired)
-        }
-        if !kept { channel.close(promise: nil) }
-        for channel in expired { channel.close(promise: nil) }
-    }
-
-    private func forget(_ channel: any Channel, _ key: AgentKey) {
-        pool.withLock { pool in
-            guard let index = pool.idle[key]?.firstIndex(where: { $0.channel === channel }) else { return }
-            pool.idle[key]?.remove(at: index)
-            if pool.idle[key]?.isEmpty == true { pool.idle[key] = nil }
-        }
-    }
-
-    private func connect(_ key: AgentKey, deadline: NIODeadline) -> EventLoopFuture<any Channel> {
-        let loop = loop(for: key)
-        let address: SocketAddress
-        do {
-            address = try SocketAddress(ipAddress: "\(key.address)", port: Int(key.port))
-        } catch {
-            return loop.makeFailedFuture(error)
-        }
-        return ClientBootstrap(group: loop)
-            .connectTimeout(max(.milliseconds(1), deadline - .now()))
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(AgentConnectionHandler(maximumBodySize: Self.maximumBodySize))
-                }
-            }
-            .connect(to: address)
-            .map { channel in
-                // A connection closed while idle leaves the pool by itself.
-                channel.closeFuture.whenComplete { [weak self] _ in self?.forget(channel, key) }
-                return channel
-            }
+        return results
     }
 
     // MARK: requests and answers
@@ -209,6 +77,13 @@ public final class HTTPAgentFetcher: AgentHealthFetching {
     /// The request's bytes. Values that could break the request (control bytes in a path or a
     /// header) are escaped or dropped: they come from configuration and host names, never raw.
     static func request(_ target: AgentTarget, allocator: ByteBufferAllocator = ByteBufferAllocator()) -> ByteBuffer {
+        var buffer = requestPrefix(target, allocator: allocator)
+        writeRequestTail(target, into: &buffer)
+        return buffer
+    }
+
+    /// What stays the same from poll to poll of a target: the request line, Host, and who polls.
+    static func requestPrefix(_ target: AgentTarget, allocator: ByteBufferAllocator) -> ByteBuffer {
         var buffer = allocator.buffer(capacity: 256)
         buffer.writeStaticString("GET ")
         for byte in target.path.utf8 {
@@ -222,19 +97,24 @@ public final class HTTPAgentFetcher: AgentHealthFetching {
         let host = target.address.family == .ipv6 ? "[\(target.address)]" : "\(target.address)"
         buffer.writeString(target.port == 80 ? host : "\(host):\(target.port)")
         buffer.writeStaticString("\r\nUser-Agent: brother (plimsoll)\r\nAccept: text/plain\r\n")
+        if let report = target.report { writeHeader(HealthReport.pollerHeader, report.poller, into: &buffer) }
+        return buffer
+    }
+
+    /// What changes from poll to poll (the node's weight and connections), and the end of the request.
+    static func writeRequestTail(_ target: AgentTarget, into buffer: inout ByteBuffer) {
         if let report = target.report {
-            func header(_ name: String, _ value: String) {
-                buffer.writeString(name)
-                buffer.writeStaticString(": ")
-                for byte in value.utf8 where byte >= 0x20 && byte != 0x7F { buffer.writeInteger(byte) }
-                buffer.writeStaticString("\r\n")
-            }
-            header(HealthReport.pollerHeader, report.poller)
-            header(HealthReport.pollerWeightHeader, String(report.weight))
-            header(HealthReport.pollerConnectionsHeader, String(report.activeConnections))
+            writeHeader(HealthReport.pollerWeightHeader, String(report.weight), into: &buffer)
+            writeHeader(HealthReport.pollerConnectionsHeader, String(report.activeConnections), into: &buffer)
         }
         buffer.writeStaticString("\r\n")
-        return buffer
+    }
+
+    private static func writeHeader(_ name: String, _ value: String, into buffer: inout ByteBuffer) {
+        buffer.writeString(name)
+        buffer.writeStaticString(": ")
+        for byte in value.utf8 where byte >= 0x20 && byte != 0x7F { buffer.writeInteger(byte) }
+        buffer.writeStaticString("\r\n")
     }
 
     static func poll(_ answer: AgentAnswer, latency: Duration) -> AgentPoll {
@@ -251,7 +131,7 @@ public final class HTTPAgentFetcher: AgentHealthFetching {
             problem: answer.status == 200 ? nil : "HTTP \(answer.status)")
     }
 
-    private func failure(_ error: any Error, latency: Duration, timeout: Duration) -> AgentPoll {
+    static func failure(_ error: any Error, latency: Duration, timeout: Duration) -> AgentPoll {
         if Self.isRefused(error) { return AgentPoll(observation: .refused, latency: latency, problem: "connection refused") }
         switch error {
         case AgentExchangeError.bodyTooLarge, AgentExchangeError.notHTTP:

@@ -29,6 +29,12 @@ public struct IPAddress: Hashable, Sendable, Comparable, LosslessStringConvertib
 
     public var family: AddressFamily { bytes.count == 4 ? .ipv4 : .ipv6 }
 
+    /// The bytes in one go rather than one `combine` per byte: brother hashes node addresses for every
+    /// poll and every weight decision, 10,000 times a second at scale. Equal addresses have equal bytes.
+    public func hash(into hasher: inout Hasher) {
+        bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+    }
+
     /// Text form (`inet_ntop`): `192.0.2.1`, `2001:db8::1`.
     public var description: String {
         var buffer = [CChar](repeating: 0, count: 64)
