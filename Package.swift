@@ -55,6 +55,8 @@ let package = Package(
         ),
         // mallopt for the litmus agent (no library to link: it is glibc's).
         .systemLibrary(name: "CMalloc"),
+        // epoll for brother-bench's simulated agents (glibc's, like CMalloc).
+        .systemLibrary(name: "CEpoll"),
         .systemLibrary(
             name: "CIPSet",
             pkgConfig: "libipset",
@@ -184,6 +186,7 @@ let package = Package(
             name: "brother-bench",
             dependencies: [
                 "BrotherCore",
+                "CEpoll",
                 "IPVS",
                 "IPVSTesting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -70,7 +70,7 @@ struct EncodedStateFileTests {
         return try decoder.decode(BrotherStateStore.Snapshot.self, from: data)
     }
 
-    @Test(arguments: [(0, 0), (1, 0), (1, 3), (5, 7)])
+    @Test(arguments: [(0, 0), (1, 0), (1, 3), (5, 7), (2, 12)])  // 12: "10.0.0.10:80" sorts before "10.0.0.1:80"
     func theDocumentIsTheWholeSnapshotEncodedByJSONEncoder(clusters: Int, nodes: Int) throws {
         let records = Self.records(clusters: clusters, nodes: nodes)
         var file = EncodedStateFile()
@@ -92,8 +92,10 @@ struct EncodedStateFileTests {
         let name = "c\"3/é"
         let node = try #require(records[name]?.states.keys.min())
         records[name]?.states[node]?.streak += 1
+        let nodesBefore = file.encodedNodes
         let changed = try file.document(for: records)
         #expect(file.encodedRecords == 6, "only the changed cluster is encoded")
+        #expect(file.encodedNodes == nodesBefore + 1, "and in it only the changed node")
         #expect(try Self.decode(changed) == Self.decode(Self.wholeSnapshot(records)))
 
         records["c\"0/é"] = nil

@@ -17,10 +17,20 @@ struct EncodedStateFile {
         var removedService: String?
     }
 
+    /// A node's entry in its cluster's `states` object.
+    private struct NodeFragment {
+        var state: NodeHealthState
+        var key: String
+        var json: Data
+    }
+
     /// A record and its JSON values, one per member of the snapshot the cluster appears in.
     private struct Fragments {
         var record: ClusterRecord
         var name: Data
+        /// The nodes' entries, each encoded when it changed: a round that changes two nodes of a
+        /// hundred encodes two.
+        var nodes: [Destination.ID: NodeFragment]
         var states: Data
         var phase: Data
         var draining: Data?
@@ -32,6 +42,8 @@ struct EncodedStateFile {
     private var fragments: [String: Fragments] = [:]
     /// How many cluster records were encoded so far (tests check that unchanged ones are not).
     private(set) var encodedRecords = 0
+    /// How many node states were encoded so far.
+    private(set) var encodedNodes = 0
 
     private static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
@@ -64,8 +76,29 @@ struct EncodedStateFile {
         func keyed<Key, Value: Encodable>(_ values: [Key: Value]) throws -> Data? {
             values.isEmpty ? nil : try encoder.encode(Dictionary(uniqueKeysWithValues: values.map { ("\($0.key)", $0.value) }))
         }
+        let previous = fragments[name]?.nodes ?? [:]
+        var nodes: [Destination.ID: NodeFragment] = [:]
+        nodes.reserveCapacity(record.states.count)
+        for (id, state) in record.states {
+            if let kept = previous[id], kept.state == state {
+                nodes[id] = kept
+            } else {
+                let key = "\(id)"
+                var json = try encoder.encode([key: state])
+                // `{"KEY":VALUE}` without its braces: the member as it sits in the cluster's object.
+                json = json.dropFirst().dropLast()
+                nodes[id] = NodeFragment(state: state, key: key, json: json)
+                encodedNodes += 1
+            }
+        }
+        var states = Data("{".utf8)
+        for (index, node) in nodes.values.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }).enumerated() {
+            if index > 0 { states.append(UInt8(ascii: ",")) }
+            states.append(node.json)
+        }
+        states.append(UInt8(ascii: "}"))
         fragments[name] = Fragments(
-            record: record, name: try encoder.encode(name), states: try keyed(record.states) ?? Data("{}".utf8),
+            record: record, name: try encoder.encode(name), nodes: nodes, states: states,
             phase: try encoder.encode(record.phase), draining: try keyed(record.draining), retiredServices: try keyed(record.retiredServices),
             dynamicNodes: try keyed(record.dynamicNodes), removedService: try record.removedService.map { try encoder.encode($0) })
         encodedRecords += 1

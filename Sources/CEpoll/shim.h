@@ -1,0 +1,2 @@
+/* epoll for the benchmark's simulated agents: <sys/epoll.h> is not part of Swift's Glibc module. */
+#include <sys/epoll.h>
