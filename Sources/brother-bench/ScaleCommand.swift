@@ -37,7 +37,9 @@ struct ScaleCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        // brother run itself does not raise the limit; at this scale it needs one socket per agent.
+        // One socket per agent; brother run raises its limit too (to the hard limit).
+        // As brother run does at start.
+        MallocArenas.limit(to: 2)
         let limit = ProcessResources.raiseFileLimit(to: layout.agentCount + 1024)
         guard limit >= layout.agentCount + 64 else { throw BenchFailure("RLIMIT_NOFILE is \(limit); \(layout.agentCount + 64) are needed") }
         let interval = Duration.seconds(interval)

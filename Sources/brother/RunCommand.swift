@@ -121,6 +121,7 @@ struct RunCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         logger.info("monitoring \(configuration.clusters.count) clusters from \(config)")
+        MallocArenas.limit(to: 2)
         let fileLimit = FileDescriptorLimit.raiseToHardLimit()
         if let warning = FileDescriptorLimit.warning(limit: fileLimit, agents: configuration.clusters.reduce(0) { $0 + $1.nodes.count }) {
             logger.warning("\(warning)")
