@@ -61,6 +61,26 @@ import Testing
         await server.stop()
     }
 
+    /// A kept-alive connection keeps the request's constant part: what changes from poll to poll
+    /// (the weight brother reports) and a poll for another path must still go out as asked.
+    @Test func eachPollOnAKeptAliveConnectionSaysWhatItWasGiven() async throws {
+        let server = try await ScriptedAgentServer()
+        let fetcher = HTTPAgentFetcher()
+        func target(_ path: String, weight: Int) -> AgentTarget {
+            AgentTarget(
+                address: IPAddress("127.0.0.1")!, port: server.port, path: path,
+                report: PollReport(poller: "lb1/web", weight: weight, activeConnections: 3))
+        }
+        for weight in [17, 42, 0, 100] {
+            #expect(await fetcher.poll(target("/echo/status", weight: weight), timeout: Self.timeout).observation == .health(weight))
+        }
+        #expect(await fetcher.poll(target("/ok/status", weight: 5), timeout: Self.timeout).observation == .health(87))
+        #expect(await fetcher.poll(target("/echo/status", weight: 64), timeout: Self.timeout).observation == .health(64))
+        #expect(server.acceptedConnections == 1)
+        try await fetcher.shutdown()
+        await server.stop()
+    }
+
     @Test func aRoundPollsEveryAgentInParallelWithinOneTimeout() async throws {
         let server = try await ScriptedAgentServer()
         let fetcher = HTTPAgentFetcher()

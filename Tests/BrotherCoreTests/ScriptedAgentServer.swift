@@ -70,6 +70,10 @@ final class ScriptedAgentServer: Sendable {
                 let loop = context.eventLoop
                 let boundContext = NIOLoopBound(context, eventLoop: loop)
                 loop.scheduleTask(in: .milliseconds(1500)) { self.respond(boundContext.value, .ok, ["X-Health": "50"], "Health: 50\n") }
+            case "/echo/status":
+                // The health is the weight brother said the node has: shows what each poll carried.
+                let weight = head.headers.first(name: "X-Brother-Weight") ?? "0"
+                respond(context, .ok, ["X-Health": weight], "Health: \(weight)\n")
             case "/hung/status": break  // never answer
             case "/close/status": context.close(promise: nil)
             case "/idleclose/status":

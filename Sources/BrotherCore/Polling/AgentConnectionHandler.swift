@@ -48,8 +48,8 @@ enum AgentExchangeError: Error, Hashable, CustomStringConvertible {
 /// One exchange at a time. The deadline belongs to the caller, who calls ``timeOut()`` when it passes:
 /// the connection then closes, so that a late answer is never read as the next poll's.
 ///
-/// The request's constant part (request line, Host, the poller's name) is kept per connection and
-/// only the weight and connection count are written for each poll, into a buffer that is reused.
+/// The request's constant part (request line, Host, the poller's name) stays in the connection's
+/// one request buffer; each poll writes only the weight and connection count after it.
 final class AgentConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -60,9 +60,9 @@ final class AgentConnectionHandler: ChannelInboundHandler {
     private var slot = 0
     /// What arrived of the current answer.
     private var received: ByteBuffer?
-    /// The request's constant part, and what it was made for.
-    private var requestPrefix: (bytes: ByteBuffer, path: String, poller: String?)?
+    /// The last request sent; its first `prefix.length` bytes are the constant part, made for that path and poller.
     private var request = ByteBuffer()
+    private var prefix: (length: Int, path: String, poller: String?)?
 
     init(maximumBodySize: Int) {
         self.maximumBodySize = maximumBodySize
@@ -88,11 +88,13 @@ final class AgentConnectionHandler: ChannelInboundHandler {
         self.sink = sink
         self.slot = slot
         received = nil
-        if requestPrefix.map({ $0.path != target.path || $0.poller != target.report?.poller }) ?? true {
-            requestPrefix = (HTTPAgentFetcher.requestPrefix(target, allocator: context.channel.allocator), target.path, target.report?.poller)
+        if let prefix, prefix.path == target.path, prefix.poller == target.report?.poller {
+            // The last request, cut back to its constant part: one buffer per connection, reused.
+            request.moveWriterIndex(to: prefix.length)
+        } else {
+            request = HTTPAgentFetcher.requestPrefix(target, allocator: context.channel.allocator)
+            prefix = (request.writerIndex, target.path, target.report?.poller)
         }
-        request.clear()
-        if var prefix = requestPrefix?.bytes { request.writeBuffer(&prefix) }
         HTTPAgentFetcher.writeRequestTail(target, into: &request)
         context.writeAndFlush(wrapOutboundOut(request), promise: nil)
     }
