@@ -100,8 +100,8 @@ import Testing
         await server.stop()
     }
 
-    /// The connection's timer, left armed for an earlier poll's deadline, must neither cut a later
-    /// poll short nor let it run past its own deadline.
+    /// A poll on a kept-alive connection is timed from its own start, not from an earlier poll's:
+    /// the earlier deadline must neither cut it short nor let it run past its own.
     @Test func aPollOnAKeptAliveConnectionGetsItsOwnFullTimeout() async throws {
         let server = try await ScriptedAgentServer()
         let fetcher = HTTPAgentFetcher()

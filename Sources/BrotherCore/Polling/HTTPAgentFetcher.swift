@@ -46,9 +46,8 @@ public final class HTTPAgentFetcher: AgentHealthFetching {
 
     /// A round on the event loops alone: no task and no future per poll, and one wake-up of the
     /// round's task per loop when its last answer is in (at 10,000 agents a second, a task per
-    /// poll cost more than the poll).
-    /// Specialized for the monitor's node IDs: called through the fetcher protocol, the generic
-    /// version hashed and copied every key through witness tables.
+    /// poll cost more than the poll). Specialized for the monitor's node IDs: called through the
+    /// fetcher protocol, the generic version hashed and copied every key through witness tables.
     @_specialize(where Key == Destination.ID)
     public func pollAll<Key: Hashable & Sendable>(_ targets: [Key: AgentTarget], timeout: Duration, jitter: Duration) async -> [Key: AgentPoll] {
         guard !targets.isEmpty else { return [:] }
