@@ -126,6 +126,7 @@ let package = Package(
         .target(
             name: "BrotherCore",
             dependencies: [
+                "CEpoll",
                 "CMalloc",
                 "IPVS",
                 "VIPSets",

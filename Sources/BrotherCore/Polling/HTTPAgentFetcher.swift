@@ -2,41 +2,36 @@ import Glibc
 import IPVS
 import LitmusWire
 import NIOCore
-import NIOPosix
 
 /// Polls agents over HTTP/1.1 with keep-alive, the way big_brother reads litmus_paper: `X-Health`
 /// on a 200, else the body's `Health: N` line; any other status is 0. A reset or timed-out request
 /// is `unreachable`, never "the agent said 0"; a refused connection is `refused` (the host is up,
 /// its agent is not); bytes that are not an HTTP answer are `garbage`.
 ///
-/// Built on SwiftNIO directly, with one kept-alive connection per agent and nothing else per poll
-/// than the request and its answer: a general-purpose client (AsyncHTTPClient) cost about four
-/// times the CPU per poll, too much for 10,000 agents a second on one balancer.
+/// Every poll runs on one thread of brother's own (``AgentPollLoop``): epoll, non-blocking
+/// sockets, one kept-alive connection per agent, and nothing else per poll than the request and
+/// its answer. A general-purpose client (AsyncHTTPClient) cost about four times the CPU per poll,
+/// and a SwiftNIO channel per agent about 7 KB and most of the rest: too much for 10,000 agents a
+/// second on one balancer.
 public final class HTTPAgentFetcher: AgentHealthFetching {
     /// Bodies larger than this are not health answers.
     public static let maximumBodySize = 64 * 1024
 
-    /// An agent's connections live on one loop, chosen by a hash of the agent, and a round's polls
-    /// start and end on their loops in one batch per loop (``AgentPollBatch``): a round costs a hop
-    /// of brother's task to each loop and back, not a few hops per poll. Each loop has its own pool.
-    private let loops: [any EventLoop]
-    private let pools: [NIOLoopBoundBox<AgentConnectionPool>]
+    private let loop: AgentPollLoop
 
     /// - Parameter idleTimeout: how long an idle keep-alive connection to an agent stays open.
-    public init(idleTimeout: Duration = .seconds(60), group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
-        loops = Array(group.makeIterator())
-        pools = loops.map { loop in .makeBoxSendingValue(AgentConnectionPool(idleTimeout: TimeAmount(idleTimeout)), eventLoop: loop) }
+    public init(idleTimeout: Duration = .seconds(60)) {
+        loop = AgentPollLoop(idleTimeout: idleTimeout)
     }
 
-    private func loopIndex(_ key: AgentKey) -> Int {
-        Int(UInt(bitPattern: key.hashValue) % UInt(loops.count))
+    deinit {
+        if loop.startupProblem == nil { loop.submit(.stop) }
     }
 
     /// Closes the kept-alive connections; polls after this still work, without keeping connections.
     public func shutdown() async throws {
-        for (loop, pool) in zip(loops, pools) {
-            try await loop.submit { pool.value.shutDown() }.get()
-        }
+        guard loop.startupProblem == nil else { return }
+        await withCheckedContinuation { continuation in loop.submit(.shutDown(continuation)) }
     }
 
     public func poll(_ target: AgentTarget, timeout: Duration) async -> AgentPoll {
@@ -44,33 +39,29 @@ public final class HTTPAgentFetcher: AgentHealthFetching {
             ?? AgentPoll(observation: .unreachable, latency: timeout, problem: "the poll was abandoned")
     }
 
-    /// A round on the event loops alone: no task and no future per poll, and one wake-up of the
-    /// round's task per loop when its last answer is in (at 10,000 agents a second, a task per
-    /// poll cost more than the poll). Specialized for the monitor's node IDs: called through the
-    /// fetcher protocol, the generic version hashed and copied every key through witness tables.
+    /// A round on the poll thread: no task, future or timer per poll, and one wake-up of the
+    /// round's task when its last answer is in. Specialized for the monitor's node IDs: called
+    /// through the fetcher protocol, the generic version hashed and copied every key through
+    /// witness tables.
     @_specialize(where Key == Destination.ID)
     public func pollAll<Key: Hashable & Sendable>(_ targets: [Key: AgentTarget], timeout: Duration, jitter: Duration) async -> [Key: AgentPoll] {
         guard !targets.isEmpty else { return [:] }
-        var keys: [[Key]] = Array(repeating: [], count: loops.count)
-        var shares: [[AgentTarget]] = Array(repeating: [], count: loops.count)
-        for (key, target) in targets {
-            let index = loopIndex(AgentKey(target))
-            keys[index].append(key)
-            shares[index].append(target)
-        }
-        var batches: [(index: Int, answers: EventLoopFuture<[AgentPoll]>)] = []
-        for index in loops.indices where !shares[index].isEmpty {
-            let (loop, pool, share) = (loops[index], pools[index], shares[index])
-            batches.append((index, loop.flatSubmit { AgentPollBatch(loop: loop, pool: pool.value, targets: share, timeout: timeout).start(jitter: jitter) }))
-        }
-        var results: [Key: AgentPoll] = [:]
-        results.reserveCapacity(targets.count)
-        for (index, answers) in batches {
-            let polls = (try? await answers.get()) ?? []
-            for (offset, key) in keys[index].enumerated() {
-                results[key] = offset < polls.count ? polls[offset] : AgentPoll(observation: .unreachable, latency: timeout, problem: "the poll was abandoned")
+        let keys = Array(targets.keys)
+        var list: [AgentTarget] = []
+        list.reserveCapacity(keys.count)
+        for key in keys { list.append(targets[key]!) }
+        let polls: [AgentPoll]
+        if let problem = loop.startupProblem {
+            polls = list.map { _ in AgentPoll(observation: .unreachable, latency: .zero, problem: problem) }
+        } else {
+            let loop = loop
+            polls = await withCheckedContinuation { continuation in
+                loop.submit(.poll(AgentPollJob(targets: list, timeout: timeout, jitter: jitter, now: AgentPollLoop.now(), continuation: continuation)))
             }
         }
+        var results: [Key: AgentPoll] = [:]
+        results.reserveCapacity(keys.count)
+        for (key, poll) in zip(keys, polls) { results[key] = poll }
         return results
     }
 
@@ -145,29 +136,22 @@ public final class HTTPAgentFetcher: AgentHealthFetching {
 
     /// The connection was closed or reset under the request before any answer: a stale kept-alive connection.
     static func isStaleConnection(_ error: any Error) -> Bool {
-        if let error = error as? AgentExchangeError { return error == .closedBeforeAnswer }
-        if let error = error as? ChannelError {
-            switch error {
-            case .ioOnClosedChannel, .alreadyClosed, .eof, .outputClosed: return true
-            default: return false
-            }
+        switch error as? AgentExchangeError {
+        case .closedBeforeAnswer: true
+        case .socket(_, let code): code == ECONNRESET || code == EPIPE
+        default: false
         }
-        if let error = error as? IOError { return error.errnoCode == ECONNRESET || error.errnoCode == EPIPE }
-        return false
     }
 
-    /// Whether the connection attempt was refused (ECONNREFUSED), however NIO wrapped it.
+    /// Whether the connection attempt was refused (ECONNREFUSED).
     static func isRefused(_ error: any Error) -> Bool {
-        if let error = error as? IOError { return error.errnoCode == ECONNREFUSED }
-        if let error = error as? NIOConnectionError {
-            return !error.connectionErrors.isEmpty && error.connectionErrors.allSatisfy { isRefused($0.error) }
-        }
+        if case .socket("connect", ECONNREFUSED) = error as? AgentExchangeError { return true }
         return false
     }
 
     static func describe(_ error: any Error, timeout: Duration) -> String {
         switch error {
-        case AgentExchangeError.timedOut, ChannelError.connectTimeout: "no answer within \(timeout)"
+        case AgentExchangeError.timedOut: "no answer within \(timeout)"
         default: "\(error)"
         }
     }

@@ -1,0 +1,38 @@
+import Glibc
+import NIOCore
+
+/// An agent's HTTP answer, as much of it as brother reads.
+struct AgentAnswer: Sendable, Equatable {
+    var status: Int
+    var healthHeader: String?
+    var forcedHeader: String?
+    var body: ByteBuffer
+    /// Whether the connection may carry the next poll.
+    var keepAlive: Bool
+}
+
+/// Why an exchange with an agent ended without an answer.
+enum AgentExchangeError: Error, Hashable, CustomStringConvertible {
+    case timedOut
+    /// The connection closed (or was reset) before any byte of an answer: on a kept-alive
+    /// connection, the agent closed it while idle, which says nothing about the agent.
+    case closedBeforeAnswer
+    /// The connection closed in the middle of an answer.
+    case closedDuringAnswer
+    case bodyTooLarge(limit: Int)
+    /// The bytes were not an HTTP response.
+    case notHTTP(String)
+    /// A socket call failed: which call, and its errno.
+    case socket(call: String, errno: Int32)
+
+    var description: String {
+        switch self {
+        case .timedOut: "no answer in time"
+        case .closedBeforeAnswer: "connection closed before an answer"
+        case .closedDuringAnswer: "connection closed in the middle of the answer"
+        case .bodyTooLarge(let limit): "body larger than \(limit) bytes"
+        case .notHTTP(let detail): "not an HTTP answer (\(detail))"
+        case .socket(let call, let code): "\(call): \(String(cString: strerror(code)))"
+        }
+    }
+}

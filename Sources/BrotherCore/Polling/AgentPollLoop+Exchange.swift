@@ -1,0 +1,144 @@
+import CEpoll
+import Glibc
+import NIOCore
+
+/// One poll on the loop: connect (or take the kept-alive connection), write, read, parse, fill the slot.
+extension AgentPollLoop {
+    /// Starts (or, after a stale kept-alive connection, restarts) a slot's poll.
+    func attempt(_ job: AgentPollJob, _ slot: Int) {
+        let key = AgentKey(job.targets[slot])
+        if let fd = checkOut(key) {
+            job.reused[slot] = true
+            sockets[Int(fd)]!.state = .busy
+            send(job, slot, on: fd)
+            return
+        }
+        job.reused[slot] = false
+        do {
+            let (fd, connected) = try AgentSocket.open(to: key)
+            adopt(fd: fd, key: key, connected: connected)
+            send(job, slot, on: fd)
+        } catch {
+            job.fill(slot, HTTPAgentFetcher.failure(error, latency: job.latency(slot, now: Self.now()), timeout: .nanoseconds(Int64(job.timeout))))
+        }
+    }
+
+    private func send(_ job: AgentPollJob, _ slot: Int, on fd: Int32) {
+        job.inFlight[slot] = fd
+        sockets[Int(fd)]!.job = job
+        sockets[Int(fd)]!.slot = slot
+        sockets[Int(fd)]!.received = nil
+        sockets[Int(fd)]!.prepareRequest(job.targets[slot])
+        if sockets[Int(fd)]!.state == .busy { writeRequest(fd) }
+    }
+
+    /// An epoll event for a connection.
+    func handle(_ fd: Int32, generation: UInt32, events: UInt32) {
+        guard fd >= 0, Int(fd) < sockets.count, let socket = sockets[Int(fd)], socket.generation == generation else { return }
+        switch socket.state {
+        case .connecting:
+            guard events & (EPOLLOUT.rawValue | EPOLLERR.rawValue | EPOLLHUP.rawValue) != 0 else { return }
+            let code = AgentSocket.connectError(fd)
+            guard code == 0 else { return end(fd, .failure(AgentExchangeError.socket(call: "connect", errno: code))) }
+            sockets[Int(fd)]!.state = .busy
+            writeRequest(fd)
+        case .busy:
+            if events & EPOLLOUT.rawValue != 0, socket.unsent > 0 { writeRequest(fd) }
+            if events & (EPOLLIN.rawValue | EPOLLERR.rawValue | EPOLLHUP.rawValue) != 0, sockets[Int(fd)]?.generation == generation {
+                readAnswer(fd)
+            }
+        case .idle:
+            // An idle connection has nothing to say: this is the agent closing it (or bytes nobody
+            // asked for, after which its framing cannot be trusted). Either way it goes.
+            closeSocket(fd)
+        }
+    }
+
+    private func writeRequest(_ fd: Int32) {
+        guard let socket = sockets[Int(fd)], socket.unsent > 0 else { return }
+        let written = socket.request.withUnsafeReadableBytes { bytes in
+            Glibc.send(fd, bytes.baseAddress! + (bytes.count - socket.unsent), socket.unsent, Int32(MSG_NOSIGNAL))
+        }
+        if written < 0 {
+            let code = errno
+            if code == EAGAIN || code == EINTR { return watchWrites(fd, true) }
+            let error = code == EPIPE || code == ECONNRESET ? AgentExchangeError.closedBeforeAnswer : .socket(call: "send", errno: code)
+            return end(fd, .failure(error))
+        }
+        sockets[Int(fd)]!.unsent -= written
+        // A request is a few hundred bytes into an empty socket buffer: almost always written whole.
+        watchWrites(fd, sockets[Int(fd)]!.unsent > 0)
+    }
+
+    private func readAnswer(_ fd: Int32) {
+        readBuffer.clear()
+        var result = 0
+        var code: Int32 = 0
+        readBuffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 0) { bytes in
+            result = Glibc.read(fd, bytes.baseAddress, bytes.count)
+            code = errno
+            return max(0, result)
+        }
+        let hasPartial = (sockets[Int(fd)]!.received?.readableBytes ?? 0) > 0
+        if result < 0 {
+            if code == EAGAIN || code == EINTR { return }
+            // A reset before any answer is a connection the agent dropped, like a close.
+            let error = (code == ECONNRESET || code == EPIPE) && !hasPartial ? AgentExchangeError.closedBeforeAnswer : .socket(call: "read", errno: code)
+            return end(fd, .failure(error))
+        }
+        if result == 0 {
+            guard hasPartial, let received = sockets[Int(fd)]!.received else { return end(fd, .failure(AgentExchangeError.closedBeforeAnswer)) }
+            return parse(fd, received, connectionClosed: true)
+        }
+        if var received = sockets[Int(fd)]!.received {
+            sockets[Int(fd)]!.received = nil
+            received.writeBuffer(&readBuffer)
+            parse(fd, received, connectionClosed: false)
+        } else {
+            parse(fd, readBuffer, connectionClosed: false)
+        }
+    }
+
+    private func parse(_ fd: Int32, _ bytes: ByteBuffer, connectionClosed: Bool) {
+        do {
+            switch try AgentResponseParser.parse(bytes, maximumBodySize: HTTPAgentFetcher.maximumBodySize, connectionClosed: connectionClosed) {
+            case .needMoreBytes:
+                // Kept in a buffer of its own: the read buffer is overwritten by the next read.
+                var kept = ByteBufferAllocator().buffer(capacity: bytes.readableBytes + 512)
+                kept.writeImmutableBuffer(bytes)
+                sockets[Int(fd)]!.received = kept
+            case .answer(var answer, let consumed):
+                // Bytes after the answer were never asked for: do not reuse the connection.
+                answer.keepAlive = answer.keepAlive && consumed == bytes.readableBytes && !connectionClosed
+                end(fd, .success(answer))
+            }
+        } catch {
+            end(fd, .failure(error))
+        }
+    }
+
+    /// The exchange on `fd` ended: the connection goes back to the pool or closes, and the slot is
+    /// filled, or retried on a new connection when a kept-alive one turned out stale.
+    private func end(_ fd: Int32, _ result: Result<AgentAnswer, any Error>) {
+        guard let socket = sockets[Int(fd)] else { return }
+        sockets[Int(fd)]!.job = nil
+        sockets[Int(fd)]!.received = nil
+        guard let job = socket.job, job.inFlight[socket.slot] == fd, job.results[socket.slot] == nil else { return closeSocket(fd) }
+        let slot = socket.slot
+        let now = Self.now()
+        job.inFlight[slot] = -1
+        let timeout = Duration.nanoseconds(Int64(job.timeout))
+        switch result {
+        case .success(let answer):
+            if answer.keepAlive { checkIn(fd, now: now) } else { closeSocket(fd) }
+            job.fill(slot, HTTPAgentFetcher.poll(answer, latency: job.latency(slot, now: now)))
+        case .failure(let error):
+            closeSocket(fd)
+            if job.reused[slot], HTTPAgentFetcher.isStaleConnection(error), now < job.deadlines[slot] {
+                attempt(job, slot)
+            } else {
+                job.fill(slot, HTTPAgentFetcher.failure(error, latency: job.latency(slot, now: now), timeout: timeout))
+            }
+        }
+    }
+}
