@@ -114,4 +114,69 @@ import Testing
         try await fetcher.shutdown()
         await server.stop()
     }
+
+    /// An answer that arrives in pieces is put together, and the connection still carries the next poll.
+    @Test func anAnswerInTwoReadsIsReadWhole() async throws {
+        let server = try await ScriptedAgentServer()
+        let fetcher = HTTPAgentFetcher()
+        for _ in 0..<2 { #expect(await Self.poll("/split/status", server: server, fetcher: fetcher).observation == .health(64)) }
+        #expect(server.acceptedConnections == 1)
+        try await fetcher.shutdown()
+        await server.stop()
+    }
+
+    /// Polls to the same agent in one round each get a connection, and the next round reuses them
+    /// all: many descriptors in the poll loop's table and idle pool at once.
+    @Test func manyPollsOfOneAgentInARoundEachGetAConnectionAndTheNextRoundReusesThem() async throws {
+        let server = try await ScriptedAgentServer()
+        let fetcher = HTTPAgentFetcher()
+        let target = AgentTarget(address: IPAddress("127.0.0.1")!, port: server.port, path: "/ok/status")
+        var targets: [Int: AgentTarget] = [:]
+        for index in 0..<200 { targets[index] = target }
+        for _ in 0..<2 {
+            let results = await PollRound.poll(targets, using: fetcher, timeout: .seconds(5))
+            #expect(results.count == 200)
+            #expect(results.values.allSatisfy { $0.observation == .health(87) })
+        }
+        #expect(server.acceptedConnections == 200)
+        try await fetcher.shutdown()
+        await server.stop()
+    }
+
+    /// A kept-alive connection unused for the idle timeout is closed: the next poll opens a new one.
+    @Test func aConnectionIdlePastTheIdleTimeoutIsClosed() async throws {
+        let server = try await ScriptedAgentServer()
+        let fetcher = HTTPAgentFetcher(idleTimeout: .milliseconds(200))
+        #expect(await Self.poll("/ok/status", server: server, fetcher: fetcher).observation == .health(87))
+        #expect(await Self.poll("/ok/status", server: server, fetcher: fetcher).observation == .health(87))
+        #expect(server.acceptedConnections == 1)
+        // The idle pool is swept once a second.
+        try await Task.sleep(for: .milliseconds(1500))
+        #expect(await Self.poll("/ok/status", server: server, fetcher: fetcher).observation == .health(87))
+        #expect(server.acceptedConnections == 2)
+        try await fetcher.shutdown()
+        await server.stop()
+    }
+
+    /// After `shutdown`, polls still work but keep no connection.
+    @Test func afterShutdownPollsWorkWithoutKeepingConnections() async throws {
+        let server = try await ScriptedAgentServer()
+        let fetcher = HTTPAgentFetcher()
+        #expect(await Self.poll("/ok/status", server: server, fetcher: fetcher).observation == .health(87))
+        try await fetcher.shutdown()
+        for _ in 0..<2 { #expect(await Self.poll("/ok/status", server: server, fetcher: fetcher).observation == .health(87)) }
+        #expect(server.acceptedConnections == 3)
+        await server.stop()
+    }
+
+    /// An agent on an IPv6 address is polled over IPv6.
+    @Test func anAgentOnIPv6LoopbackIsPolled() async throws {
+        let server = try await ScriptedAgentServer(host: "::1")
+        let fetcher = HTTPAgentFetcher()
+        let poll = await fetcher.poll(AgentTarget(address: IPAddress("::1")!, port: server.port, path: "/ok/status"), timeout: Self.timeout)
+        #expect(poll.observation == .health(87), "\(poll)")
+        #expect(server.acceptedConnections == 1)
+        try await fetcher.shutdown()
+        await server.stop()
+    }
 }

@@ -74,6 +74,17 @@ final class ScriptedAgentServer: Sendable {
                 // The health is the weight brother said the node has: shows what each poll carried.
                 let weight = head.headers.first(name: "X-Brother-Weight") ?? "0"
                 respond(context, .ok, ["X-Health": weight], "Health: \(weight)\n")
+            case "/split/status":
+                // The head now, the body 100 ms later: the answer arrives in two reads.
+                var head = HTTPResponseHead(version: .http1_1, status: .ok)
+                head.headers.add(name: "Content-Length", value: "11")
+                context.writeAndFlush(wrapOutboundOut(.head(head)), promise: nil)
+                let loop = context.eventLoop
+                let boundContext = NIOLoopBound(context, eventLoop: loop)
+                loop.scheduleTask(in: .milliseconds(100)) {
+                    boundContext.value.write(self.wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: "Health: 64\n")))), promise: nil)
+                    boundContext.value.writeAndFlush(self.wrapOutboundOut(.end(nil)), promise: nil)
+                }
             case "/hung/status": break  // never answer
             case "/close/status": context.close(promise: nil)
             case "/idleclose/status":

@@ -23,8 +23,9 @@ final class AgentPollLoop: @unchecked Sendable {
         case stop
     }
 
-    /// Why the loop could not start (no epoll or eventfd): every poll then says so.
-    let startupProblem: String?
+    /// Why the loop could not start (no epoll, eventfd or thread): every poll then says so. Set
+    /// only in `init`, before the loop is shared.
+    private(set) var startupProblem: String?
     private let epollFD: Int32
     private let wakeFD: Int32
     private let inbox = Mutex<[Command]>([])
@@ -66,7 +67,11 @@ final class AgentPollLoop: @unchecked Sendable {
         event.data.u64 = UInt64(UInt32(bitPattern: wakeFD))  // generation 0: the wake-up descriptor
         epoll_ctl(epollFD, EPOLL_CTL_ADD, wakeFD, &event)
         lastSweep = Self.now()
-        Self.spawn(self)
+        if let problem = Self.spawn(self) {
+            startupProblem = problem
+            close(epollFD)
+            close(wakeFD)
+        }
     }
 
     /// Hands a command to the loop thread.
@@ -84,7 +89,8 @@ final class AgentPollLoop: @unchecked Sendable {
         NIODeadline.now().uptimeNanoseconds
     }
 
-    private static func spawn(_ loop: AgentPollLoop) {
+    /// Starts the loop's thread; why not, if it could not.
+    private static func spawn(_ loop: AgentPollLoop) -> String? {
         let context = Unmanaged.passRetained(loop).toOpaque()
         var thread = pthread_t()
         let created = pthread_create(
@@ -95,8 +101,12 @@ final class AgentPollLoop: @unchecked Sendable {
                 loop.run()
                 return nil
             }, context)
-        precondition(created == 0, "brother could not start its poll thread: \(String(cString: strerror(created)))")
+        guard created == 0 else {
+            Unmanaged<AgentPollLoop>.fromOpaque(context).release()
+            return "brother's poll loop could not start: pthread_create: \(String(cString: strerror(created)))"
+        }
         pthread_detach(thread)
+        return nil
     }
 
     // MARK: the loop
