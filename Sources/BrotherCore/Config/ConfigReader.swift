@@ -112,8 +112,3 @@ struct ConfigReader {
         return sequence.enumerated().map { LocatedNode(node: $1, path: "\(value.path)[\($0)]") }
     }
 }
-
-extension Duration {
-    /// Seconds as a `Double`, for ratios of durations.
-    var inSeconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}

@@ -169,14 +169,14 @@ public struct DNSClient: Sendable {
     private func exchange(_ query: [UInt8], id: UInt16, question: DNSQuestion, overTCP: Bool) async throws -> DNSMessage {
         let loop = group.next()
         let promise = loop.makePromise(of: DNSMessage.self)
-        let timer = loop.scheduleTask(in: .nanoseconds(Self.nanoseconds(timeout))) { promise.fail(ExchangeProblem.timedOut) }
+        let timer = loop.scheduleTask(in: .nanoseconds(timeout.wholeNanoseconds)) { promise.fail(ExchangeProblem.timedOut) }
         let matcher = AnswerMatcher(id: id, question: question, promise: promise)
         var channel: (any Channel)?
         do {
             let remote = try SocketAddress(ipAddress: "\(server.address)", port: Int(server.port))
             if overTCP {
                 let connected = try await ClientBootstrap(group: loop)
-                    .connectTimeout(.nanoseconds(Self.nanoseconds(timeout)))
+                    .connectTimeout(.nanoseconds(timeout.wholeNanoseconds))
                     .channelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(TCPAnswerHandler(matcher: matcher)) }
                     }
@@ -208,11 +208,6 @@ public struct DNSClient: Sendable {
         } onCancel: {
             promise.fail(CancellationError())
         }
-    }
-
-    static func nanoseconds(_ duration: Duration) -> Int64 {
-        let (seconds, attoseconds) = duration.components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 
     static func describe(_ error: any Error) -> String {

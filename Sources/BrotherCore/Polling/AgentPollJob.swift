@@ -30,7 +30,7 @@ final class AgentPollJob: @unchecked Sendable {
         results = Array(repeating: nil, count: targets.count)
         let startAt = targets.indices.map { _ in jitter > .zero ? now + UInt64(PollRound.randomDelay(below: jitter).wholeNanoseconds) : now }
         self.startAt = startAt
-        deadlines = startAt.map { $0 + UInt64(max(0, timeout.wholeNanoseconds)) }
+        deadlines = startAt.map { [timeout = self.timeout] in $0 + timeout }
         started = startAt
         reused = Array(repeating: false, count: targets.count)
         inFlight = Array(repeating: -1, count: targets.count)
@@ -61,32 +61,21 @@ final class AgentPollJob: @unchecked Sendable {
     /// One fewer slot (or the start) to wait for.
     func release() {
         remaining -= 1
-        guard remaining == 0, let continuation else { return }
-        self.continuation = nil
-        continuation.resume(returning: results.map { $0 ?? AgentPollJob.abandoned(timeout: timeout) })
+        if remaining == 0 { complete() }
     }
 
-    /// Ends the round now: slots still open are abandoned (the loop is stopping).
-    func abandon() {
+    /// Resumes the round's caller with the results; slots still open (only when the loop is
+    /// stopping) are abandoned.
+    func complete() {
         guard let continuation else { return }
         self.continuation = nil
-        continuation.resume(returning: results.map { $0 ?? AgentPollJob.abandoned(timeout: timeout) })
+        let abandoned = AgentPoll(observation: .unreachable, latency: timeoutDuration, problem: "the poll was abandoned")
+        continuation.resume(returning: results.map { $0 ?? abandoned })
     }
+
+    var timeoutDuration: Duration { .nanoseconds(Int64(timeout)) }
 
     func latency(_ slot: Int, now: UInt64) -> Duration {
         .nanoseconds(Int64(now &- started[slot]))
-    }
-
-    static func abandoned(timeout: UInt64) -> AgentPoll {
-        AgentPoll(observation: .unreachable, latency: .nanoseconds(Int64(timeout)), problem: "the poll was abandoned")
-    }
-}
-
-extension Duration {
-    /// The whole duration in nanoseconds (saturating).
-    var wholeNanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        let (product, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        return overflow ? (seconds < 0 ? .min : .max) : product &+ attoseconds / 1_000_000_000
     }
 }

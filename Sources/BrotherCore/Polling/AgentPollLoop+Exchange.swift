@@ -19,7 +19,7 @@ extension AgentPollLoop {
             adopt(fd: fd, key: key, connected: connected)
             send(job, slot, on: fd)
         } catch {
-            job.fill(slot, HTTPAgentFetcher.failure(error, latency: job.latency(slot, now: Self.now()), timeout: .nanoseconds(Int64(job.timeout))))
+            job.fill(slot, HTTPAgentFetcher.failure(error, latency: job.latency(slot, now: Self.now()), timeout: job.timeoutDuration))
         }
     }
 
@@ -79,7 +79,8 @@ extension AgentPollLoop {
             code = errno
             return max(0, result)
         }
-        let hasPartial = (sockets[Int(fd)]!.received?.readableBytes ?? 0) > 0
+        let partial = sockets[Int(fd)]!.received
+        let hasPartial = (partial?.readableBytes ?? 0) > 0
         if result < 0 {
             if code == EAGAIN || code == EINTR { return }
             // A reset before any answer is a connection the agent dropped, like a close.
@@ -87,10 +88,10 @@ extension AgentPollLoop {
             return end(fd, .failure(error))
         }
         if result == 0 {
-            guard hasPartial, let received = sockets[Int(fd)]!.received else { return end(fd, .failure(AgentExchangeError.closedBeforeAnswer)) }
-            return parse(fd, received, connectionClosed: true)
+            guard hasPartial, let partial else { return end(fd, .failure(AgentExchangeError.closedBeforeAnswer)) }
+            return parse(fd, partial, connectionClosed: true)
         }
-        if var received = sockets[Int(fd)]!.received {
+        if var received = partial {
             sockets[Int(fd)]!.received = nil
             received.writeBuffer(&readBuffer)
             parse(fd, received, connectionClosed: false)
@@ -126,8 +127,6 @@ extension AgentPollLoop {
         guard let job = socket.job, job.inFlight[socket.slot] == fd, job.results[socket.slot] == nil else { return closeSocket(fd) }
         let slot = socket.slot
         let now = Self.now()
-        job.inFlight[slot] = -1
-        let timeout = Duration.nanoseconds(Int64(job.timeout))
         switch result {
         case .success(let answer):
             if answer.keepAlive { checkIn(fd, now: now) } else { closeSocket(fd) }
@@ -137,7 +136,7 @@ extension AgentPollLoop {
             if job.reused[slot], HTTPAgentFetcher.isStaleConnection(error), now < job.deadlines[slot] {
                 attempt(job, slot)
             } else {
-                job.fill(slot, HTTPAgentFetcher.failure(error, latency: job.latency(slot, now: now), timeout: timeout))
+                job.fill(slot, HTTPAgentFetcher.failure(error, latency: job.latency(slot, now: now), timeout: job.timeoutDuration))
             }
         }
     }

@@ -155,14 +155,14 @@ final class AgentPollLoop: @unchecked Sendable {
     }
 
     private func finish() {
-        for job in jobs { job.abandon() }
+        for job in jobs { job.complete() }
         jobs = []
         for case let socket? in sockets { close(socket.fd) }
         sockets = []
         // Commands that came after the stop (none should: it is sent from the fetcher's deinit).
         for command in inbox.withLock({ $0 }) {
             switch command {
-            case .poll(let job): job.abandon()
+            case .poll(let job): job.complete()
             case .shutDown(let continuation): continuation.resume()
             case .stop: break
             }
@@ -215,7 +215,7 @@ final class AgentPollLoop: @unchecked Sendable {
                 sockets[Int(fd)]?.job = nil
                 closeSocket(fd)
             }
-            job.fill(slot, AgentPoll(observation: .unreachable, latency: job.latency(slot, now: now), problem: HTTPAgentFetcher.describe(AgentExchangeError.timedOut, timeout: .nanoseconds(Int64(job.timeout)))))
+            job.fill(slot, AgentPoll(observation: .unreachable, latency: job.latency(slot, now: now), problem: HTTPAgentFetcher.describe(AgentExchangeError.timedOut, timeout: job.timeoutDuration)))
         }
     }
 

@@ -60,7 +60,6 @@ struct AgentSocket {
     /// path and poller are the same as last time.
     mutating func prepareRequest(_ target: AgentTarget) {
         if let prefix, prefix.path == target.path, prefix.poller == target.report?.poller {
-            request.moveReaderIndex(to: 0)
             request.moveWriterIndex(to: prefix.length)
         } else {
             request = HTTPAgentFetcher.requestPrefix(target, allocator: ByteBufferAllocator())

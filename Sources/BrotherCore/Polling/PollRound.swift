@@ -13,7 +13,6 @@ public enum PollRound {
 
     /// A random delay in `0..<jitter`.
     static func randomDelay(below jitter: Duration) -> Duration {
-        let nanoseconds = Int64(jitter.components.seconds) * 1_000_000_000 + jitter.components.attoseconds / 1_000_000_000
-        return .nanoseconds(Int64.random(in: 0..<max(1, nanoseconds)))
+        .nanoseconds(Int64.random(in: 0..<max(1, jitter.wholeNanoseconds)))
     }
 }
