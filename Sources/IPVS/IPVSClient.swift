@@ -1,7 +1,7 @@
 import Netlink
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The kernel's IPVS table over generic netlink (libnl-genl-3); never runs ipvsadm.
@@ -92,7 +92,9 @@ public actor IPVSClient: IPVSControlling {
 
     // MARK: plumbing
 
-    private func query(_ request: GenericNetlinkRequest, operation: String, service: VirtualService.ID? = nil) throws(IPVSError) -> [GenericNetlinkReply] {
+    private func query(_ request: GenericNetlinkRequest, operation: String, service: VirtualService.ID? = nil) throws(IPVSError)
+        -> [GenericNetlinkReply]
+    {
         do {
             return try connection.query(request)
         } catch {
@@ -100,7 +102,9 @@ public actor IPVSClient: IPVSControlling {
         }
     }
 
-    private func single(_ request: GenericNetlinkRequest, operation: String, service: VirtualService.ID? = nil) throws(IPVSError) -> GenericNetlinkReply {
+    private func single(_ request: GenericNetlinkRequest, operation: String, service: VirtualService.ID? = nil) throws(IPVSError)
+        -> GenericNetlinkReply
+    {
         guard let reply = try query(request, operation: operation, service: service).first else {
             throw .malformedReply(operation: operation, reason: "no reply")
         }
@@ -108,7 +112,9 @@ public actor IPVSClient: IPVSControlling {
     }
 
     /// A dump, read again while the kernel flags it interrupted (`NLM_F_DUMP_INTR`).
-    private func dump(_ request: GenericNetlinkRequest, operation: String, service: VirtualService.ID? = nil) throws(IPVSError) -> [GenericNetlinkReply] {
+    private func dump(_ request: GenericNetlinkRequest, operation: String, service: VirtualService.ID? = nil) throws(IPVSError)
+        -> [GenericNetlinkReply]
+    {
         var attempt = 0
         while true {
             attempt += 1

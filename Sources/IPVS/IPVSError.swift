@@ -1,7 +1,7 @@
 import Netlink
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Everything the IPVS library can fail with. Each case names the object involved; the

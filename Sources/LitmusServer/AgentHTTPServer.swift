@@ -4,6 +4,7 @@ import LitmusCore
 import Logging
 import NIOCore
 import ServiceLifecycle
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else

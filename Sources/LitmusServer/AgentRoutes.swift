@@ -4,6 +4,7 @@ import Hummingbird
 import LitmusCore
 import LitmusWire
 import NIOCore
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else

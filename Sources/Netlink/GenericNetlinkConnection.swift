@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A socket bound to one generic netlink family: requests, dumps and acknowledged batches.

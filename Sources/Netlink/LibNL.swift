@@ -1,7 +1,7 @@
 import CNetlink
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The one seam through which every libnl call passes (swift-system's `system_*` pattern): each

@@ -1,7 +1,7 @@
 import CNetlink
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A failed netlink operation: which call failed, the error it returned, and the kernel's own

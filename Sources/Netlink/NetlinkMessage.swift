@@ -27,7 +27,8 @@ public final class NetlinkMessage {
     private func put(_ attribute: NetlinkAttribute) throws(NetlinkError) {
         switch attribute.payload {
         case .bytes(let bytes):
-            try bytes.withUnsafeBytes { buffer in Result { () throws(NetlinkError) in try LibNL.put(raw, type: attribute.type, bytes: buffer) } }.get()
+            try bytes.withUnsafeBytes { buffer in Result { () throws(NetlinkError) in try LibNL.put(raw, type: attribute.type, bytes: buffer) } }
+                .get()
         case .nested(let children):
             let nest = try LibNL.nestStart(raw, type: attribute.type)
             for child in children { try put(child) }

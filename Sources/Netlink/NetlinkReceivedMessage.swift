@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One message read from a netlink socket, classified.
@@ -49,7 +49,9 @@ public enum NetlinkDatagram {
         while offset + headerLength <= bytes.count {
             let length = Int(read32(bytes, offset))
             guard length >= headerLength, offset + length <= bytes.count else {
-                throw NetlinkError(operation: "parse netlink datagram (message of \(length) bytes at offset \(offset) of \(bytes.count))", code: .system(errno: EBADMSG))
+                throw NetlinkError(
+                    operation: "parse netlink datagram (message of \(length) bytes at offset \(offset) of \(bytes.count))",
+                    code: .system(errno: EBADMSG))
             }
             let type = read16(bytes, offset + 4)
             let flags = NetlinkMessageFlags(rawValue: read16(bytes, offset + 6))

@@ -1,7 +1,7 @@
 import CNetlink
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A connected generic netlink socket (`struct nl_sock`); the only owner of it.

@@ -194,7 +194,8 @@ struct ScaleCommand: AsyncParsableCommand {
             "  writes : \(writes) weight changes applied to FakeIPVS; "
                 + (stateFile == nil
                     ? "NO state file (diagnostic run; brother run always writes one)"
-                    : "state file \(stateBytes / 1024) kB, written after every cluster round that changed what a restart needs (only that cluster encoded again)"))
+                    : "state file \(stateBytes / 1024) kB, written after every cluster round that changed what a restart needs (only that cluster encoded again)")
+        )
         print(
             "SCALE_RESULT rounds=\(rounds.completed)/\(expected) missed=\(missed) cpu=\(String(format: "%.1f", share * 100))% "
                 + "rss_peak=\(String(format: "%.1f", peak))MB rss_final=\(String(format: "%.1f", rss))MB "

@@ -10,4 +10,3 @@ struct BrotherCommand: AsyncParsableCommand {
         subcommands: [RunCommand.self, CheckCommand.self, IPVSCommand.self]
     )
 }
-

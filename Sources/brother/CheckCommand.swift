@@ -7,7 +7,9 @@ struct CheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
         abstract: "Validate a brother configuration file without starting or touching the kernel.",
-        discussion: "Prints every problem as FILE: YAML-PATH: what is wrong, one per line, and exits 1; prints a summary of the clusters and exits 0 when the file is valid.")
+        discussion:
+            "Prints every problem as FILE: YAML-PATH: what is wrong, one per line, and exits 1; prints a summary of the clusters and exits 0 when the file is valid."
+    )
 
     @Argument(help: "The configuration file (big_brother's YAML plus brother's keys; see brother.yml.5).")
     var config: String = "/etc/brother/brother.yml"
@@ -21,9 +23,13 @@ struct CheckCommand: ParsableCommand {
             throw ExitCode(1)
         }
         let nodes = configuration.clusters.reduce(0) { $0 + $1.nodes.count }
-        print("\(config): ok, \(configuration.clusters.count) cluster\(configuration.clusters.count == 1 ? "" : "s"), \(nodes) node\(nodes == 1 ? "" : "s")")
+        print(
+            "\(config): ok, \(configuration.clusters.count) cluster\(configuration.clusters.count == 1 ? "" : "s"), \(nodes) node\(nodes == 1 ? "" : "s")"
+        )
         for cluster in configuration.clusters {
-            print("  \(cluster.name): \(cluster.serviceID) \(cluster.scheduler) \(cluster.forwarding), \(cluster.nodes.count) nodes, \(cluster.backendMode.rawValue)")
+            print(
+                "  \(cluster.name): \(cluster.serviceID) \(cluster.scheduler) \(cluster.forwarding), \(cluster.nodes.count) nodes, \(cluster.backendMode.rawValue)"
+            )
         }
     }
 }

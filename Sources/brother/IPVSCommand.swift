@@ -24,7 +24,8 @@ struct IPVSCommand: AsyncParsableCommand {
 
         func validate() throws {
             if let service, VirtualService.ID(parsing: service) == nil {
-                throw ValidationError("--service \"\(service)\" is not a service; write \"TCP 198.51.100.10:80\", \"UDP [2001:db8::1]:53\" or \"FWM 7\"")
+                throw ValidationError(
+                    "--service \"\(service)\" is not a service; write \"TCP 198.51.100.10:80\", \"UDP [2001:db8::1]:53\" or \"FWM 7\"")
             }
         }
 

@@ -34,7 +34,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "big_brother's data directory: the files up/<cluster> and down/<cluster> force a whole cluster.")
     var dataDir = "/etc/brother"
 
-    @Option(name: .long, help: ArgumentHelp("An address:port for the HTTP API; repeat for more. \"none\" for no TCP listener.", valueName: "address:port"))
+    @Option(
+        name: .long, help: ArgumentHelp("An address:port for the HTTP API; repeat for more. \"none\" for no TCP listener.", valueName: "address:port")
+    )
     var listen: [String] = ["127.0.0.1:9292"]
 
     @Option(name: .long, help: ArgumentHelp("The API's Unix socket (changes accepted without a token); \"none\" for none.", valueName: "path"))
@@ -45,7 +47,9 @@ struct RunCommand: AsyncParsableCommand {
         help: ArgumentHelp("A network (CIDR) besides loopback whose clients may make changes, with the token; repeatable.", valueName: "cidr"))
     var adminNetwork: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("A file holding the token that --admin-network clients must send (Authorization: Bearer).", valueName: "path"))
+    @Option(
+        name: .long, help: ArgumentHelp("A file holding the token that --admin-network clients must send (Authorization: Bearer).", valueName: "path")
+    )
     var adminTokenFile: String?
 
     @Option(
@@ -113,7 +117,8 @@ struct RunCommand: AsyncParsableCommand {
         let api: [any Service]
         do {
             api = try BrotherHTTPServer.applications(
-                monitor: monitor, listeners: listen.compactMap(BrotherHTTPServer.Listener.init(parsing:)), unixSocket: socket == "none" ? nil : socket,
+                monitor: monitor, listeners: listen.compactMap(BrotherHTTPServer.Listener.init(parsing:)),
+                unixSocket: socket == "none" ? nil : socket,
                 access: access, reloader: reloader, logger: logger,
                 onListening: { label, port in logger.info("API listening on \(label)\(port > 0 && label.hasSuffix(":0") ? " (port \(port))" : "")") })
         } catch {

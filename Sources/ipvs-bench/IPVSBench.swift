@@ -2,7 +2,7 @@ import Foundation
 import IPVS
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Weight edits three ways on one table of 1,000 services × 10 destinations: through the library
@@ -23,7 +23,10 @@ enum IPVSBench {
                 // a bare process start (`true`) is the lower bound used for the ratio.
                 let ipvsadm = try time { for _ in 0..<count { _ = try spawn(["ipvsadm", "-L", "-n"]) } }
                 let bare = try time { for _ in 0..<count { _ = try spawn(["true"]) } }
-                print(String(format: "host: %d ipvsadm processes in %.3f s = %.3f ms per process (includes its failed modprobe)", count, ipvsadm, ipvsadm * 1000 / Double(count)))
+                print(
+                    String(
+                        format: "host: %d ipvsadm processes in %.3f s = %.3f ms per process (includes its failed modprobe)", count, ipvsadm,
+                        ipvsadm * 1000 / Double(count)))
                 print(String(format: "host: %d bare process starts (true) in %.3f s = %.3f ms per process", count, bare, bare * 1000 / Double(count)))
                 print(String(format: "HOST_PROCESS_MS %.4f", bare * 1000 / Double(count)))
                 print(String(format: "HOST_IPVSADM_MS %.4f", ipvsadm * 1000 / Double(count)))
@@ -45,7 +48,8 @@ enum IPVSBench {
             let id = VirtualService.ID.address(IPAddress(bytes: [198, 51, 100 + UInt8(s / 250), UInt8(s % 250 + 1)])!, port: 80, protocol: .tcp)
             setup.append(.addService(VirtualService(id: id)))
             for d in 0..<destinationsPerService {
-                let destination = Destination(id: .init(address: IPAddress(bytes: [192, 0, 2, UInt8(d + 1)])!, port: 80), forwarding: .directRouting, weight: 1)
+                let destination = Destination(
+                    id: .init(address: IPAddress(bytes: [192, 0, 2, UInt8(d + 1)])!, port: 80), forwarding: .directRouting, weight: 1)
                 setup.append(.addDestination(destination, service: id))
                 pairs.append((destination, id))
             }

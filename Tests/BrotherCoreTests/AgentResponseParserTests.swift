@@ -1,7 +1,8 @@
-@testable import BrotherCore
 import IPVS
 import NIOCore
 import Testing
+
+@testable import BrotherCore
 
 /// The poller's HTTP/1.x answer reader: every framing agents use, fed whole and byte by byte, and
 /// the malformed answers it must refuse.
@@ -28,7 +29,8 @@ struct AgentResponseParserTests {
         Case(
             text: "HTTP/1.1 200 OK\r\nX-Health: 87\r\nContent-Length: 11\r\n\r\nHealth: 87\n", status: 200, health: "87", body: "Health: 87\n",
             keepAlive: true),
-        Case(text: "HTTP/1.1 503 Service Unavailable\r\nx-health:0\r\ncontent-length: 0\r\n\r\n", status: 503, health: "0", body: "", keepAlive: true),
+        Case(
+            text: "HTTP/1.1 503 Service Unavailable\r\nx-health:0\r\ncontent-length: 0\r\n\r\n", status: 503, health: "0", body: "", keepAlive: true),
         Case(
             text: "HTTP/1.1 200 OK\r\nX-Health:  30 \r\nX-Health-Forced: health\r\nConnection: close\r\nContent-Length: 3\r\n\r\nabc",
             status: 200, health: "30", forced: "health", body: "abc", keepAlive: false),
@@ -42,7 +44,9 @@ struct AgentResponseParserTests {
         Case(text: "HTTP/1.1 200 OK\nX-Health: 9\nContent-Length: 2\n\nok", status: 200, health: "9", body: "ok", keepAlive: true),  // bare LF
         Case(text: "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n", status: 204, body: "", keepAlive: true),
         Case(text: "HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n", status: 200, body: "", keepAlive: true),  // no reason phrase
-        Case(text: "HTTP/1.1 200 OK\r\nX-Health: 70\r\n\r\nHealth: 70\n", status: 200, health: "70", body: "Health: 70\n", keepAlive: false, endsAtClose: true),
+        Case(
+            text: "HTTP/1.1 200 OK\r\nX-Health: 70\r\n\r\nHealth: 70\n", status: 200, health: "70", body: "Health: 70\n", keepAlive: false,
+            endsAtClose: true),
     ]
 
     @Test(arguments: answers)

@@ -307,7 +307,10 @@ import Testing
             "clusters:\n  - {cluster_name: a, fwmark: 1, vips: ['192.0.2.9:80/tcp'], nodes: []}\n  - {cluster_name: b, fwmark: 2, vips: ['192.0.2.9:80/tcp'], nodes: []}",
             "clusters[1].vips[0]: 192.0.2.9:80/tcp is already a VIP of clusters[0] (a)"
         ),
-        ("clusters:\n  - {cluster_name: a, fwmark: 1, fwmark: 2, nodes: []}", "not valid YAML: Parser: expected all keys to be unique but found the following duplicated key(s): 'fwmark'"),
+        (
+            "clusters:\n  - {cluster_name: a, fwmark: 1, fwmark: 2, nodes: []}",
+            "not valid YAML: Parser: expected all keys to be unique but found the following duplicated key(s): 'fwmark'"
+        ),
         ("clusters: [", "not valid YAML"),
         ("", "is empty"),
     ]
@@ -431,7 +434,8 @@ import Testing
         #expect(
             api.discovery
                 == DNSDiscoveryConfiguration(
-                    name: "api.service.consul", type: .srv, nameserver: "127.0.0.1:8600", interval: .seconds(10), agentPort: 9293, path: "/api/status",
+                    name: "api.service.consul", type: .srv, nameserver: "127.0.0.1:8600", interval: .seconds(10), agentPort: 9293,
+                    path: "/api/status",
                     realPort: 80, group: "blue"))
         #expect(api.discovery?.sourceName == "dns:api.service.consul")
     }

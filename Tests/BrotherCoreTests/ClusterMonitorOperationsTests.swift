@@ -75,187 +75,187 @@ import Testing
 
     @Test func stopDrainsAtWeightZeroAndDeletesTheServiceWhenConnectionsEnd() async throws {
         try await Harness.with { h in
-        let monitor = try h.monitor(Self.yaml(agentPort: h.server.port))
-        await monitor.runRound(cluster: "web", now: Self.t0)
-        await h.fake.setActiveConnections(3, of: Self.nodeA, in: Self.service)
+            let monitor = try h.monitor(Self.yaml(agentPort: h.server.port))
+            await monitor.runRound(cluster: "web", now: Self.t0)
+            await h.fake.setActiveConnections(3, of: Self.nodeA, in: Self.service)
 
-        #expect(try await monitor.stop(cluster: "web", now: Self.t0))
-        #expect(try await h.weights() == [Self.nodeA: 0, Self.nodeB: 0], "weights drop at once, the service stays")
-        #expect(await monitor.status(of: "web")?.phase.isStopping == true)
-        #expect(try await monitor.stop(cluster: "web") == false, "stopping again is big_brother's 304")
+            #expect(try await monitor.stop(cluster: "web", now: Self.t0))
+            #expect(try await h.weights() == [Self.nodeA: 0, Self.nodeB: 0], "weights drop at once, the service stays")
+            #expect(await monitor.status(of: "web")?.phase.isStopping == true)
+            #expect(try await monitor.stop(cluster: "web") == false, "stopping again is big_brother's 304")
 
-        await monitor.runRound(cluster: "web", now: Self.t0.addingTimeInterval(1))
-        #expect(await h.fake.table.entries[Self.service] != nil, "3 connections left: still draining")
+            await monitor.runRound(cluster: "web", now: Self.t0.addingTimeInterval(1))
+            #expect(await h.fake.table.entries[Self.service] != nil, "3 connections left: still draining")
 
-        await h.fake.setActiveConnections(0, of: Self.nodeA, in: Self.service)
-        await monitor.runRound(cluster: "web", now: Self.t0.addingTimeInterval(2))
-        #expect(await h.fake.table.entries[Self.service] == nil)
-        #expect(await monitor.status(of: "web")?.phase == .stopped)
-        #expect(await monitor.status(of: "web")?.combinedWeight == 0)
+            await h.fake.setActiveConnections(0, of: Self.nodeA, in: Self.service)
+            await monitor.runRound(cluster: "web", now: Self.t0.addingTimeInterval(2))
+            #expect(await h.fake.table.entries[Self.service] == nil)
+            #expect(await monitor.status(of: "web")?.phase == .stopped)
+            #expect(await monitor.status(of: "web")?.combinedWeight == 0)
 
-        // A restart keeps it stopped and writes nothing; PUT starts it again.
-        await h.fake.resetRecording()
-        let restarted = try h.monitor(Self.yaml(agentPort: h.server.port))
-        try await restarted.adoptKernelState()
-        await restarted.runRound(cluster: "web")
-        #expect(await h.fake.appliedChanges.isEmpty)
-        #expect(try await restarted.start(cluster: "web"))
-        #expect(try await h.weights() == [Self.nodeA: 87, Self.nodeB: 42])
-        #expect(try await restarted.start(cluster: "web") == false)
+            // A restart keeps it stopped and writes nothing; PUT starts it again.
+            await h.fake.resetRecording()
+            let restarted = try h.monitor(Self.yaml(agentPort: h.server.port))
+            try await restarted.adoptKernelState()
+            await restarted.runRound(cluster: "web")
+            #expect(await h.fake.appliedChanges.isEmpty)
+            #expect(try await restarted.start(cluster: "web"))
+            #expect(try await h.weights() == [Self.nodeA: 87, Self.nodeB: 42])
+            #expect(try await restarted.start(cluster: "web") == false)
         }
     }
 
     @Test func theDrainTimeoutEndsAStopEvenWithConnectionsLeft() async throws {
         try await Harness.with { h in
-        let monitor = try h.monitor(Self.yaml(agentPort: h.server.port, drainTimeout: 5))
-        await monitor.runRound(cluster: "web", now: Self.t0)
-        await h.fake.setActiveConnections(9, of: Self.nodeB, in: Self.service)
-        try await monitor.stop(cluster: "web", now: Self.t0)
-        await monitor.runRound(cluster: "web", now: Self.t0.addingTimeInterval(4.9))
-        #expect(await h.fake.table.entries[Self.service] != nil)
-        await monitor.runRound(cluster: "web", now: Self.t0.addingTimeInterval(5))
-        #expect(await h.fake.table.entries[Self.service] == nil)
-        let events = await monitor.status(of: "web")?.events.events.map(\.message) ?? []
-        #expect(events.contains { $0.contains("drain timeout reached with 9 active connections") })
+            let monitor = try h.monitor(Self.yaml(agentPort: h.server.port, drainTimeout: 5))
+            await monitor.runRound(cluster: "web", now: Self.t0)
+            await h.fake.setActiveConnections(9, of: Self.nodeB, in: Self.service)
+            try await monitor.stop(cluster: "web", now: Self.t0)
+            await monitor.runRound(cluster: "web", now: Self.t0.addingTimeInterval(4.9))
+            #expect(await h.fake.table.entries[Self.service] != nil)
+            await monitor.runRound(cluster: "web", now: Self.t0.addingTimeInterval(5))
+            #expect(await h.fake.table.entries[Self.service] == nil)
+            let events = await monitor.status(of: "web")?.events.events.map(\.message) ?? []
+            #expect(events.contains { $0.contains("drain timeout reached with 9 active connections") })
         }
     }
 
     @Test func aNodeForcedDownIsAtZeroWhenTheCallReturnsAndStaysSoAcrossARestart() async throws {
         try await Harness.with { h in
-        let monitor = try h.monitor(Self.yaml(agentPort: h.server.port))
-        await monitor.runRound(cluster: "web")
-        let state = try await monitor.setForce(.down, node: "127.0.0.1:8081", cluster: "web", reason: "kernel upgrade")
-        #expect(state.force == .down)
-        #expect(state.forceReason == "kernel upgrade")
-        #expect(try await h.weights() == [Self.nodeA: 0, Self.nodeB: 42])
-        #expect(await monitor.status(of: "web")?.lastDecision?.node(Self.nodeA)?.reason == .forced(.down))
+            let monitor = try h.monitor(Self.yaml(agentPort: h.server.port))
+            await monitor.runRound(cluster: "web")
+            let state = try await monitor.setForce(.down, node: "127.0.0.1:8081", cluster: "web", reason: "kernel upgrade")
+            #expect(state.force == .down)
+            #expect(state.forceReason == "kernel upgrade")
+            #expect(try await h.weights() == [Self.nodeA: 0, Self.nodeB: 42])
+            #expect(await monitor.status(of: "web")?.lastDecision?.node(Self.nodeA)?.reason == .forced(.down))
 
-        let restarted = try h.monitor(Self.yaml(agentPort: h.server.port))
-        try await restarted.adoptKernelState()
-        await h.fake.resetRecording()
-        await restarted.runRound(cluster: "web")
-        #expect(await h.fake.appliedChanges.isEmpty, "the force survived the restart")
-        #expect(await restarted.status(of: "web")?.states[Self.nodeA]?.forceReason == "kernel upgrade")
+            let restarted = try h.monitor(Self.yaml(agentPort: h.server.port))
+            try await restarted.adoptKernelState()
+            await h.fake.resetRecording()
+            await restarted.runRound(cluster: "web")
+            #expect(await h.fake.appliedChanges.isEmpty, "the force survived the restart")
+            #expect(await restarted.status(of: "web")?.states[Self.nodeA]?.forceReason == "kernel upgrade")
 
-        _ = try await restarted.setForce(nil, node: "127.0.0.1:8081", cluster: "web", reason: nil)
-        #expect(try await h.weights() == [Self.nodeA: 87, Self.nodeB: 42])
-        await #expect(throws: MonitorError.unknownNode("10.9.9.9:1", cluster: "web")) {
-            try await restarted.setForce(.down, node: "10.9.9.9:1", cluster: "web", reason: nil)
-        }
+            _ = try await restarted.setForce(nil, node: "127.0.0.1:8081", cluster: "web", reason: nil)
+            #expect(try await h.weights() == [Self.nodeA: 87, Self.nodeB: 42])
+            await #expect(throws: MonitorError.unknownNode("10.9.9.9:1", cluster: "web")) {
+                try await restarted.setForce(.down, node: "10.9.9.9:1", cluster: "web", reason: nil)
+            }
         }
     }
 
     @Test func aDrainForceReportsDrainedWhenConnectionsReachZero() async throws {
         try await Harness.with { h in
-        let monitor = try h.monitor(Self.yaml(agentPort: h.server.port))
-        await monitor.runRound(cluster: "web")
-        await h.fake.setActiveConnections(2, of: Self.nodeB, in: Self.service)
-        _ = try await monitor.setForce(.drain, node: "127.0.0.1:8082", cluster: "web", reason: "deploy")
-        #expect(try await h.weights()[Self.nodeB] == 0)
-        var node = try #require(await monitor.status(of: "web").map { ClusterView($0).nodes[1] })
-        #expect(node.draining == "draining")
-        #expect(node.activeConnections == 2)
-        await h.fake.setActiveConnections(0, of: Self.nodeB, in: Self.service)
-        await monitor.runRound(cluster: "web")
-        node = try #require(await monitor.status(of: "web").map { ClusterView($0).nodes[1] })
-        #expect(node.draining == "drained")
+            let monitor = try h.monitor(Self.yaml(agentPort: h.server.port))
+            await monitor.runRound(cluster: "web")
+            await h.fake.setActiveConnections(2, of: Self.nodeB, in: Self.service)
+            _ = try await monitor.setForce(.drain, node: "127.0.0.1:8082", cluster: "web", reason: "deploy")
+            #expect(try await h.weights()[Self.nodeB] == 0)
+            var node = try #require(await monitor.status(of: "web").map { ClusterView($0).nodes[1] })
+            #expect(node.draining == "draining")
+            #expect(node.activeConnections == 2)
+            await h.fake.setActiveConnections(0, of: Self.nodeB, in: Self.service)
+            await monitor.runRound(cluster: "web")
+            node = try #require(await monitor.status(of: "web").map { ClusterView($0).nodes[1] })
+            #expect(node.draining == "drained")
         }
     }
 
     @Test func bigBrotherClusterFilesForceEveryNode() async throws {
         try await Harness.with { h in
-        let monitor = try h.monitor(Self.yaml(agentPort: h.server.port))
-        let files = ClusterForceFiles(dataDirectory: h.directory)
-        try FileManager.default.createDirectory(atPath: "\(h.directory)/up", withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(atPath: "\(h.directory)/down", withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: files.path(.up, cluster: "web"), contents: Data())
-        await monitor.runRound(cluster: "web")
-        #expect(try await h.weights() == [Self.nodeA: 100, Self.nodeB: 100])
-        FileManager.default.createFile(atPath: files.path(.down, cluster: "web"), contents: Data())
-        await monitor.runRound(cluster: "web")
-        #expect(try await h.weights() == [Self.nodeA: 0, Self.nodeB: 0], "down wins over up")
-        try FileManager.default.removeItem(atPath: files.path(.down, cluster: "web"))
-        try FileManager.default.removeItem(atPath: files.path(.up, cluster: "web"))
-        await monitor.runRound(cluster: "web")
-        #expect(try await h.weights() == [Self.nodeA: 87, Self.nodeB: 42])
+            let monitor = try h.monitor(Self.yaml(agentPort: h.server.port))
+            let files = ClusterForceFiles(dataDirectory: h.directory)
+            try FileManager.default.createDirectory(atPath: "\(h.directory)/up", withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: "\(h.directory)/down", withIntermediateDirectories: true)
+            FileManager.default.createFile(atPath: files.path(.up, cluster: "web"), contents: Data())
+            await monitor.runRound(cluster: "web")
+            #expect(try await h.weights() == [Self.nodeA: 100, Self.nodeB: 100])
+            FileManager.default.createFile(atPath: files.path(.down, cluster: "web"), contents: Data())
+            await monitor.runRound(cluster: "web")
+            #expect(try await h.weights() == [Self.nodeA: 0, Self.nodeB: 0], "down wins over up")
+            try FileManager.default.removeItem(atPath: files.path(.down, cluster: "web"))
+            try FileManager.default.removeItem(atPath: files.path(.up, cluster: "web"))
+            await monitor.runRound(cluster: "web")
+            #expect(try await h.weights() == [Self.nodeA: 87, Self.nodeB: 42])
         }
     }
 
     @Test func aReloadDrainsARemovedNodeAddsANewOneAndKeepsTheRest() async throws {
         try await Harness.with { h in
-        let monitor = try h.monitor(Self.yaml(agentPort: h.server.port))
-        await monitor.runRound(cluster: "web", now: Self.t0)
-        _ = try await monitor.setForce(.up, node: "127.0.0.1:8082", cluster: "web", reason: "pinned", now: Self.t0)
-        await h.fake.setActiveConnections(4, of: Self.nodeA, in: Self.service)
-        // The round that ran on the force saw A's 0 connections before this; one more round reads the 4.
-        await monitor.runRound(cluster: "web", now: Self.t0)
+            let monitor = try h.monitor(Self.yaml(agentPort: h.server.port))
+            await monitor.runRound(cluster: "web", now: Self.t0)
+            _ = try await monitor.setForce(.up, node: "127.0.0.1:8082", cluster: "web", reason: "pinned", now: Self.t0)
+            await h.fake.setActiveConnections(4, of: Self.nodeA, in: Self.service)
+            // The round that ran on the force saw A's 0 connections before this; one more round reads the 4.
+            await monitor.runRound(cluster: "web", now: Self.t0)
 
-        let report = await monitor.reload(
-            try BrotherConfiguration(yaml: Self.yaml(agentPort: h.server.port, nodes: [8082, 8083]), source: "new.yml"), now: Self.t0)
-        #expect(report.drainingNodes == ["web 127.0.0.1:8081"])
-        #expect(report.addedNodes == ["web 127.0.0.1:8083"])
-        #expect(try await h.weights() == [Self.nodeA: 0, Self.nodeB: 100, Self.nodeC: 87], "A drains at 0; B keeps its force")
+            let report = await monitor.reload(
+                try BrotherConfiguration(yaml: Self.yaml(agentPort: h.server.port, nodes: [8082, 8083]), source: "new.yml"), now: Self.t0)
+            #expect(report.drainingNodes == ["web 127.0.0.1:8081"])
+            #expect(report.addedNodes == ["web 127.0.0.1:8083"])
+            #expect(try await h.weights() == [Self.nodeA: 0, Self.nodeB: 100, Self.nodeC: 87], "A drains at 0; B keeps its force")
 
-        await h.fake.setActiveConnections(0, of: Self.nodeA, in: Self.service)
-        await monitor.runRound(cluster: "web", now: Self.t0.addingTimeInterval(1))
-        await monitor.runRound(cluster: "web", now: Self.t0.addingTimeInterval(2))
-        #expect(try await h.weights() == [Self.nodeB: 100, Self.nodeC: 87], "drained, then deleted")
+            await h.fake.setActiveConnections(0, of: Self.nodeA, in: Self.service)
+            await monitor.runRound(cluster: "web", now: Self.t0.addingTimeInterval(1))
+            await monitor.runRound(cluster: "web", now: Self.t0.addingTimeInterval(2))
+            #expect(try await h.weights() == [Self.nodeB: 100, Self.nodeC: 87], "drained, then deleted")
         }
     }
 
     @Test func anInvalidReloadChangesNothingAndIsReported() async throws {
         try await Harness.with { h in
-        let path = "\(h.directory)/brother.yml"
-        try Self.yaml(agentPort: h.server.port).write(toFile: path, atomically: true, encoding: .utf8)
-        let monitor = try h.monitor(Self.yaml(agentPort: h.server.port))
-        await monitor.runRound(cluster: "web")
-        await h.fake.resetRecording()
-        let before = await monitor.currentConfiguration
+            let path = "\(h.directory)/brother.yml"
+            try Self.yaml(agentPort: h.server.port).write(toFile: path, atomically: true, encoding: .utf8)
+            let monitor = try h.monitor(Self.yaml(agentPort: h.server.port))
+            await monitor.runRound(cluster: "web")
+            await h.fake.resetRecording()
+            let before = await monitor.currentConfiguration
 
-        // big_brother stopped every cluster on a schema-invalid file; brother keeps everything.
-        try "clusters:\n  - cluster_name: web\n    fwmark: -3\n".write(toFile: path, atomically: true, encoding: .utf8)
-        let outcome = await ConfigurationReloader(path: path, monitor: monitor).reload()
-        guard case .refused(let message) = outcome else {
-            Issue.record("an invalid file was applied")
-            return
-        }
-        #expect(message.contains(path))
-        #expect(message.contains("clusters[0]"))
-        #expect(await h.fake.appliedChanges.isEmpty)
-        #expect(await monitor.currentConfiguration == before)
-        #expect(await monitor.lastReload?.error == message)
-        #expect(await monitor.counters.failedReloads == 1)
-        #expect(try await h.weights() == [Self.nodeA: 87, Self.nodeB: 42])
+            // big_brother stopped every cluster on a schema-invalid file; brother keeps everything.
+            try "clusters:\n  - cluster_name: web\n    fwmark: -3\n".write(toFile: path, atomically: true, encoding: .utf8)
+            let outcome = await ConfigurationReloader(path: path, monitor: monitor).reload()
+            guard case .refused(let message) = outcome else {
+                Issue.record("an invalid file was applied")
+                return
+            }
+            #expect(message.contains(path))
+            #expect(message.contains("clusters[0]"))
+            #expect(await h.fake.appliedChanges.isEmpty)
+            #expect(await monitor.currentConfiguration == before)
+            #expect(await monitor.lastReload?.error == message)
+            #expect(await monitor.counters.failedReloads == 1)
+            #expect(try await h.weights() == [Self.nodeA: 87, Self.nodeB: 42])
         }
     }
 
     @Test func removingAClusterStopsItWithADrainThenForgetsIt() async throws {
         try await Harness.with { h in
-        let monitor = try h.monitor(Self.yaml(agentPort: h.server.port))
-        await monitor.runRound(cluster: "web", now: Self.t0)
-        await h.fake.setActiveConnections(1, of: Self.nodeA, in: Self.service)
-        let report = await monitor.reload(try BrotherConfiguration(yaml: "clusters: []\n", source: "empty.yml"), now: Self.t0)
-        #expect(report.removedClusters == ["web"])
-        #expect(try await h.weights() == [Self.nodeA: 0, Self.nodeB: 0])
-        await h.fake.setActiveConnections(0, of: Self.nodeA, in: Self.service)
-        await monitor.runRound(cluster: "web", now: Self.t0.addingTimeInterval(1))
-        #expect(await h.fake.table.entries.isEmpty)
-        #expect(await monitor.status(of: "web") == nil)
+            let monitor = try h.monitor(Self.yaml(agentPort: h.server.port))
+            await monitor.runRound(cluster: "web", now: Self.t0)
+            await h.fake.setActiveConnections(1, of: Self.nodeA, in: Self.service)
+            let report = await monitor.reload(try BrotherConfiguration(yaml: "clusters: []\n", source: "empty.yml"), now: Self.t0)
+            #expect(report.removedClusters == ["web"])
+            #expect(try await h.weights() == [Self.nodeA: 0, Self.nodeB: 0])
+            await h.fake.setActiveConnections(0, of: Self.nodeA, in: Self.service)
+            await monitor.runRound(cluster: "web", now: Self.t0.addingTimeInterval(1))
+            #expect(await h.fake.table.entries.isEmpty)
+            #expect(await monitor.status(of: "web") == nil)
         }
     }
 
     @Test func inKernelModeRunsOnlyClustersTheKernelHasAndResumesOnSynchronize() async throws {
         try await Harness.with { h in
-        let monitor = try h.monitor(Self.yaml(agentPort: h.server.port), startMode: .inKernel)
-        try await monitor.adoptKernelState()
-        await monitor.runRound(cluster: "web")
-        #expect(await h.fake.appliedChanges.isEmpty, "not in the kernel: waits for PUT")
-        #expect(await monitor.status(of: "web")?.phase == .stopped)
+            let monitor = try h.monitor(Self.yaml(agentPort: h.server.port), startMode: .inKernel)
+            try await monitor.adoptKernelState()
+            await monitor.runRound(cluster: "web")
+            #expect(await h.fake.appliedChanges.isEmpty, "not in the kernel: waits for PUT")
+            #expect(await monitor.status(of: "web")?.phase == .stopped)
 
-        _ = try await h.fake.apply([.addService(VirtualService(id: Self.service))])
-        try await monitor.synchronize(cluster: "web")
-        #expect(await monitor.status(of: "web")?.phase == .running)
-        #expect(try await h.weights() == [Self.nodeA: 87, Self.nodeB: 42])
+            _ = try await h.fake.apply([.addService(VirtualService(id: Self.service))])
+            try await monitor.synchronize(cluster: "web")
+            #expect(await monitor.status(of: "web")?.phase == .running)
+            #expect(try await h.weights() == [Self.nodeA: 87, Self.nodeB: 42])
         }
     }
 }
@@ -276,7 +276,8 @@ import Testing
         let configuration = NotifyConfiguration(command: [script, log], minimumInterval: .seconds(30))
         let notifier = AlertNotifier(logger: Logger(label: "test"))
         let t = Date(timeIntervalSince1970: 1_800_000_000)
-        await notifier.notify(.init(cluster: "web", event: "node_down", node: "192.0.2.2:80", message: "weight 80 → 0", time: t), using: configuration)
+        await notifier.notify(
+            .init(cluster: "web", event: "node_down", node: "192.0.2.2:80", message: "weight 80 → 0", time: t), using: configuration)
         await notifier.notify(.init(cluster: "web", event: "node_up", node: "192.0.2.2:80", message: "up", time: t), using: configuration)
         await notifier.notify(.init(cluster: "web", event: "node_down", node: "192.0.2.6:80", message: "down", time: t), using: configuration)
         #expect(await notifier.sent.count == 1, "the next two fall inside min_interval")
@@ -294,7 +295,8 @@ import Testing
         try await ClusterMonitorOperationsTests.Harness.with { h in
             let recorded = RecordedCommands()
             let notifier = AlertNotifier(logger: Logger(label: "test")) { argv, environment, _ in await recorded.add(argv, environment) }
-            let yaml = ClusterMonitorOperationsTests.yaml(agentPort: h.server.port, extra: "    notify: {command: [/usr/bin/logger, -t, brother], min_interval: 0}")
+            let yaml = ClusterMonitorOperationsTests.yaml(
+                agentPort: h.server.port, extra: "    notify: {command: [/usr/bin/logger, -t, brother], min_interval: 0}")
             let monitor = try ClusterMonitor(
                 configuration: try BrotherConfiguration(yaml: yaml, source: "t.yml"), ipvs: h.fake, fetcher: h.fetcher, store: nil,
                 logger: Logger(label: "test"), notifier: notifier)

@@ -15,12 +15,15 @@ import Testing
     // MARK: scripted server
 
     @Test func anAnswerWithAnotherIDIsIgnoredAndTheRightOneTaken() async throws {
-        try await ScriptedDNSServer.with(timeout: .seconds(3), answer: { query, _ in
-            [
-                ScriptedDNSServer.reply(to: query, id: query.id &+ 1, answers: [Self.a("192.0.2.66")]),
-                ScriptedDNSServer.reply(to: query, answers: [Self.a("192.0.2.1")]),
-            ]
-        }) { server, client async throws in
+        try await ScriptedDNSServer.with(
+            timeout: .seconds(3),
+            answer: { query, _ in
+                [
+                    ScriptedDNSServer.reply(to: query, id: query.id &+ 1, answers: [Self.a("192.0.2.66")]),
+                    ScriptedDNSServer.reply(to: query, answers: [Self.a("192.0.2.1")]),
+                ]
+            }
+        ) { server, client async throws in
             #expect(try await client.addresses(of: "web.test", type: .a) == [IPAddress("192.0.2.1")!])
             #expect(server.queries.count == 1)
         }

@@ -22,7 +22,9 @@ struct DashboardTests {
             let yaml = ClusterMonitorOperationsTests.yaml(agentPort: h.server.port, nodes: [8081, 8082, 8083])
             let monitor = try h.monitor(yaml)
             for _ in 0..<2 { await monitor.runRound(cluster: "web") }
-            let app = Application(router: BrotherRoutes(monitor: monitor, transport: .tcp).buildRouter(), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+            let app = Application(
+                router: BrotherRoutes(monitor: monitor, transport: .tcp).buildRouter(), configuration: .init(address: .hostname("127.0.0.1", port: 0))
+            )
             try await app.test(.live) { client in
                 let port = try #require(client.port)
                 var arguments = [python, "\(Self.root)/Tests/Dashboard/dashboard_check.py", "http://127.0.0.1:\(port)", "web", "127.0.0.1:8082"]

@@ -1,7 +1,8 @@
-@testable import BrotherCore
 import Foundation
 import IPVS
 import Testing
+
+@testable import BrotherCore
 
 /// The state file written cluster by cluster must be the document `JSONEncoder` writes for the
 /// whole snapshot, and a save must encode only the clusters that changed.
@@ -28,7 +29,10 @@ struct EncodedStateFileTests {
                 draining: cluster == 0 ? [drainingNode: since] : [:],
                 retiredServices: cluster == 1 ? [retired: since] : [:],
                 dynamicNodes: cluster == 2
-                    ? [joined: DynamicNode(node: NodeConfiguration(address: joined.address, port: 9292, realPort: 8080), source: .joined(expires: since))] : [:],
+                    ? [
+                        joined: DynamicNode(
+                            node: NodeConfiguration(address: joined.address, port: 9292, realPort: 8080), source: .joined(expires: since))
+                    ] : [:],
                 removedService: cluster == 3 ? "TCP 198.51.100.9:80" : nil)
         }
         return records

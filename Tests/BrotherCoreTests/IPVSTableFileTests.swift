@@ -20,8 +20,14 @@ import Testing
         ("services: 3", "services: must be a list"),
         ("services:\n  - service: TCP 1.2.3.4", "services[0].service: \"TCP 1.2.3.4\" is not a service"),
         ("services:\n  - service: FWM 7\n    weight: 3", "services[0].weight: unknown key"),
-        ("services:\n  - service: FWM 7\n    destinations:\n      - {address: 192.0.2.1, weight: -1}", "services[0].destinations[0].weight: -1 is outside"),
-        ("services:\n  - service: FWM 7\n    destinations:\n      - {address: 192.0.2.1, forwarding: warp}", "services[0].destinations[0].forwarding: use masq"),
+        (
+            "services:\n  - service: FWM 7\n    destinations:\n      - {address: 192.0.2.1, weight: -1}",
+            "services[0].destinations[0].weight: -1 is outside"
+        ),
+        (
+            "services:\n  - service: FWM 7\n    destinations:\n      - {address: 192.0.2.1, forwarding: warp}",
+            "services[0].destinations[0].forwarding: use masq"
+        ),
         ("services:\n  - service: FWM 7\n  - service: FWM 7", "services[1].service: FWM 7 is listed twice"),
         ("services:\n  - service: FWM 7\n    persistence: {netmask: 40}", "services[0].persistence.netmask: 40 is outside 0...32"),
         ("services: [", "not valid YAML"),

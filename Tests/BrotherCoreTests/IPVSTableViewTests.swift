@@ -13,7 +13,8 @@ import Testing
         let a = DestinationStatus(
             destination: Destination(id: .init(address: IPAddress("192.0.2.2")!, port: 8080), forwarding: .masquerade, weight: 3),
             activeConnections: 7, inactiveConnections: 2, persistentConnections: 1, stats: stats)
-        let b = DestinationStatus(destination: Destination(id: .init(address: IPAddress("192.0.2.6")!, port: 8080), forwarding: .masquerade, weight: 1))
+        let b = DestinationStatus(
+            destination: Destination(id: .init(address: IPAddress("192.0.2.6")!, port: 8080), forwarding: .masquerade, weight: 1))
         let service = VirtualService(id: id, scheduler: .weightedRoundRobin, persistence: .init(timeout: 300, netmaskPrefixLength: 24))
         return IPVSTable(entries: [id: .init(status: VirtualServiceStatus(service: service, stats: stats), destinations: [b, a])])
     }

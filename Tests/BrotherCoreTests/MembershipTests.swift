@@ -29,7 +29,9 @@ import Testing
             await monitor.runRound(cluster: "web", now: Self.t0)
             #expect(try await monitor.join(cluster: "web", node: Self.node(agentPort: h.server.port), ttl: .seconds(30), now: Self.t0))
             #expect(try await h.weights()[Self.joined] == 87, "polled and weighted like the file's nodes")
-            #expect(try await monitor.join(cluster: "web", node: Self.node(agentPort: h.server.port), ttl: .seconds(30), now: Self.t0.addingTimeInterval(20)) == false)
+            #expect(
+                try await monitor.join(
+                    cluster: "web", node: Self.node(agentPort: h.server.port), ttl: .seconds(30), now: Self.t0.addingTimeInterval(20)) == false)
 
             // A restart keeps it.
             let restarted = try h.monitor(ClusterMonitorOperationsTests.yaml(agentPort: h.server.port))
@@ -62,7 +64,8 @@ import Testing
                     #expect(String(buffer: response.body).contains("Weight: 87\n"))
                 }
                 try await client.execute(
-                    uri: "/cluster/web/members/127.0.0.1:8084", method: .put, headers: form, body: ByteBuffer(string: "ttl=30&agent_port=\(h.server.port)&path=/ok/status")
+                    uri: "/cluster/web/members/127.0.0.1:8084", method: .put, headers: form,
+                    body: ByteBuffer(string: "ttl=30&agent_port=\(h.server.port)&path=/ok/status")
                 ) { response in
                     #expect(response.status == .ok, "a refresh")
                 }
@@ -70,7 +73,8 @@ import Testing
                     #expect(response.status == .badRequest)
                     #expect(String(buffer: response.body).contains("it is a node of the configuration file already"))
                 }
-                try await client.execute(uri: "/cluster/web/members/127.0.0.1:8085", method: .put, headers: form, body: ByteBuffer(string: "ttl=0")) { response in
+                try await client.execute(uri: "/cluster/web/members/127.0.0.1:8085", method: .put, headers: form, body: ByteBuffer(string: "ttl=0")) {
+                    response in
                     #expect(response.status == .badRequest)
                     #expect(String(buffer: response.body).contains("ttl must be an integer in 1...86400"))
                 }
@@ -92,7 +96,9 @@ import Testing
         try await Harness.with { h in
             let monitor = try h.monitor(ClusterMonitorOperationsTests.yaml(agentPort: h.server.port))
             await monitor.runRound(cluster: "web")
-            let app = Application(router: BrotherRoutes(monitor: monitor, transport: .tcp).buildRouter(), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+            let app = Application(
+                router: BrotherRoutes(monitor: monitor, transport: .tcp).buildRouter(), configuration: .init(address: .hostname("127.0.0.1", port: 0))
+            )
             try await app.test(.live) { client in
                 let port = try #require(client.port)
                 let registration = Registration(
@@ -120,14 +126,14 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = "\(directory)/litmus.yml"
         try """
-            services:
-              web:
-                checks: [{type: constant_metric, weight: 100}]
-            register:
-              - {brother: "http://192.0.2.1:9292", cluster: web, node: "192.0.2.2:8080", service: web, ttl: 30, interval: 10}
-              - {brother: "ftp://x", cluster: web, node: "192.0.2.2", service: nope}
+        services:
+          web:
+            checks: [{type: constant_metric, weight: 100}]
+        register:
+          - {brother: "http://192.0.2.1:9292", cluster: web, node: "192.0.2.2:8080", service: web, ttl: 30, interval: 10}
+          - {brother: "ftp://x", cluster: web, node: "192.0.2.2", service: nope}
 
-            """.write(toFile: path, atomically: true, encoding: .utf8)
+        """.write(toFile: path, atomically: true, encoding: .utf8)
         do {
             _ = try ConfigLoader.load(path: path)
             Issue.record("an invalid register entry was accepted")
@@ -135,13 +141,13 @@ import Testing
             #expect(error.description.contains("brother's API URL"))
         }
         try """
-            services:
-              web:
-                checks: [{type: constant_metric, weight: 100}]
-            register:
-              - {brother: "http://192.0.2.1:9292", cluster: web, node: "192.0.2.2:8080", service: web, ttl: 30, interval: 10}
+        services:
+          web:
+            checks: [{type: constant_metric, weight: 100}]
+        register:
+          - {brother: "http://192.0.2.1:9292", cluster: web, node: "192.0.2.2:8080", service: web, ttl: 30, interval: 10}
 
-            """.write(toFile: path, atomically: true, encoding: .utf8)
+        """.write(toFile: path, atomically: true, encoding: .utf8)
         let settings = try ConfigLoader.load(path: path)
         #expect(settings.registrations == [Registration(brother: "http://192.0.2.1:9292", cluster: "web", node: "192.0.2.2:8080", service: "web")])
     }

@@ -187,36 +187,36 @@ final class E2EStack: @unchecked Sendable {
             try Command.check(["ip", "-n", node.namespace, "link", "set", "eth0", "up"])
             try Command.check(["ip", "-n", node.namespace, "link", "set", "lo", "up"])
             try """
-                port: 9292
-                data_directory: \(work)/agent\(index)
-                listen: ["\(node.address):9292"]
-                unix_socket: \(work)/agent\(index).sock
-                evaluation_interval: 0.2
-                services:
-                  web:
-                    checks:
-                      - type: constant_metric
-                        weight: 100
+            port: 9292
+            data_directory: \(work)/agent\(index)
+            listen: ["\(node.address):9292"]
+            unix_socket: \(work)/agent\(index).sock
+            evaluation_interval: 0.2
+            services:
+              web:
+                checks:
+                  - type: constant_metric
+                    weight: 100
 
-                """.write(toFile: "\(work)/agent\(index).yml", atomically: true, encoding: .utf8)
+            """.write(toFile: "\(work)/agent\(index).yml", atomically: true, encoding: .utf8)
         }
         try """
-            clusters:
-              - cluster_name: web
-                service: "TCP 198.51.100.10:80"
-                forwarding: masq
-                scheduler: wrr
-                check_interval: 1
-                ramp_up_time: 4
-                poll_timeout: 0.5
-                unreachable_hold: 4
-                drain_timeout: 10
-                nodes:
-                  - {address: 192.0.2.2, port: 9292, path: /web/status, real_port: 8080}
-                  - {address: 192.0.2.6, port: 9292, path: /web/status, real_port: 8080}
-                  - {address: 192.0.2.10, port: 9292, path: /web/status, real_port: 8080}
+        clusters:
+          - cluster_name: web
+            service: "TCP 198.51.100.10:80"
+            forwarding: masq
+            scheduler: wrr
+            check_interval: 1
+            ramp_up_time: 4
+            poll_timeout: 0.5
+            unreachable_hold: 4
+            drain_timeout: 10
+            nodes:
+              - {address: 192.0.2.2, port: 9292, path: /web/status, real_port: 8080}
+              - {address: 192.0.2.6, port: 9292, path: /web/status, real_port: 8080}
+              - {address: 192.0.2.10, port: 9292, path: /web/status, real_port: 8080}
 
-            """.write(toFile: brotherConfig, atomically: true, encoding: .utf8)
+        """.write(toFile: brotherConfig, atomically: true, encoding: .utf8)
     }
 
     func startAgents() throws {
@@ -226,7 +226,8 @@ final class E2EStack: @unchecked Sendable {
     func startAgent(_ index: Int) throws {
         let node = Self.nodes[index]
         agents[index] = try spawn(
-            ["ip", "netns", "exec", node.namespace, "\(bin)/litmus", "run", "--config", "\(work)/agent\(index).yml"], log: "\(work)/agent\(index).log")
+            ["ip", "netns", "exec", node.namespace, "\(bin)/litmus", "run", "--config", "\(work)/agent\(index).yml"], log: "\(work)/agent\(index).log"
+        )
         for _ in 0..<100 {
             if (try? inNamespace(index, ["curl", "-s", "-m", "1", "-o", "/dev/null", "http://\(node.address):9292/web/status"])) != nil { return }
             Thread.sleep(forTimeInterval: 0.1)

@@ -69,7 +69,8 @@ struct IPVSKernelTests {
             let service = VirtualService(id: id, scheduler: scheduler)
             let destinations = Self.destinations(for: id, forwarding: forwarding.method)
             restore += IpvsadmFormat.lines(for: service, destinations: destinations)
-            expected.entries[id] = .init(status: VirtualServiceStatus(service: service), destinations: destinations.map { DestinationStatus(destination: $0) })
+            expected.entries[id] = .init(
+                status: VirtualServiceStatus(service: service), destinations: destinations.map { DestinationStatus(destination: $0) })
         }
         try Command.check(["ipvsadm", "-R"], input: restore.joined(separator: "\n") + "\n")
         let actual = try await client.table()
@@ -85,13 +86,15 @@ struct IPVSKernelTests {
     /// thresholds and GUE/GRE tunnels, each both ways.
     static let specialServices: [(VirtualService, [Destination])] = [
         (
-            VirtualService(id: .address(IPAddress("198.51.100.20")!, port: 80, protocol: .tcp), scheduler: .weightedRoundRobin,
-                           persistence: .init(timeout: 300, netmaskPrefixLength: 24)),
+            VirtualService(
+                id: .address(IPAddress("198.51.100.20")!, port: 80, protocol: .tcp), scheduler: .weightedRoundRobin,
+                persistence: .init(timeout: 300, netmaskPrefixLength: 24)),
             [Destination(id: .init(address: IPAddress("192.0.2.2")!, port: 8080), forwarding: .masquerade, weight: 3)]
         ),
         (
-            VirtualService(id: .address(IPAddress("2001:db8::20")!, port: 5060, protocol: .udp), scheduler: .roundRobin,
-                           persistence: .init(timeout: 60, netmaskPrefixLength: 64), persistenceEngine: "sip"),
+            VirtualService(
+                id: .address(IPAddress("2001:db8::20")!, port: 5060, protocol: .udp), scheduler: .roundRobin,
+                persistence: .init(timeout: 60, netmaskPrefixLength: 64), persistenceEngine: "sip"),
             [Destination(id: .init(address: IPAddress("2001:db8:1::2")!, port: 5060), forwarding: .directRouting, weight: 0)]
         ),
         (
@@ -100,12 +103,18 @@ struct IPVSKernelTests {
         ),
         (
             VirtualService(id: .address(IPAddress("198.51.100.22")!, port: 53, protocol: .udp), scheduler: .maglevHashing, flags: [.onePacket]),
-            [Destination(id: .init(address: IPAddress("192.0.2.14")!, port: 53), forwarding: .tunnel(.init(kind: .gre, flags: [.checksum])), weight: 2)]
+            [
+                Destination(
+                    id: .init(address: IPAddress("192.0.2.14")!, port: 53), forwarding: .tunnel(.init(kind: .gre, flags: [.checksum])), weight: 2)
+            ]
         ),
         (
             VirtualService(id: .firewallMark(23, family: .ipv6), scheduler: .maglevHashing, flags: [.schedulerFlag2]),
-            [Destination(id: .init(address: IPAddress("2001:db8:1::9")!, port: 0),
-                         forwarding: .tunnel(.init(kind: .gue, port: 7000, flags: [.remoteChecksum])), weight: 9)]
+            [
+                Destination(
+                    id: .init(address: IPAddress("2001:db8:1::9")!, port: 0),
+                    forwarding: .tunnel(.init(kind: .gue, port: 7000, flags: [.remoteChecksum])), weight: 9)
+            ]
         ),
         (
             // A destination of the other family: the kernel allows it for tunnels only.
@@ -137,7 +146,8 @@ struct IPVSKernelTests {
         let client = try await KernelTests.freshClient()
         let id = VirtualService.ID.address(IPAddress("198.51.100.30")!, port: 80, protocol: .tcp)
         try await client.add(VirtualService(id: id, scheduler: .weightedLeastConnection))
-        var destination = Destination(id: .init(address: IPAddress("192.0.2.2")!, port: 80), forwarding: .directRouting, weight: 10, upperThreshold: 100, lowerThreshold: 20)
+        var destination = Destination(
+            id: .init(address: IPAddress("192.0.2.2")!, port: 80), forwarding: .directRouting, weight: 10, upperThreshold: 100, lowerThreshold: 20)
         try await client.add(destination, to: id)
         let listing = try Command.check(["ipvsadm", "-L", "-n", "--thresholds"])
         let row = try #require(listing.split(separator: "\n").first { $0.contains("192.0.2.2:80") })
@@ -193,7 +203,9 @@ struct IPVSKernelTests {
 
     @Test func withoutCapNetAdminTheErrorSaysSo() throws {
         let brother = try BuiltProducts.path("brother")
-        let output = try Command.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", brother, "ipvs"])
+        let output = try Command.run([
+            "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", brother, "ipvs",
+        ])
         #expect(output.status == 1)
         #expect(output.stderr.contains("CAP_NET_ADMIN"), "\(output.stderr)")
     }
@@ -231,11 +243,12 @@ struct IPVSKernelTests {
         let report = try await client.apply(edits)
         #expect(report.attempted == 10_003)
         #expect(report.failures.map(\.index) == [17, 5000, 10_002])
-        #expect(report.failures.map(\.error) == [
-            .destinationNotFound(ghost.id, service: .firewallMark(1, family: .ipv4)),
-            .serviceNotFound(.firewallMark(5000, family: .ipv4)),
-            .serviceNotFound(.firewallMark(6000, family: .ipv4)),
-        ])
+        #expect(
+            report.failures.map(\.error) == [
+                .destinationNotFound(ghost.id, service: .firewallMark(1, family: .ipv4)),
+                .serviceNotFound(.firewallMark(5000, family: .ipv4)),
+                .serviceNotFound(.firewallMark(6000, family: .ipv4)),
+            ])
 
         let table = try await client.table()
         var mismatches = 0
@@ -273,7 +286,7 @@ struct IPVSKernelTests {
         try Command.check(["ipvsadm", "-e", "-f", "50", "-r", "192.0.2.2:0", "-g", "-w", "99"])
         let repair = try await client.apply(desired: desired)
         #expect(repair.plan.changes == [.updateDestination(nodes[1], service: id)])
-        #expect(try await client.destinations(of: id).map(\.destination) .sorted { $0.id < $1.id } == nodes)
+        #expect(try await client.destinations(of: id).map(\.destination).sorted { $0.id < $1.id } == nodes)
         let afterwards = try IpvsadmFormat.savedTable().filter { $0.contains("198.51.100.99") }
         #expect(afterwards == foreign, "the service brother does not own is untouched")
     }

@@ -10,12 +10,16 @@ enum GoldenCases {
     static let persistentWeb = VirtualService(
         id: Fixtures.web, scheduler: .weightedRoundRobin, flags: [], persistence: .init(timeout: 300, netmaskPrefixLength: 24))
     static let shMark = VirtualService(id: Fixtures.mark7, scheduler: .sourceHashing, flags: [.schedulerFlag2])
-    static let dns6 = VirtualService(id: Fixtures.dns6, scheduler: .roundRobin, flags: [.onePacket], persistence: .init(timeout: 60, netmaskPrefixLength: 64), persistenceEngine: "sip")
+    static let dns6 = VirtualService(
+        id: Fixtures.dns6, scheduler: .roundRobin, flags: [.onePacket], persistence: .init(timeout: 60, netmaskPrefixLength: 64),
+        persistenceEngine: "sip")
     static let sctp = VirtualService(id: .address(Fixtures.vip4, port: 9, protocol: .sctp), scheduler: .maglevHashing)
     static let mark9v6 = VirtualService(id: Fixtures.mark9v6, scheduler: .weightedLeastConnection)
-    static let masq = Destination(id: .init(address: Fixtures.real4a, port: 8080), forwarding: .masquerade, weight: 3, upperThreshold: 100, lowerThreshold: 10)
+    static let masq = Destination(
+        id: .init(address: Fixtures.real4a, port: 8080), forwarding: .masquerade, weight: 3, upperThreshold: 100, lowerThreshold: 10)
     static let gue = Destination(
-        id: .init(address: Fixtures.real4b, port: 0), forwarding: .tunnel(.init(kind: .gue, port: 6080, flags: [.checksum, .remoteChecksum])), weight: 258)
+        id: .init(address: Fixtures.real4b, port: 0), forwarding: .tunnel(.init(kind: .gue, port: 6080, flags: [.checksum, .remoteChecksum])),
+        weight: 258)
     static let route6 = Destination(id: .init(address: Fixtures.real6, port: 53), forwarding: .directRouting, weight: 0)
 
     static let all: [(String, GenericNetlinkRequestBox)] = [

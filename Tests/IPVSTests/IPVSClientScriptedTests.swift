@@ -11,7 +11,10 @@ import Testing
         let kernel = ScriptedKernel { request in
             dumps += 1
             let flags: NetlinkMessageFlags = dumps == 1 ? [.multi, .dumpInterrupted] : [.multi]
-            return [try! ScriptedKernel.serviceReply(Self.service, sequence: request.sequence, flags: flags), .done(sequence: request.sequence, flags: flags)]
+            return [
+                try! ScriptedKernel.serviceReply(Self.service, sequence: request.sequence, flags: flags),
+                .done(sequence: request.sequence, flags: flags),
+            ]
         }
         let client = try IPVSClient(transport: kernel)
         #expect(try await client.services().map(\.service) == [Self.service])
@@ -28,11 +31,13 @@ import Testing
     @Test func batchesGoOutInWindowsAndFailuresKeepTheirIndex() async throws {
         let kernel = ScriptedKernel { request in
             // The kernel refuses the sixth request (ENOENT) and acknowledges the rest.
-            request.sequence == 6 ? [.error(sequence: request.sequence, errno: 2, message: "no such destination")] : [.acknowledgement(sequence: request.sequence)]
+            request.sequence == 6
+                ? [.error(sequence: request.sequence, errno: 2, message: "no such destination")] : [.acknowledgement(sequence: request.sequence)]
         }
         let client = try IPVSClient(transport: kernel, batchWindow: 4)
         let changes = (1...10).map { index in
-            IPVSChange.updateDestination(Destination(id: .init(address: Fixtures.real4a, port: UInt16(index)), weight: index), service: Fixtures.mark7)
+            IPVSChange.updateDestination(
+                Destination(id: .init(address: Fixtures.real4a, port: UInt16(index)), weight: index), service: Fixtures.mark7)
         }
         let report = try await client.apply(changes)
         #expect(kernel.datagramsSent == 3, "10 requests in windows of 4")
@@ -64,7 +69,9 @@ import Testing
         let v6InV4 = Destination(id: .init(address: Fixtures.real6, port: 80), forwarding: .masquerade)
         await #expect(throws: IPVSError.self) { try await client.apply([.addDestination(v6InV4, service: Fixtures.web)]) }
         await #expect(throws: IPVSError.self) { try await client.apply([.addService(VirtualService(id: .firewallMark(0, family: .ipv4)))]) }
-        await #expect(throws: IPVSError.self) { try await client.apply([.addService(VirtualService(id: Fixtures.web, scheduler: "a-very-long-scheduler"))]) }
+        await #expect(throws: IPVSError.self) {
+            try await client.apply([.addService(VirtualService(id: Fixtures.web, scheduler: "a-very-long-scheduler"))])
+        }
         #expect(kernel.requests.isEmpty)
     }
 }

@@ -10,7 +10,9 @@ import Testing
         #expect(id.description == text)
     }
 
-    @Test(arguments: ["", "TCP", "TCP 198.51.100.10", "ICMP 198.51.100.10:80", "FWM 0", "FWM x", "TCP 300.1.1.1:80", "TCP 198.51.100.10:70000", "FWM 7 IPv5"])
+    @Test(arguments: [
+        "", "TCP", "TCP 198.51.100.10", "ICMP 198.51.100.10:80", "FWM 0", "FWM x", "TCP 300.1.1.1:80", "TCP 198.51.100.10:70000", "FWM 7 IPv5",
+    ])
     func badServiceTextIsRefused(_ text: String) {
         #expect(VirtualService.ID(parsing: text) == nil)
     }

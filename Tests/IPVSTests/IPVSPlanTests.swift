@@ -9,13 +9,16 @@ import Testing
     }
 
     @Test func emptyKernelGetsServiceThenDestinations() {
-        let desired = IPVSDesiredState([.init(service: VirtualService(id: Self.id), destinations: [Self.node(2, weight: 5), Self.node(1, weight: 3)])])
-        let plan = IPVSPlan(desired: desired, actual: IPVSTable(), owned: [Self.id])
-        #expect(plan.changes == [
-            .addService(VirtualService(id: Self.id)),
-            .addDestination(Self.node(1, weight: 3), service: Self.id),
-            .addDestination(Self.node(2, weight: 5), service: Self.id),
+        let desired = IPVSDesiredState([
+            .init(service: VirtualService(id: Self.id), destinations: [Self.node(2, weight: 5), Self.node(1, weight: 3)])
         ])
+        let plan = IPVSPlan(desired: desired, actual: IPVSTable(), owned: [Self.id])
+        #expect(
+            plan.changes == [
+                .addService(VirtualService(id: Self.id)),
+                .addDestination(Self.node(1, weight: 3), service: Self.id),
+                .addDestination(Self.node(2, weight: 5), service: Self.id),
+            ])
     }
 
     @Test func matchingKernelNeedsNothing() async throws {

@@ -1,8 +1,8 @@
-import LitmusTesting
 import Foundation
 import Glibc
 import Hummingbird
 import HummingbirdTesting
+import LitmusTesting
 import Logging
 import Testing
 
@@ -65,13 +65,17 @@ import Testing
         let openssl = "/usr/bin/openssl"
         try #require(FileManager.default.isExecutableFile(atPath: openssl), "openssl is needed for the TLS test (apt-get install openssl)")
         let made = try ProcessRunner.run(
-            [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-             "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", "\(dir.path)/key.pem", "-out", "\(dir.path)/cert.pem"],
+            [
+                openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", "\(dir.path)/key.pem", "-out", "\(dir.path)/cert.pem",
+            ],
             deadline: .after(.seconds(30)))
         #expect(made.termination == .exited(0))
         let port = closedPort()
         var pid: pid_t = 0
-        let argv = [openssl, "s_server", "-quiet", "-accept", "127.0.0.1:\(port)", "-cert", "\(dir.path)/cert.pem", "-key", "\(dir.path)/key.pem", "-www"]
+        let argv = [
+            openssl, "s_server", "-quiet", "-accept", "127.0.0.1:\(port)", "-cert", "\(dir.path)/cert.pem", "-key", "\(dir.path)/key.pem", "-www",
+        ]
         let cArgs = argv.map { strdup($0) } + [nil]
         defer { cArgs.forEach { free($0) } }
         #expect(posix_spawn(&pid, openssl, nil, nil, cArgs, environ) == 0)
@@ -202,14 +206,18 @@ import Testing
         defer { clients.forEach { close($0) } }
         let stats = try ListenerStatsReader.tcp(HostAndPort(host: "127.0.0.1", port: listener.port))
         #expect(stats.queued == 6)
-        let metric = await runner.run(.tcpSocketUtilization(weight: 100, address: HostAndPort(host: "127.0.0.1", port: listener.port), maxConnections: 10))
+        let metric = await runner.run(
+            .tcpSocketUtilization(weight: 100, address: HostAndPort(host: "127.0.0.1", port: listener.port), maxConnections: 10))
         // 100 − (100·active/30 + 200·6/30) with active ≥ 6 established, floor 1.
         #expect(metric.value < 100 && metric.value >= 1)
         #expect(metric.stats.map(\.name) == ["socket_active", "socket_queued", "socket_utilization"])
         #expect(metric.stats[2].value == 60)
         let idle = Listener()
-        #expect(await runner.run(.tcpSocketUtilization(weight: 70, address: HostAndPort(host: "127.0.0.1", port: idle.port), maxConnections: 10)).value == 70)
-        let none = await runner.run(.tcpSocketUtilization(weight: 70, address: HostAndPort(host: "127.0.0.1", port: closedPort()), maxConnections: 10))
+        #expect(
+            await runner.run(.tcpSocketUtilization(weight: 70, address: HostAndPort(host: "127.0.0.1", port: idle.port), maxConnections: 10)).value
+                == 70)
+        let none = await runner.run(
+            .tcpSocketUtilization(weight: 70, address: HostAndPort(host: "127.0.0.1", port: closedPort()), maxConnections: 10))
         #expect(none.value == 0 && none.detail?.contains("no socket is listening") == true)
     }
 

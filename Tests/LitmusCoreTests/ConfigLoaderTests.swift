@@ -1,6 +1,6 @@
 import AccessControl
-import LitmusTesting
 import Foundation
+import LitmusTesting
 import Testing
 
 @testable import LitmusCore
@@ -18,8 +18,9 @@ import Testing
 
     /// Every litmus file in examples/ (litmus*.yml and litmus.d/) must load on its own; the other
     /// examples belong to brother and are loaded by its tests.
-    @Test(arguments: try! FileManager.default.subpathsOfDirectory(atPath: "\(Repository.root)/examples")
-        .filter { $0.hasSuffix(".yml") && $0.hasPrefix("litmus") }.sorted())
+    @Test(
+        arguments: try! FileManager.default.subpathsOfDirectory(atPath: "\(Repository.root)/examples")
+            .filter { $0.hasSuffix(".yml") && $0.hasPrefix("litmus") }.sorted())
     func everyExampleFileLoads(_ file: String) throws {
         let settings = try ConfigLoader.load(path: "\(Repository.root)/examples/\(file)")
         #expect(!settings.services.isEmpty)
@@ -71,7 +72,8 @@ import Testing
         let dir = TemporaryDirectory()
         dir.write("conf.d/a.yml", "services:\n  web:\n    checks:\n      - type: constant_metric\n        weight: 10\n")
         dir.write("conf.d/b.yml", "services:\n  db:\n    checks:\n      - type: constant_metric\n        weight: 20\n")
-        let path = dir.write("main.yml", "include_files: conf.d/*.yml\nservices:\n  web:\n    checks:\n      - type: constant_metric\n        weight: 5\n")
+        let path = dir.write(
+            "main.yml", "include_files: conf.d/*.yml\nservices:\n  web:\n    checks:\n      - type: constant_metric\n        weight: 5\n")
         let settings = try ConfigLoader.load(path: path)
         #expect(settings.services["web"]?.metrics == [.constant(weight: 10)])
         #expect(settings.services["db"]?.metrics == [.constant(weight: 20)])
@@ -88,12 +90,22 @@ import Testing
         BadConfig(
             yaml: "services:\n  web:\n    checks:\n      - type: constant_metric\n        weight: 10\n      - type: cpu_load\n        weight: lots\n",
             path: "services.web.checks[1].weight", message: "expected an integer"),
-        BadConfig(yaml: "services:\n  web:\n    checks:\n      - type: constant_metric\n        weight: 101\n", path: "services.web.checks[0].weight", message: "0...100"),
+        BadConfig(
+            yaml: "services:\n  web:\n    checks:\n      - type: constant_metric\n        weight: 101\n", path: "services.web.checks[0].weight",
+            message: "0...100"),
         BadConfig(yaml: "port: 70000\n", path: "port", message: "1...65535"),
-        BadConfig(yaml: "services:\n  web:\n    dependencies:\n      - type: carrier_pigeon\n", path: "services.web.dependencies[0].type", message: "unknown dependency type"),
-        BadConfig(yaml: "services:\n  web:\n    dependencies:\n      - type: script\n        command: curl localhost\n", path: "services.web.dependencies[0].command", message: "shell: true"),
-        BadConfig(yaml: "services:\n  web:\n    dependencies:\n      - type: file_contents\n        path: /x\n        regex: \"([\"\n", path: "services.web.dependencies[0].regex", message: "regular expression"),
-        BadConfig(yaml: "services:\n  web:\n    dependencies:\n      - type: tcp\n        host: h\n", path: "services.web.dependencies[0].port", message: "is required"),
+        BadConfig(
+            yaml: "services:\n  web:\n    dependencies:\n      - type: carrier_pigeon\n", path: "services.web.dependencies[0].type",
+            message: "unknown dependency type"),
+        BadConfig(
+            yaml: "services:\n  web:\n    dependencies:\n      - type: script\n        command: curl localhost\n",
+            path: "services.web.dependencies[0].command", message: "shell: true"),
+        BadConfig(
+            yaml: "services:\n  web:\n    dependencies:\n      - type: file_contents\n        path: /x\n        regex: \"([\"\n",
+            path: "services.web.dependencies[0].regex", message: "regular expression"),
+        BadConfig(
+            yaml: "services:\n  web:\n    dependencies:\n      - type: tcp\n        host: h\n", path: "services.web.dependencies[0].port",
+            message: "is required"),
         BadConfig(yaml: "servics: {}\n", path: "servics", message: "unknown key"),
         BadConfig(yaml: "admin:\n  allowed_networks: [10.0.0.0/8]\n", path: "admin", message: "needs a token"),
         BadConfig(yaml: "admin:\n  allowed_networks: [10.0.0.0/33]\n  token: x\n", path: "admin.allowed_networks[0]", message: "CIDR"),

@@ -11,7 +11,9 @@ import Testing
 
     @Test func drainedOnlyWhenEveryPollerReportsZeroAfterTheForce() {
         let before = [Self.report("lb1/web", weight: 80, connections: 12, at: -0.5), Self.report("lb2/web", weight: 80, connections: 3, at: -0.7)]
-        #expect(DrainProgress.evaluate(before, since: Self.force) == .waiting(["lb1/web: not polled since the force", "lb2/web: not polled since the force"]))
+        #expect(
+            DrainProgress.evaluate(before, since: Self.force)
+                == .waiting(["lb1/web: not polled since the force", "lb2/web: not polled since the force"]))
         let partly = [Self.report("lb1/web", weight: 0, connections: 4, at: 1), Self.report("lb2/web", weight: 0, connections: 0, at: 1)]
         #expect(DrainProgress.evaluate(partly, since: Self.force) == .waiting(["lb1/web: weight 0, 4 active connections"]))
         let done = [Self.report("lb1/web", weight: 0, connections: 0, at: 3), Self.report("lb2/web", weight: 0, connections: 0, at: 1)]

@@ -1,6 +1,6 @@
 import AccessControl
-import LitmusTesting
 import Foundation
+import LitmusTesting
 import LitmusWire
 import Logging
 import Synchronization
@@ -84,8 +84,6 @@ final class TestClock: Sendable {
     func advance(_ seconds: TimeInterval) { current.withLock { $0 = $0.addingTimeInterval(seconds) } }
 }
 
-
-
 @Suite struct ForceStoreTests {
     func settings(_ dir: TemporaryDirectory) -> AgentSettings {
         var settings = AgentSettings()
@@ -98,8 +96,11 @@ final class TestClock: Sendable {
         let dir = TemporaryDirectory()
         let clock = TestClock()
         let state = AgentState(settings: settings(dir), logger: Logger(label: "test"), clock: { clock.now })
-        await state.store(ServiceEvaluation(service: "web", dependencies: [], metrics: [MetricResult(label: "m", value: 80, duration: 0)], finishedAt: clock.now, duration: 0))
-        let request = try ForceRequest(scope: .service("web"), direction: .down, fields: FormFields(["reason": "deploy", "ttl": "60s", "author": "ops"]))
+        await state.store(
+            ServiceEvaluation(
+                service: "web", dependencies: [], metrics: [MetricResult(label: "m", value: 80, duration: 0)], finishedAt: clock.now, duration: 0))
+        let request = try ForceRequest(
+            scope: .service("web"), direction: .down, fields: FormFields(["reason": "deploy", "ttl": "60s", "author": "ops"]))
         try await state.setForce(request.force(now: clock.now))
         #expect(await state.status(of: "web")?.reported == 0)
         #expect(await state.status(of: "web")?.forced?.author == "ops")
@@ -127,7 +128,9 @@ final class TestClock: Sendable {
         dir.write("data/web_health", "health for testing\n88\n")
         dir.write("data/global_up", "everything up\n")
         let state = AgentState(settings: settings(dir), logger: Logger(label: "test"))
-        await state.store(ServiceEvaluation(service: "web", dependencies: [], metrics: [MetricResult(label: "m", value: 0, duration: 0)], finishedAt: Date(), duration: 0))
+        await state.store(
+            ServiceEvaluation(
+                service: "web", dependencies: [], metrics: [MetricResult(label: "m", value: 0, duration: 0)], finishedAt: Date(), duration: 0))
         let status = try #require(await state.status(of: "web"))
         // Our precedence: up beats a health ceiling.
         #expect(status.forced?.direction == .up)

@@ -1,7 +1,7 @@
-import LitmusTesting
 import Foundation
 import Glibc
 import LitmusCore
+import LitmusTesting
 import Testing
 
 /// The built `litmus` and `litmusctl` executables, found next to the test bundle (`swift build` puts them there).
@@ -163,7 +163,9 @@ func runTool(_ argv: [String]) async throws -> ProcessResult {
         #expect(hung.termination == .exited(1), "503 is not a client error")
         #expect(hung.standardError.contains("Health: 0"))
 
-        let forced = try await runTool([litmusctl, "force", "down", "web", "--reason", "deploy 42", "--ttl", "1h", "--author", "ci", "--socket", socket])
+        let forced = try await runTool([
+            litmusctl, "force", "down", "web", "--reason", "deploy 42", "--ttl", "1h", "--author", "ci", "--socket", socket,
+        ])
         #expect(forced.termination == .exited(0))
         #expect(forced.standardOutput == "File created\n")
 
@@ -192,7 +194,9 @@ func runTool(_ argv: [String]) async throws -> ProcessResult {
         let metrics = try await offload { try AgentClient(endpoint: .http(host: "127.0.0.1", port: port)).send(method: "GET", path: "/metrics") }
         #expect(metrics.status == 200)
         #expect(metrics.body.contains("litmus_service_health{service=\"web\"} 80"), "\(metrics.body.prefix(2000))")
-        #expect(metrics.body.contains("litmus_check_failures_total{service=\"web\",check=\"Dependency::Script(/bin/true)\"} 0"), "\(metrics.body.prefix(3000))")
+        #expect(
+            metrics.body.contains("litmus_check_failures_total{service=\"web\",check=\"Dependency::Script(/bin/true)\"} 0"),
+            "\(metrics.body.prefix(3000))")
         #expect(metrics.body.contains("litmus_check_duration_seconds"))
 
         // SIGHUP with a good config adds a service; with a bad one, the old config keeps serving.
@@ -210,7 +214,8 @@ func runTool(_ argv: [String]) async throws -> ProcessResult {
         }
         #expect(reloaded, "reload did not add api: \(agent.log.suffix(2000))")
 
-        try "services:\n  api:\n    checks:\n      - type: constant_metric\n        weight: lots\n".write(toFile: configPath, atomically: true, encoding: .utf8)
+        try "services:\n  api:\n    checks:\n      - type: constant_metric\n        weight: lots\n".write(
+            toFile: configPath, atomically: true, encoding: .utf8)
         agent.signal(SIGHUP)
         var rejected = false
         for _ in 0..<100 where !rejected {

@@ -1,7 +1,7 @@
-import LitmusTesting
 import Foundation
 import LitmusCore
 import LitmusServer
+import LitmusTesting
 import LitmusWire
 import Logging
 import NIOCore
@@ -54,7 +54,8 @@ func agentCheckBlocking(port: Int, send line: String?) throws -> String {
         settings.services["web"] = ServiceSpec(name: "web", dependencies: [], metrics: [.constant(weight: measured)], file: "x")
         let state = AgentState(settings: settings, logger: Logger(label: "test"))
         await state.store(
-            ServiceEvaluation(service: "web", dependencies: [], metrics: [MetricResult(label: "m", value: measured, duration: 0)], finishedAt: Date(), duration: 0))
+            ServiceEvaluation(
+                service: "web", dependencies: [], metrics: [MetricResult(label: "m", value: measured, duration: 0)], finishedAt: Date(), duration: 0))
         return state
     }
 

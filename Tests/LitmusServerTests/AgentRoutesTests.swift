@@ -1,10 +1,10 @@
-import LitmusTesting
 import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import LitmusCore
 import LitmusServer
+import LitmusTesting
 import LitmusWire
 import Logging
 import Testing
@@ -25,7 +25,8 @@ import Testing
                 service: "web",
                 dependencies: [DependencyResult(label: "Dependency::HTTP(http://localhost/heartbeat)", available: true, duration: 0.01)],
                 metrics: [
-                    MetricResult(label: "Metric::CPULoad(100)", value: 82, stats: [MetricStat(name: "cpu_load_average", value: 0.36)], duration: 0.001)
+                    MetricResult(
+                        label: "Metric::CPULoad(100)", value: 82, stats: [MetricStat(name: "cpu_load_average", value: 0.36)], duration: 0.001)
                 ],
                 finishedAt: evaluatedAt, duration: 0.02))
         await state.store(
@@ -37,7 +38,9 @@ import Testing
         return state
     }
 
-    static func app(_ state: AgentState, transport: AgentTransport = .unixSocket, metrics: (@Sendable () -> String)? = nil) -> some ApplicationProtocol {
+    static func app(_ state: AgentState, transport: AgentTransport = .unixSocket, metrics: (@Sendable () -> String)? = nil)
+        -> some ApplicationProtocol
+    {
         let routes = AgentRoutes(state: state, transport: transport, renderMetrics: metrics, now: { evaluatedAt.addingTimeInterval(2) })
         return Application(router: routes.buildRouter())
     }
@@ -116,7 +119,9 @@ import Testing
         let state = await Self.makeState(dir)
         try await Self.app(state).test(.router) { client in
             let form: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
-            try await client.execute(uri: "/web/health", method: .post, headers: form, body: ByteBuffer(string: "reason=health+for+testing&health=88")) { response in
+            try await client.execute(
+                uri: "/web/health", method: .post, headers: form, body: ByteBuffer(string: "reason=health+for+testing&health=88")
+            ) { response in
                 #expect(response.status == .created)
                 #expect(String(buffer: response.body) == "File created")
             }
@@ -194,7 +199,9 @@ import Testing
     func badForceRequestsGet400WithAReason(_ path: String, _ body: String, _ message: String) async throws {
         let dir = TemporaryDirectory()
         try await Self.app(await Self.makeState(dir)).test(.router) { client in
-            try await client.execute(uri: path, method: .post, headers: [.contentType: "application/x-www-form-urlencoded"], body: ByteBuffer(string: body)) { response in
+            try await client.execute(
+                uri: path, method: .post, headers: [.contentType: "application/x-www-form-urlencoded"], body: ByteBuffer(string: body)
+            ) { response in
                 #expect(response.status == .badRequest)
                 #expect(String(buffer: response.body).contains(message))
             }

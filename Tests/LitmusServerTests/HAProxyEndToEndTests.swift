@@ -1,8 +1,8 @@
-import LitmusTesting
 import Foundation
 import Glibc
 import LitmusCore
 import LitmusServer
+import LitmusTesting
 import LitmusWire
 import Logging
 import Testing
@@ -10,7 +10,9 @@ import Testing
 /// A real HAProxy (Debian package) polling our agent-check ports; its view is read from the stats socket.
 /// A missing haproxy binary fails these tests: they are the proof that HAProxy understands the agent.
 @Suite(.serialized) struct HAProxyEndToEndTests {
-    static let haproxyPath = ["/usr/sbin/haproxy", "/usr/bin/haproxy", "/usr/local/sbin/haproxy"].first { FileManager.default.isExecutableFile(atPath: $0) }
+    static let haproxyPath = ["/usr/sbin/haproxy", "/usr/bin/haproxy", "/usr/local/sbin/haproxy"].first {
+        FileManager.default.isExecutableFile(atPath: $0)
+    }
 
     /// Starts `haproxy -db` with `config`, waits for its stats socket, and stops it after `body`.
     static func withHAProxy(_ dir: TemporaryDirectory, config: String, _ body: (String) async throws -> Void) async throws {
@@ -49,7 +51,9 @@ import Testing
         let deadline = ContinuousClock.now + timeout
         var last: HAProxyStatRow?
         while ContinuousClock.now < deadline {
-            last = try await offload { try HAProxyStats.fetch(socket: socket, deadline: .after(.seconds(2))) }.first { $0.proxy == proxy && $0.server == server }
+            last = try await offload { try HAProxyStats.fetch(socket: socket, deadline: .after(.seconds(2))) }.first {
+                $0.proxy == proxy && $0.server == server
+            }
             if let last, predicate(last) { return last }
             try await Task.sleep(for: .milliseconds(100))
         }
@@ -64,7 +68,8 @@ import Testing
 
     static func setMeasured(_ state: AgentState, _ value: Int) async {
         await state.store(
-            ServiceEvaluation(service: "web", dependencies: [], metrics: [MetricResult(label: "m", value: value, duration: 0)], finishedAt: Date(), duration: 0))
+            ServiceEvaluation(
+                service: "web", dependencies: [], metrics: [MetricResult(label: "m", value: value, duration: 0)], finishedAt: Date(), duration: 0))
     }
 
     @Test func haproxyFollowsTheAgentThroughUpCeilingDownAndBack() async throws {
@@ -170,12 +175,16 @@ import Testing
                 return try admin.readToEnd(deadline: .after(.seconds(2)))
             }
             let degraded = await ServiceEvaluator.evaluate(
-                ServiceSpec(name: "edge", dependencies: [], metrics: [.haproxyBackendsHealth(weight: 100, socket: socket, cluster: "app_pool", timeout: .seconds(2))], file: "x"),
+                ServiceSpec(
+                    name: "edge", dependencies: [],
+                    metrics: [.haproxyBackendsHealth(weight: 100, socket: socket, cluster: "app_pool", timeout: .seconds(2))], file: "x"),
                 context: context)
             #expect(degraded.metrics.first?.value == 25)
 
             let empty = await ServiceEvaluator.evaluate(
-                ServiceSpec(name: "edge", dependencies: [.haproxyBackends(socket: socket, cluster: "empty_pool", timeout: .seconds(2))], metrics: [], file: "x"),
+                ServiceSpec(
+                    name: "edge", dependencies: [.haproxyBackends(socket: socket, cluster: "empty_pool", timeout: .seconds(2))], metrics: [],
+                    file: "x"),
                 context: context)
             #expect(empty.dependencies.first?.available == false)
             #expect(empty.dependencies.first?.detail?.contains("weight 0") == true)

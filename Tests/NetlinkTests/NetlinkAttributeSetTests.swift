@@ -3,10 +3,12 @@ import Testing
 
 @Suite struct NetlinkAttributeSetTests {
     @Test func readsTypedValuesAndNests() throws {
-        let request = GenericNetlinkRequest(command: 1, version: 1, flags: [], attributes: [
-            .u8(1, 0xAB), .u16(2, 0x1234), .u32(3, 0xDEADBEEF), .u64(4, 0x0102030405060708), .be16(5, 8080), .string(6, "wrr"),
-            .nested(7, [.u32(1, 42), .nested(2, [.string(1, "deep")])]),
-        ])
+        let request = GenericNetlinkRequest(
+            command: 1, version: 1, flags: [],
+            attributes: [
+                .u8(1, 0xAB), .u16(2, 0x1234), .u32(3, 0xDEADBEEF), .u64(4, 0x0102030405060708), .be16(5, 8080), .string(6, "wrr"),
+                .nested(7, [.u32(1, 42), .nested(2, [.string(1, "deep")])]),
+            ])
         let bytes = try NetlinkMessage(request, family: 99).bytes
         let messages = try NetlinkDatagram.parse(bytes)
         guard case .data(let reply)? = messages.first else { Issue.record("expected a data message"); return }

@@ -25,11 +25,12 @@ import Testing
         let done = Self.header(length: 20, type: 3, flags: 0x12, sequence: 9) + [0, 0, 0, 0]
         let datagram = Self.errorMessage(sequence: 7, errno: 0) + Self.errorMessage(sequence: 8, errno: 17, text: "exists") + done
         let messages = try NetlinkDatagram.parse(datagram)
-        #expect(messages == [
-            .acknowledgement(sequence: 7),
-            .error(sequence: 8, errno: 17, message: "exists"),
-            .done(sequence: 9, flags: [.multi, .dumpInterrupted]),
-        ])
+        #expect(
+            messages == [
+                .acknowledgement(sequence: 7),
+                .error(sequence: 8, errno: 17, message: "exists"),
+                .done(sequence: 9, flags: [.multi, .dumpInterrupted]),
+            ])
     }
 
     @Test func aMessageLongerThanTheDatagramIsAnError() {

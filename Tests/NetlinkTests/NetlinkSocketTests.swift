@@ -25,11 +25,13 @@ import Testing
         #expect(names.contains("nlctrl"))
 
         let lookup = { (name: String) in
-            GenericNetlinkRequest(command: UInt8(CTRL_CMD_GETFAMILY), version: 1, flags: [], attributes: [.string(UInt16(CTRL_ATTR_FAMILY_NAME), name)])
+            GenericNetlinkRequest(
+                command: UInt8(CTRL_CMD_GETFAMILY), version: 1, flags: [], attributes: [.string(UInt16(CTRL_ATTR_FAMILY_NAME), name)])
         }
         // The second name is unknown; the fourth is longer than GENL_NAMSIZ, which the kernel's
         // policy refuses with an extended-ack message.
-        let results = connection.execute([lookup("nlctrl"), lookup("plimsoll-none"), lookup("nlctrl"), lookup("plimsoll-too-long-a-name")], window: 3)
+        let results = connection.execute(
+            [lookup("nlctrl"), lookup("plimsoll-none"), lookup("nlctrl"), lookup("plimsoll-too-long-a-name")], window: 3)
         #expect(results.count == 4)
         #expect((try? results[0].get()) != nil)
         #expect((try? results[2].get()) != nil)

@@ -19,7 +19,9 @@ public enum BrotherHTTPServer {
 
         /// Parses `127.0.0.1:9292`, `[::1]:9292`.
         public init?(parsing text: String) {
-            guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else { return nil }
+            guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
+                return nil
+            }
             var host = String(text[..<colon])
             if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
             guard !host.isEmpty, IPNetwork.parseAddress(host) != nil else { return nil }

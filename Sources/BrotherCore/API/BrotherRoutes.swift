@@ -1,10 +1,10 @@
 import AccessControl
+import AsyncAlgorithms
 import Foundation
 import HTTPTypes
 import Hummingbird
 import IPVS
 import NIOCore
-import AsyncAlgorithms
 import ServiceLifecycle
 
 /// Which listener a router serves: the Unix socket is trusted for changes, TCP clients are checked.
@@ -53,7 +53,8 @@ public struct BrotherRoutes: Sendable {
         router.get("/") { request, _ in await self.index(request) }
         router.get("/metrics") { _, _ in await self.metrics() }
         router.get("/dashboard") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: DashboardPage.html)))
+            Response(
+                status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: DashboardPage.html)))
         }
         router.get("/events") { _, _ in self.events() }
         router.post("/reload") { request, context in await self.reload(request, context) }
@@ -180,7 +181,8 @@ public struct BrotherRoutes: Sendable {
         func integer(_ key: String, _ range: ClosedRange<Int>, default value: Int?) -> Result<Int?, APIRequestError> {
             guard let raw = fields[key] else { return .success(value) }
             guard let number = Int(raw), range.contains(number) else {
-                return .failure(APIRequestError(description: "\(key) must be an integer in \(range.lowerBound)...\(range.upperBound), not \"\(raw)\""))
+                return .failure(
+                    APIRequestError(description: "\(key) must be an integer in \(range.lowerBound)...\(range.upperBound), not \"\(raw)\""))
             }
             return .success(number)
         }
@@ -245,31 +247,34 @@ public struct BrotherRoutes: Sendable {
     func events() -> Response {
         var headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
         headers[HTTPField.Name("X-Accel-Buffering")!] = "no"
-        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-            let encoder = JSONEncoder()
-            encoder.dateEncodingStrategy = .iso8601
-            encoder.outputFormatting = [.sortedKeys]
-            var last = Data()
-            var quietTicks = 0
-            let deadline = ContinuousClock.now + .seconds(600)
-            for await _ in AsyncTimerSequence(interval: .milliseconds(500), clock: .continuous).cancelOnGracefulShutdown() {
-                if ContinuousClock.now > deadline { break }
-                let view = IndexView(version: BrotherVersion.current, clusters: await monitor.statuses().map { ClusterView($0) }, lastReload: await reloadView())
-                let data = (try? encoder.encode(view)) ?? Data()
-                if data != last {
-                    last = data
-                    quietTicks = 0
-                    var buffer = ByteBuffer(string: "event: snapshot\ndata: ")
-                    buffer.writeBytes(data)
-                    buffer.writeString("\n\n")
-                    try await writer.write(buffer)
-                } else {
-                    quietTicks += 1
-                    if quietTicks % 30 == 0 { try await writer.write(ByteBuffer(string: ": keep-alive\n\n")) }
+        return Response(
+            status: .ok, headers: headers,
+            body: ResponseBody { writer in
+                let encoder = JSONEncoder()
+                encoder.dateEncodingStrategy = .iso8601
+                encoder.outputFormatting = [.sortedKeys]
+                var last = Data()
+                var quietTicks = 0
+                let deadline = ContinuousClock.now + .seconds(600)
+                for await _ in AsyncTimerSequence(interval: .milliseconds(500), clock: .continuous).cancelOnGracefulShutdown() {
+                    if ContinuousClock.now > deadline { break }
+                    let view = IndexView(
+                        version: BrotherVersion.current, clusters: await monitor.statuses().map { ClusterView($0) }, lastReload: await reloadView())
+                    let data = (try? encoder.encode(view)) ?? Data()
+                    if data != last {
+                        last = data
+                        quietTicks = 0
+                        var buffer = ByteBuffer(string: "event: snapshot\ndata: ")
+                        buffer.writeBytes(data)
+                        buffer.writeString("\n\n")
+                        try await writer.write(buffer)
+                    } else {
+                        quietTicks += 1
+                        if quietTicks % 30 == 0 { try await writer.write(ByteBuffer(string: ": keep-alive\n\n")) }
+                    }
                 }
-            }
-            try await writer.finish(nil)
-        })
+                try await writer.finish(nil)
+            })
     }
 
     // MARK: helpers

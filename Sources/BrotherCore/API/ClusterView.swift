@@ -86,8 +86,10 @@ public struct ClusterView: Codable, Hashable, Sendable {
             if state.force == .drain { draining = (connections?.activeConnections ?? 0) == 0 ? "drained" : "draining" }
             nodes.append(
                 NodeView(
-                    node: "\(id)", address: "\(node.address)", port: Int(node.realPort), agent: "\(node.address.description(port: node.port))\(node.path)",
-                    weight: status.weight(of: id), reason: outcome.map { "\($0.reason)" } ?? (status.phase.isRunning ? "not polled yet" : "cluster \(status.phase)"),
+                    node: "\(id)", address: "\(node.address)", port: Int(node.realPort),
+                    agent: "\(node.address.description(port: node.port))\(node.path)",
+                    weight: status.weight(of: id),
+                    reason: outcome.map { "\($0.reason)" } ?? (status.phase.isRunning ? "not polled yet" : "cluster \(status.phase)"),
                     health: state.health, isUp: state.isUp, rampPercent: ramp, force: state.force?.rawValue, forceReason: state.forceReason,
                     forcedSince: state.forcedSince, activeConnections: Int(connections?.activeConnections ?? 0),
                     inactiveConnections: Int(connections?.inactiveConnections ?? 0), connectionRate: Int(connections?.stats.connectionRate ?? 0),

@@ -36,7 +36,9 @@ public enum PrometheusText {
             }
         }
         family("brother_cluster_running", "gauge", "1 when brother manages the cluster (big_brother's Running).", running.map { ($0.0, $0.1) })
-        family("brother_cluster_combined_weight", "gauge", "Sum of the cluster's node weights (big_brother's CombinedWeight).", combined.map { ($0.0, $0.1) })
+        family(
+            "brother_cluster_combined_weight", "gauge", "Sum of the cluster's node weights (big_brother's CombinedWeight).",
+            combined.map { ($0.0, $0.1) })
         family("brother_node_weight", "gauge", "The IPVS weight brother decided for the node.", weights.map { ($0.0, $0.1) })
         family("brother_node_health", "gauge", "The last health the node's agent reported (0-100).", healths.map { ($0.0, $0.1) })
         family("brother_node_active_connections", "gauge", "Active connections to the node, from IPVS.", active.map { ($0.0, $0.1) })
@@ -72,7 +74,9 @@ public enum PrometheusText {
             out += "brother_poll_latency_seconds_count{\(label)} \(counts.polls)\n"
         }
         family("brother_reloads_total", "counter", "Configuration reloads applied.", [([], "\(counters.reloads)")])
-        family("brother_reload_failures_total", "counter", "Reloads refused because the new configuration was invalid.", [([], "\(counters.failedReloads)")])
+        family(
+            "brother_reload_failures_total", "counter", "Reloads refused because the new configuration was invalid.",
+            [([], "\(counters.failedReloads)")])
         return out
     }
 

@@ -210,7 +210,8 @@ enum ClusterParser {
     }
 
     private static func parseShift(_ value: LocatedNode?, nodes: [NodeConfiguration], reader: inout ConfigReader) -> GroupShift? {
-        guard let value, let fields = reader.entries(of: value.node, at: value.path, known: ClusterKeys.shift, hint: "from, to, start, duration") else {
+        guard let value, let fields = reader.entries(of: value.node, at: value.path, known: ClusterKeys.shift, hint: "from, to, start, duration")
+        else {
             return nil
         }
         let map = Dictionary(fields, uniquingKeysWith: { first, _ in first })
@@ -248,7 +249,9 @@ enum ClusterParser {
         -> DNSDiscoveryConfiguration?
     {
         guard let value,
-            let fields = reader.entries(of: value.node, at: value.path, known: ClusterKeys.discovery, hint: "dns, type, nameserver, interval, agent_port, path, real_port, group")
+            let fields = reader.entries(
+                of: value.node, at: value.path, known: ClusterKeys.discovery,
+                hint: "dns, type, nameserver, interval, agent_port, path, real_port, group")
         else { return nil }
         let map = Dictionary(fields, uniquingKeysWith: { first, _ in first })
         let before = reader.problems.count
@@ -264,7 +267,9 @@ enum ClusterParser {
         }
         var nameserver: String?
         if let node = map["nameserver"], let text = reader.string(node) {
-            if let id = Destination.ID(parsing: text.contains(":") && !text.hasPrefix("[") && text.filter({ $0 == ":" }).count > 1 ? "[\(text)]:53" : text) {
+            if let id = Destination.ID(
+                parsing: text.contains(":") && !text.hasPrefix("[") && text.filter({ $0 == ":" }).count > 1 ? "[\(text)]:53" : text)
+            {
                 nameserver = id.address.description(port: id.port == 0 ? 53 : id.port)
             } else {
                 reader.report(node.path, "\"\(text)\" is not ADDRESS[:PORT]")

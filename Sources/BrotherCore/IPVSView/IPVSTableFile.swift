@@ -80,11 +80,15 @@ public struct IPVSTableFile: Sendable, Hashable {
                 let destinationPath = "\(path).destinations[\(destinationIndex)]"
                 guard let map = node.mapping else { throw fail(destinationPath, "must be a mapping") }
                 let knownKeys: Set<String> = ["address", "forwarding", "weight", "upper_threshold", "lower_threshold"]
-                for key in map.keys where !knownKeys.contains(key.string ?? "") { throw fail("\(destinationPath).\(key.string ?? "?")", "unknown key") }
+                for key in map.keys where !knownKeys.contains(key.string ?? "") {
+                    throw fail("\(destinationPath).\(key.string ?? "?")", "unknown key")
+                }
                 guard let addressText = map["address"]?.string, let destinationID = Destination.ID(parsing: addressText) else {
                     throw fail("\(destinationPath).address", "required: an address with port, e.g. 192.0.2.2:8080 or [2001:db8::2]:8080")
                 }
-                guard seenDestinations.insert(destinationID).inserted else { throw fail("\(destinationPath).address", "\(destinationID) is listed twice") }
+                guard seenDestinations.insert(destinationID).inserted else {
+                    throw fail("\(destinationPath).address", "\(destinationID) is listed twice")
+                }
                 var forwarding = ForwardingMethod.masquerade
                 if let text = map["forwarding"] {
                     guard let value = text.string, let parsed = ForwardingMethod(parsing: value) else {
@@ -92,10 +96,15 @@ public struct IPVSTableFile: Sendable, Hashable {
                     }
                     forwarding = parsed
                 }
-                let weight = try Self.integer(map["weight"], default: 1, range: 0...Destination.maximumWeight, path: "\(destinationPath).weight", fail)
-                let upper = try Self.integer(map["upper_threshold"], default: 0, range: 0...Int(UInt32.max), path: "\(destinationPath).upper_threshold", fail)
-                let lower = try Self.integer(map["lower_threshold"], default: 0, range: 0...Int(UInt32.max), path: "\(destinationPath).lower_threshold", fail)
-                destinations.append(Destination(id: destinationID, forwarding: forwarding, weight: weight, upperThreshold: UInt32(upper), lowerThreshold: UInt32(lower)))
+                let weight = try Self.integer(
+                    map["weight"], default: 1, range: 0...Destination.maximumWeight, path: "\(destinationPath).weight", fail)
+                let upper = try Self.integer(
+                    map["upper_threshold"], default: 0, range: 0...Int(UInt32.max), path: "\(destinationPath).upper_threshold", fail)
+                let lower = try Self.integer(
+                    map["lower_threshold"], default: 0, range: 0...Int(UInt32.max), path: "\(destinationPath).lower_threshold", fail)
+                destinations.append(
+                    Destination(
+                        id: destinationID, forwarding: forwarding, weight: weight, upperThreshold: UInt32(upper), lowerThreshold: UInt32(lower)))
             }
             entries.append(.init(service: virtualService, destinations: destinations))
         }

@@ -19,9 +19,16 @@ public struct IPVSTableView: Sendable {
         let destinationCount = entries.reduce(0) { $0 + $1.destinations.count }
         var lines: [String] = []
         if let info {
-            lines.append("\(info) — \(entries.count) service\(entries.count == 1 ? "" : "s"), \(destinationCount) destination\(destinationCount == 1 ? "" : "s")")
+            lines.append(
+                "\(info) — \(entries.count) service\(entries.count == 1 ? "" : "s"), \(destinationCount) destination\(destinationCount == 1 ? "" : "s")"
+            )
         }
-        var rows: [[String]] = [["SERVICE / -> DESTINATION", "SCHED/FORWARD", "WEIGHT", "ACTIVE", "INACTIVE", "PERSIST", "CONNS", "CPS", "IN PPS", "OUT PPS", "IN BPS", "OUT BPS", "OPTIONS"]]
+        var rows: [[String]] = [
+            [
+                "SERVICE / -> DESTINATION", "SCHED/FORWARD", "WEIGHT", "ACTIVE", "INACTIVE", "PERSIST", "CONNS", "CPS", "IN PPS", "OUT PPS", "IN BPS",
+                "OUT BPS", "OPTIONS",
+            ]
+        ]
         for entry in entries {
             let service = entry.status.service
             let active = entry.destinations.reduce(UInt64(0)) { $0 + UInt64($1.activeConnections) }
@@ -40,8 +47,10 @@ public struct IPVSTableView: Sendable {
                 if destination.upperThreshold != 0 { destinationOptions.append("upper \(destination.upperThreshold)") }
                 if destination.lowerThreshold != 0 { destinationOptions.append("lower \(destination.lowerThreshold)") }
                 rows.append(
-                    ["  -> \(destination.id)", destination.forwarding.description, "\(destination.weight)", "\(status.activeConnections)",
-                     "\(status.inactiveConnections)", "\(status.persistentConnections)"]
+                    [
+                        "  -> \(destination.id)", destination.forwarding.description, "\(destination.weight)", "\(status.activeConnections)",
+                        "\(status.inactiveConnections)", "\(status.persistentConnections)",
+                    ]
                         + Self.statsColumns(status.stats) + [destinationOptions.joined(separator: ", ")])
             }
         }

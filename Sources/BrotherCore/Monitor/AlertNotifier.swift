@@ -41,7 +41,8 @@ public actor AlertNotifier {
 
     public init(logger: Logger, runner: Runner? = nil) {
         self.logger = logger
-        self.runner = runner ?? { argv, environment, input in await AlertNotifier.spawn(argv, environment: environment, input: input, logger: logger) }
+        self.runner =
+            runner ?? { argv, environment, input in await AlertNotifier.spawn(argv, environment: environment, input: input, logger: logger) }
     }
 
     public func notify(_ event: Event, using configuration: NotifyConfiguration) async {
@@ -97,7 +98,9 @@ public actor AlertNotifier {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         let finished = AsyncStream<Int32>.makeStream()
-        process.terminationHandler = { finished.continuation.yield($0.terminationStatus); finished.continuation.finish() }
+        process.terminationHandler = {
+            finished.continuation.yield($0.terminationStatus); finished.continuation.finish()
+        }
         do {
             try process.run()
         } catch {

@@ -198,7 +198,8 @@ extension ClusterMonitor {
         let isTunnel: Bool
         if case .tunnel = status.configuration.forwarding { isTunnel = true } else { isTunnel = false }
         if !isTunnel, node.address.family != service.family {
-            throw .invalidMember("\(id)", cluster: name, reason: "its address family differs from the service \(service) (only tunnels cross families)")
+            throw .invalidMember(
+                "\(id)", cluster: name, reason: "its address family differs from the service \(service) (only tunnels cross families)")
         }
         let isNew = status.dynamicNodes[id] == nil
         clusters[name]?.dynamicNodes[id] = DynamicNode(node: node, source: .joined(expires: now.addingTimeInterval(ttl.inSeconds)))

@@ -199,7 +199,10 @@ public actor ClusterMonitor: Service {
                     clusters[name]?.states[status.destination.id]?.weight = weight
                 }
             }
-            record(name, .cluster, "\(clusters[name]?.phase.description ?? "?") at start; \(inKernel.map { "\($0.count) destinations in the kernel" } ?? "not in the kernel")")
+            record(
+                name, .cluster,
+                "\(clusters[name]?.phase.description ?? "?") at start; \(inKernel.map { "\($0.count) destinations in the kernel" } ?? "not in the kernel")"
+            )
         }
     }
 
@@ -321,9 +324,13 @@ public actor ClusterMonitor: Service {
                 if (previous == 0) != (outcome.weight == 0) {
                     counts.transitions += 1
                     let event = outcome.weight == 0 ? "node_down" : "node_up"
-                    emit(name, event, node: "\(outcome.id)", "weight \(previous) → \(outcome.weight): \(outcome.reason)", now: now, configuration: cluster)
+                    emit(
+                        name, event, node: "\(outcome.id)", "weight \(previous) → \(outcome.weight): \(outcome.reason)", now: now,
+                        configuration: cluster)
                 }
-                latest.events.append(ClusterEvent(time: now, kind: .weight, node: "\(outcome.id)", message: "weight \(previous) → \(outcome.weight): \(outcome.reason)"))
+                latest.events.append(
+                    ClusterEvent(
+                        time: now, kind: .weight, node: "\(outcome.id)", message: "weight \(previous) → \(outcome.weight): \(outcome.reason)"))
             }
         }
         counters.clusters[name] = counts
@@ -456,7 +463,9 @@ public actor ClusterMonitor: Service {
                 if !empty { try await vipSets.create(set, existOK: true) }
                 let changes = try await vipSets.sync(set.name, members: empty ? [] : membership.members[set.name] ?? [])
                 if !changes.isEmpty {
-                    logger.info("VIP set \(set.name): +\(changes.added.map(\.description)) -\(changes.removed.map(\.description))", metadata: ["cluster": "\(name)"])
+                    logger.info(
+                        "VIP set \(set.name): +\(changes.added.map(\.description)) -\(changes.removed.map(\.description))",
+                        metadata: ["cluster": "\(name)"])
                 }
             }
         } catch {
@@ -468,7 +477,11 @@ public actor ClusterMonitor: Service {
 
     /// A service as the kernel holds it, every destination at weight 0: what draining asks for.
     static func quiesced(_ entry: IPVSTable.Entry) -> IPVSDesiredState.Entry {
-        IPVSDesiredState.Entry(service: entry.status.service, destinations: entry.destinations.map { var d = $0.destination; d.weight = 0; return d })
+        IPVSDesiredState.Entry(
+            service: entry.status.service,
+            destinations: entry.destinations.map {
+                var d = $0.destination; d.weight = 0; return d
+            })
     }
 
     // MARK: state
@@ -485,7 +498,8 @@ public actor ClusterMonitor: Service {
 
     /// A state change: a structured log line, and the cluster's notify command (rate-limited, in
     /// the background so a slow command never delays a round).
-    func emit(_ name: String, _ event: String, node: String? = nil, _ message: String, now: Date = Date(), configuration: ClusterConfiguration? = nil) {
+    func emit(_ name: String, _ event: String, node: String? = nil, _ message: String, now: Date = Date(), configuration: ClusterConfiguration? = nil)
+    {
         logger.notice("\(message)", metadata: ["cluster": "\(name)", "event": "\(event)", "node": "\(node ?? "")"])
         guard let notify = (configuration ?? clusters[name]?.effective)?.notify else { return }
         let alert = AlertNotifier.Event(cluster: name, event: event, node: node, message: message, time: now)

@@ -26,4 +26,3 @@ public protocol AgentHealthFetching: Sendable {
     /// by the timeout.
     func pollAll<Key: Hashable & Sendable>(_ targets: [Key: AgentTarget], timeout: Duration, jitter: Duration) async -> [Key: AgentPoll]
 }
-

@@ -84,7 +84,8 @@ extension AgentPollLoop {
         if result < 0 {
             if code == EAGAIN || code == EINTR { return }
             // A reset before any answer is a connection the agent dropped, like a close.
-            let error = (code == ECONNRESET || code == EPIPE) && !hasPartial ? AgentExchangeError.closedBeforeAnswer : .socket(call: "read", errno: code)
+            let error =
+                (code == ECONNRESET || code == EPIPE) && !hasPartial ? AgentExchangeError.closedBeforeAnswer : .socket(call: "read", errno: code)
             return end(fd, .failure(error))
         }
         if result == 0 {

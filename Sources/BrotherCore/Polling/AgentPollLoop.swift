@@ -215,7 +215,11 @@ final class AgentPollLoop: @unchecked Sendable {
                 sockets[Int(fd)]?.job = nil
                 closeSocket(fd)
             }
-            job.fill(slot, AgentPoll(observation: .unreachable, latency: job.latency(slot, now: now), problem: HTTPAgentFetcher.describe(AgentExchangeError.timedOut, timeout: job.timeoutDuration)))
+            job.fill(
+                slot,
+                AgentPoll(
+                    observation: .unreachable, latency: job.latency(slot, now: now),
+                    problem: HTTPAgentFetcher.describe(AgentExchangeError.timedOut, timeout: job.timeoutDuration)))
         }
     }
 

@@ -71,7 +71,9 @@ enum AgentResponseParser {
             if connectionClosed { throw AgentExchangeError.closedDuringAnswer }
             return .needMoreBytes
         }
-        guard headerEnd - start <= maximumHeaderSize else { throw AgentExchangeError.notHTTP("header section larger than \(maximumHeaderSize) bytes") }
+        guard headerEnd - start <= maximumHeaderSize else {
+            throw AgentExchangeError.notHTTP("header section larger than \(maximumHeaderSize) bytes")
+        }
 
         let (minorVersion, status) = try statusLine(bytes[lines[0]])
         var headers = ReadHeaders()

@@ -56,7 +56,8 @@ public final class HTTPAgentFetcher: AgentHealthFetching {
         } else {
             let loop = loop
             polls = await withCheckedContinuation { continuation in
-                loop.submit(.poll(AgentPollJob(targets: list, timeout: timeout, jitter: jitter, now: AgentPollLoop.now(), continuation: continuation)))
+                loop.submit(
+                    .poll(AgentPollJob(targets: list, timeout: timeout, jitter: jitter, now: AgentPollLoop.now(), continuation: continuation)))
             }
         }
         var results: [Key: AgentPoll] = [:]
@@ -114,7 +115,8 @@ public final class HTTPAgentFetcher: AgentHealthFetching {
         // The body is read only when the header does not settle it (litmus_paper without X-Health).
         let report =
             HealthReport(status: answer.status, healthHeader: answer.healthHeader, forcedHeader: answer.forcedHeader, body: "")
-            ?? HealthReport(status: answer.status, healthHeader: answer.healthHeader, forcedHeader: answer.forcedHeader, body: String(buffer: answer.body))
+            ?? HealthReport(
+                status: answer.status, healthHeader: answer.healthHeader, forcedHeader: answer.forcedHeader, body: String(buffer: answer.body))
         guard let report else {
             return AgentPoll(observation: .garbage, latency: latency, problem: "HTTP \(answer.status) without X-Health or a \"Health: N\" line")
         }

@@ -7,7 +7,8 @@ public enum IPVSCodec {
 
     // MARK: requests
 
-    static func request(_ command: IPVSWire.Command, flags: NetlinkMessageFlags = [], _ attributes: [NetlinkAttribute] = []) -> GenericNetlinkRequest {
+    static func request(_ command: IPVSWire.Command, flags: NetlinkMessageFlags = [], _ attributes: [NetlinkAttribute] = []) -> GenericNetlinkRequest
+    {
         GenericNetlinkRequest(command: command.rawValue, version: IPVSWire.version, flags: flags, attributes: attributes)
     }
 
@@ -17,11 +18,13 @@ public enum IPVSCodec {
     public static func dumpServices() -> GenericNetlinkRequest { request(.getService, flags: .dump) }
 
     public static func setTimeouts(_ timeouts: IPVSTimeouts) -> GenericNetlinkRequest {
-        request(.setConfig, [
-            .u32(IPVSWire.CommandAttribute.timeoutTCP, timeouts.tcp),
-            .u32(IPVSWire.CommandAttribute.timeoutTCPFin, timeouts.tcpFin),
-            .u32(IPVSWire.CommandAttribute.timeoutUDP, timeouts.udp),
-        ])
+        request(
+            .setConfig,
+            [
+                .u32(IPVSWire.CommandAttribute.timeoutTCP, timeouts.tcp),
+                .u32(IPVSWire.CommandAttribute.timeoutTCPFin, timeouts.tcpFin),
+                .u32(IPVSWire.CommandAttribute.timeoutUDP, timeouts.udp),
+            ])
     }
 
     public static func getService(_ id: VirtualService.ID) -> GenericNetlinkRequest {
@@ -97,7 +100,10 @@ public enum IPVSCodec {
     }
 
     static func identity(of destination: Destination.ID) -> [NetlinkAttribute] {
-        [.bytes(DA.address, destination.address.inetAddressBytes), .be16(DA.port, destination.port), .u16(DA.addressFamily, destination.address.family.rawValue)]
+        [
+            .bytes(DA.address, destination.address.inetAddressBytes), .be16(DA.port, destination.port),
+            .u16(DA.addressFamily, destination.address.family.rawValue),
+        ]
     }
 
     /// A whole destination, as `IPVS_CMD_NEW_DEST` and `IPVS_CMD_SET_DEST` require it.
@@ -134,14 +140,16 @@ public enum IPVSCodec {
     public static func decodeService(_ attributes: NetlinkAttributeSet) throws(IPVSError) -> VirtualServiceStatus {
         let operation = "read virtual service"
         guard let rawFamily = attributes.u16(SA.family), let family = AddressFamily(rawValue: rawFamily) else {
-            throw .malformedReply(operation: operation, reason: "missing or unknown address family \(attributes.u16(SA.family).map(String.init) ?? "none")")
+            throw .malformedReply(
+                operation: operation, reason: "missing or unknown address family \(attributes.u16(SA.family).map(String.init) ?? "none")")
         }
         let id: VirtualService.ID
         if let mark = attributes.u32(SA.firewallMark), mark != 0 {
             id = .firewallMark(mark, family: family)
         } else {
             guard let rawProtocol = attributes.u16(SA.protocol), let proto = TransportProtocol(rawValue: rawProtocol) else {
-                throw .malformedReply(operation: operation, reason: "missing or unsupported protocol \(attributes.u16(SA.protocol).map(String.init) ?? "none")")
+                throw .malformedReply(
+                    operation: operation, reason: "missing or unsupported protocol \(attributes.u16(SA.protocol).map(String.init) ?? "none")")
             }
             guard let address = decodeAddress(attributes[SA.address], family: family), let port = attributes.be16(SA.port) else {
                 throw .malformedReply(operation: operation, reason: "missing address or port")
@@ -196,7 +204,8 @@ public enum IPVSCodec {
         case 2:
             let kind = attributes.u8(DA.tunnelType).flatMap(TunnelEncapsulation.Kind.init(rawValue:)) ?? .ipip
             forwarding = .tunnel(
-                TunnelEncapsulation(kind: kind, port: attributes.be16(DA.tunnelPort) ?? 0, flags: .init(rawValue: attributes.u16(DA.tunnelFlags) ?? 0)))
+                TunnelEncapsulation(
+                    kind: kind, port: attributes.be16(DA.tunnelPort) ?? 0, flags: .init(rawValue: attributes.u16(DA.tunnelFlags) ?? 0)))
         case 3: forwarding = .directRouting
         case 4: forwarding = .bypass
         case let other: throw .malformedReply(operation: operation, reason: "\(id): unknown forwarding method \(other)")

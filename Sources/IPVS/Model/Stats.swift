@@ -35,7 +35,10 @@ public struct DestinationStatus: Hashable, Sendable, Codable {
     public var persistentConnections: UInt32
     public var stats: Stats
 
-    public init(destination: Destination, activeConnections: UInt32 = 0, inactiveConnections: UInt32 = 0, persistentConnections: UInt32 = 0, stats: Stats = Stats()) {
+    public init(
+        destination: Destination, activeConnections: UInt32 = 0, inactiveConnections: UInt32 = 0, persistentConnections: UInt32 = 0,
+        stats: Stats = Stats()
+    ) {
         self.destination = destination
         self.activeConnections = activeConnections
         self.inactiveConnections = inactiveConnections

@@ -48,7 +48,9 @@ enum IPVSValidation {
         }
         if case .tunnel(let encapsulation) = destination.forwarding {
             if encapsulation.kind == .gue && encapsulation.port == 0 { return "a GUE tunnel needs a tunnel port" }
-            if encapsulation.kind != .gue && encapsulation.flags.contains(.remoteChecksum) { return "remote checksum offload is for GUE tunnels only" }
+            if encapsulation.kind != .gue && encapsulation.flags.contains(.remoteChecksum) {
+                return "remote checksum offload is for GUE tunnels only"
+            }
             if encapsulation.flags.contains(.checksum) && encapsulation.flags.contains(.remoteChecksum) {
                 return "a tunnel takes either checksum or remote checksum offload, not both"
             }

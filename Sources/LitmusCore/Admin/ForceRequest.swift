@@ -1,5 +1,6 @@
 import AccessControl
 import LitmusWire
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
@@ -48,7 +49,8 @@ public struct ForceRequest: Sendable, Equatable {
             case .up: .up
             case .health: .health(health ?? 0)
             }
-        return Force(scope: scope, state: state, reason: reason, author: author, createdAt: now, expiresAt: ttl.map { now.addingTimeInterval($0.seconds) })
+        return Force(
+            scope: scope, state: state, reason: reason, author: author, createdAt: now, expiresAt: ttl.map { now.addingTimeInterval($0.seconds) })
     }
 
     /// Seconds with an optional `s`, `m`, `h` or `d` suffix; at most 366 days.

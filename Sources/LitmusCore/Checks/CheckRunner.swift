@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOHTTP1
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
@@ -120,10 +121,13 @@ struct CheckRunner: Sendable {
             let result = try await context.blocking { try ProcessRunner.run(program.argv, deadline: deadline) }
             if case .timedOut = result.termination { throw CheckFailure("timed out after \(timeout.seconds)s; process group killed") }
             if result.termination != .exited(0) {
-                context.logger.info("metric script exited non-zero", metadata: ["service": "\(service)", "stderr": "\(result.standardError.prefix(500))"])
+                context.logger.info(
+                    "metric script exited non-zero", metadata: ["service": "\(service)", "stderr": "\(result.standardError.prefix(500))"])
             }
             let text = result.standardOutput.trimmingWhitespace()
-            guard let fraction = Double(text), fraction.isFinite else { throw CheckFailure("script printed \"\(text.prefix(100))\", expected a fraction such as 0.75") }
+            guard let fraction = Double(text), fraction.isFinite else {
+                throw CheckFailure("script printed \"\(text.prefix(100))\", expected a fraction such as 0.75")
+            }
             return (Double(weight) * fraction, [])
         case .tcpSocketUtilization(let weight, let address, let maxConnections):
             let stats = try await context.blocking { try ListenerStatsReader.tcp(address) }
@@ -152,7 +156,9 @@ struct CheckRunner: Sendable {
                 for host in hosts {
                     group.addTask {
                         let deadline = Deadline.after(share)
-                        return (try? await self.context.blocking { _ = try BlockingSocket.connect(host: host.host, port: host.port, deadline: deadline) }) != nil
+                        return
+                            (try? await self.context.blocking { _ = try BlockingSocket.connect(host: host.host, port: host.port, deadline: deadline) })
+                            != nil
                     }
                 }
                 return await group.reduce(0) { $0 + ($1 ? 1 : 0) }

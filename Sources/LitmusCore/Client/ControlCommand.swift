@@ -1,5 +1,6 @@
 import AccessControl
 import LitmusWire
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else

@@ -1,6 +1,7 @@
 import AccessControl
 import Glibc
 import LitmusWire
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
@@ -29,7 +30,8 @@ public enum ConfigLoader {
             }
         }
         for (service, port) in settings.agentCheck.ports where settings.services[service] == nil {
-            errors.append(ConfigError(file: path, path: "agent_check.ports.\(service)", message: "no service named \"\(service)\" is defined (port \(port))"))
+            errors.append(
+                ConfigError(file: path, path: "agent_check.ports.\(service)", message: "no service named \"\(service)\" is defined (port \(port))"))
         }
         guard errors.isEmpty else { throw ConfigErrors(errors) }
         return settings
@@ -124,7 +126,8 @@ public enum ConfigLoader {
             errors.append(root.child("register", root.node).error("register[\(index)].service: no service \"\(registration.service)\" is defined"))
         }
         if settings.stalenessLimit <= settings.evaluationInterval {
-            errors.append(root.child("staleness_limit", root.node).error("must be longer than evaluation_interval, or every result would count as stale"))
+            errors.append(
+                root.child("staleness_limit", root.node).error("must be longer than evaluation_interval, or every result would count as stale"))
         }
     }
 
@@ -173,7 +176,9 @@ public enum ConfigLoader {
                 if let value = object.optional("token") { registration.token = try value.nonEmptyString() }
                 if let value = object.optional("token_file") {
                     let path = try value.nonEmptyString()
-                    guard let token = try? String(contentsOfFile: path, encoding: .utf8) else { throw value.error("cannot read the token file \(path)") }
+                    guard let token = try? String(contentsOfFile: path, encoding: .utf8) else {
+                        throw value.error("cannot read the token file \(path)")
+                    }
                     registration.token = token.trimmingWhitespace()
                 }
                 if let unknown = object.unknownKeys().first { throw unknown }

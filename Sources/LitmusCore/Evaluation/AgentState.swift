@@ -1,5 +1,6 @@
 import LitmusWire
 import Logging
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
@@ -90,7 +91,8 @@ public actor AgentState {
     public func removeExpiredForces() {
         do {
             for force in try forceStore.removeExpired(now: clock()) {
-                logger.notice("force expired", metadata: ["scope": "\(force.scope)", "direction": "\(force.direction.rawValue)", "reason": "\(force.reason)"])
+                logger.notice(
+                    "force expired", metadata: ["scope": "\(force.scope)", "direction": "\(force.direction.rawValue)", "reason": "\(force.reason)"])
             }
         } catch {
             logger.error("cannot remove expired forces", metadata: ["error": "\(error)"])

@@ -1,6 +1,7 @@
 import Logging
 import Metrics
 import ServiceLifecycle
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else

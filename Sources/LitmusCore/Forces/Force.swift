@@ -1,4 +1,5 @@
 import LitmusWire
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
@@ -33,7 +34,9 @@ public struct Force: Sendable, Equatable, Codable {
     public var expiresAt: Date?
     public var origin: Origin
 
-    public init(scope: Scope, state: ForcedState, reason: String, author: String? = nil, createdAt: Date, expiresAt: Date? = nil, origin: Origin = .litmus) {
+    public init(
+        scope: Scope, state: ForcedState, reason: String, author: String? = nil, createdAt: Date, expiresAt: Date? = nil, origin: Origin = .litmus
+    ) {
         self.scope = scope
         self.state = state
         // litmus_paper strips newlines from reasons; they would break the line-based status body.

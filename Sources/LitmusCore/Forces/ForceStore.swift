@@ -1,5 +1,6 @@
 import Glibc
 import LitmusWire
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else

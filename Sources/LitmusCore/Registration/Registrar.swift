@@ -1,5 +1,6 @@
 import Logging
 import ServiceLifecycle
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else

@@ -1,4 +1,5 @@
 import LitmusWire
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else

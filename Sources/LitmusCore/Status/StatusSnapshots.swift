@@ -1,5 +1,6 @@
 import NIOCore
 import Synchronization
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else

@@ -1,4 +1,5 @@
 import LitmusWire
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
@@ -23,7 +24,8 @@ public enum StatusText {
         var out = "Litmus Paper \(version)\n\n"
         out += " \(pad("Service", width)) │ Reported │ Measured │ Health\n"
         out += " \(pad("Name", width)) │ Health   │ Health   │ Forced?\n"
-        out += String(repeating: "─", count: width + 2) + "┴" + String(repeating: "─", count: 10) + "┴"
+        out +=
+            String(repeating: "─", count: width + 2) + "┴" + String(repeating: "─", count: 10) + "┴"
             + String(repeating: "─", count: 10) + "┴" + String(repeating: "─", count: 9) + "\n"
         for status in sorted {
             var forced = "No"

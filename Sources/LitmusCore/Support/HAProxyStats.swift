@@ -31,7 +31,8 @@ public enum HAProxyStats {
         return lines.filter { !$0.hasPrefix("#") }.compactMap { line in
             let fields = line.split(separator: ",", omittingEmptySubsequences: false)
             guard fields.count > needed else { return nil }
-            return HAProxyStatRow(proxy: String(fields[proxy]), server: String(fields[server]), status: String(fields[status]), weight: Int(fields[weight]) ?? 0)
+            return HAProxyStatRow(
+                proxy: String(fields[proxy]), server: String(fields[server]), status: String(fields[status]), weight: Int(fields[weight]) ?? 0)
         }
     }
 

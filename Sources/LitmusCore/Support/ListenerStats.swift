@@ -1,4 +1,5 @@
 import AccessControl
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Reads a /proc file completely. procfs reports size 0, and whole-file readers that trust the size can stop
