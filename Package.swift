@@ -89,6 +89,7 @@ let package = Package(
             name: "LitmusCore",
             dependencies: [
                 "AccessControl",
+                "Clocks",
                 "LitmusWire",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -119,6 +120,8 @@ let package = Package(
         ),
 
         .target(name: "LitmusTesting", swiftSettings: swiftSettings),
+        // A clock that moves only when a test says so (timers, timeouts, rounds); no dependencies.
+        .target(name: "Clocks", swiftSettings: swiftSettings),
         // Seeded randomness for tests that feed random input.
         .target(name: "DeterministicRandom", swiftSettings: swiftSettings),
 
@@ -128,6 +131,7 @@ let package = Package(
             dependencies: [
                 "CEpoll",
                 "CMalloc",
+                "Clocks",
                 "IPVS",
                 "VIPSets",
                 "LitmusWire",
@@ -218,7 +222,7 @@ let package = Package(
         .testTarget(
             name: "BrotherCoreTests",
             dependencies: [
-                "BrotherCore", "IPVS", "IPVSTesting", "LitmusWire", "LitmusCore", "AccessControl", "DeterministicRandom",
+                "BrotherCore", "Clocks", "IPVS", "IPVSTesting", "LitmusWire", "LitmusCore", "AccessControl", "DeterministicRandom",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -239,7 +243,7 @@ let package = Package(
         .testTarget(
             name: "LitmusCoreTests",
             dependencies: [
-                "LitmusCore", "LitmusWire", "LitmusTesting", "AccessControl",
+                "Clocks", "LitmusCore", "LitmusWire", "LitmusTesting", "AccessControl",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
