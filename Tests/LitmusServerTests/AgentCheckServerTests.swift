@@ -16,7 +16,9 @@ func withAgentCheckServer(
     var listeners = services.map { AgentCheckServer.Listener(host: "127.0.0.1", port: 0, mode: .service($0)) }
     if singlePort { listeners.append(AgentCheckServer.Listener(host: "127.0.0.1", port: 0, mode: .named)) }
     let (stream, continuation) = AsyncStream.makeStream(of: (AgentCheckServer.Listener, Int).self)
-    let server = AgentCheckServer(listeners: listeners, state: state, logger: Logger(label: "test"), readTimeout: .milliseconds(500)) {
+    // The read timeout is what a silent client gets; long enough that a client on a loaded machine
+    // always sends its name first, and it is the only wait in these tests.
+    let server = AgentCheckServer(listeners: listeners, state: state, logger: Logger(label: "test"), readTimeout: .seconds(2)) {
         continuation.yield(($0, $1))
     }
     try await withThrowingTaskGroup(of: Void.self) { group in
@@ -41,7 +43,8 @@ func agentCheck(port: Int, send line: String? = nil) async throws -> String {
 }
 
 func agentCheckBlocking(port: Int, send line: String?) throws -> String {
-    let deadline = Deadline.after(.seconds(5))
+    // A hang guard, far beyond the server's read timeout: an answer within it proves the server's own timeout.
+    let deadline = Deadline.after(.seconds(60))
     let socket = try BlockingSocket.connect(host: "127.0.0.1", port: port, deadline: deadline)
     if let line { try socket.write(line, deadline: deadline) }
     return try socket.readToEnd(deadline: deadline)
@@ -92,7 +95,7 @@ func agentCheckBlocking(port: Int, send line: String?) throws -> String {
             #expect(try await agentCheck(port: port, send: "../etc/passwd\n") == "fail #BAD_INPUT\r\n")
             #expect(try await agentCheck(port: port, send: "\n") == "fail #BAD_INPUT\r\n")
             // A client that never sends a name gets BAD_INPUT after the read timeout instead of hanging the
-            // server (the client gives up after 5 s, so an answer at all proves the server's own timeout).
+            // server (the client gives up only after 60 s, so an answer at all proves the server's own timeout).
             #expect(try await agentCheck(port: port) == "fail #BAD_INPUT\r\n")
         }
     }

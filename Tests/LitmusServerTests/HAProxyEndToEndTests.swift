@@ -36,34 +36,34 @@ import Testing
             waitpid(pid, &status, 0)
         }
         let socket = "\(dir.path)/admin.sock"
-        for _ in 0..<100 where (try? await offload { try HAProxyStats.fetch(socket: socket, deadline: .after(.seconds(1))) }) == nil {
-            try await Task.sleep(for: .milliseconds(50))
+        let up = await eventually("haproxy answers on its stats socket") {
+            (try? await offload { try HAProxyStats.fetch(socket: socket, deadline: .after(.seconds(5))) }) != nil
         }
+        try #require(up)
         try await body(socket)
     }
 
-    /// Polls `show stat` until `server` in `proxy` matches, returning the last row seen.
+    /// Polls `show stat` until `server` in `proxy` matches (the bound only guards against a hang),
+    /// returning the last row seen; the callers check it and name the server.
     @discardableResult
     static func waitFor(
-        _ socket: String, proxy: String = "app_pool", server: String, timeout: Duration = .seconds(8),
+        _ socket: String, proxy: String = "app_pool", server: String, bound: Duration = .seconds(60),
         _ predicate: (HAProxyStatRow) -> Bool
     ) async throws -> HAProxyStatRow? {
-        let deadline = ContinuousClock.now + timeout
         var last: HAProxyStatRow?
-        while ContinuousClock.now < deadline {
-            last = try await offload { try HAProxyStats.fetch(socket: socket, deadline: .after(.seconds(2))) }.first {
+        try await eventually("\(proxy)/\(server) reaches the expected state; last seen: \(String(describing: last))", within: bound) {
+            last = try await offload { try HAProxyStats.fetch(socket: socket, deadline: .after(.seconds(10))) }.first {
                 $0.proxy == proxy && $0.server == server
             }
-            if let last, predicate(last) { return last }
-            try await Task.sleep(for: .milliseconds(100))
+            return last.map(predicate) ?? false
         }
         return last
     }
 
     static func serversState(_ socket: String) throws -> String {
-        let connection = try BlockingSocket.connect(unixPath: socket, deadline: .after(.seconds(2)))
-        try connection.write("show servers state app_pool\n", deadline: .after(.seconds(2)))
-        return try connection.readToEnd(deadline: .after(.seconds(2)))
+        let connection = try BlockingSocket.connect(unixPath: socket, deadline: .after(.seconds(10)))
+        try connection.write("show servers state app_pool\n", deadline: .after(.seconds(10)))
+        return try connection.readToEnd(deadline: .after(.seconds(10)))
     }
 
     static func setMeasured(_ state: AgentState, _ value: Int) async {
@@ -162,28 +162,28 @@ import Testing
             let evaluation = await ServiceEvaluator.evaluate(
                 ServiceSpec(
                     name: "edge",
-                    dependencies: [.haproxyBackends(socket: socket, cluster: "app_pool", timeout: .seconds(2))],
-                    metrics: [.haproxyBackendsHealth(weight: 100, socket: socket, cluster: "app_pool", timeout: .seconds(2))], file: "x"),
+                    dependencies: [.haproxyBackends(socket: socket, cluster: "app_pool", timeout: .seconds(10))],
+                    metrics: [.haproxyBackendsHealth(weight: 100, socket: socket, cluster: "app_pool", timeout: .seconds(10))], file: "x"),
                 context: context)
             #expect(evaluation.dependencies.first?.available == true)
             #expect(evaluation.metrics.first?.value == 100)
 
             // Take server a (weight 30 of 40) down by hand: 100 × 10/40 = 25.
             _ = try await offload {
-                let admin = try BlockingSocket.connect(unixPath: socket, deadline: .after(.seconds(2)))
-                try admin.write("disable server app_pool/a\n", deadline: .after(.seconds(2)))
-                return try admin.readToEnd(deadline: .after(.seconds(2)))
+                let admin = try BlockingSocket.connect(unixPath: socket, deadline: .after(.seconds(10)))
+                try admin.write("disable server app_pool/a\n", deadline: .after(.seconds(10)))
+                return try admin.readToEnd(deadline: .after(.seconds(10)))
             }
             let degraded = await ServiceEvaluator.evaluate(
                 ServiceSpec(
                     name: "edge", dependencies: [],
-                    metrics: [.haproxyBackendsHealth(weight: 100, socket: socket, cluster: "app_pool", timeout: .seconds(2))], file: "x"),
+                    metrics: [.haproxyBackendsHealth(weight: 100, socket: socket, cluster: "app_pool", timeout: .seconds(10))], file: "x"),
                 context: context)
             #expect(degraded.metrics.first?.value == 25)
 
             let empty = await ServiceEvaluator.evaluate(
                 ServiceSpec(
-                    name: "edge", dependencies: [.haproxyBackends(socket: socket, cluster: "empty_pool", timeout: .seconds(2))], metrics: [],
+                    name: "edge", dependencies: [.haproxyBackends(socket: socket, cluster: "empty_pool", timeout: .seconds(10))], metrics: [],
                     file: "x"),
                 context: context)
             #expect(empty.dependencies.first?.available == false)
