@@ -8,7 +8,9 @@ import Testing
 @Suite(.serialized, .enabled(if: KernelTests.requested, KernelTests.reason))
 struct BrotherEndToEndKernelTests {
     static let service = "198.51.100.10:80"
-    static let checkInterval = 1.0
+    /// How long any one step may take before the test gives up: a hang guard only. Every step waits
+    /// for its event (a weight in the kernel, a counter in brother's metrics), never for a time.
+    static let bound = 60.0
 
     @Test func brotherDrivesIPVSFromThreeRealAgents() async throws {
         let stack = try E2EStack()
@@ -28,7 +30,7 @@ struct BrotherEndToEndKernelTests {
 
         // 1. New nodes ramp up: weights between 0 and 100 are seen before all reach 100.
         var rampSeen: Set<String> = []
-        let rampDone = try await stack.waitUntil(timeout: 15) {
+        let rampDone = try await stack.waitUntil(timeout: Self.bound) {
             let weights = try stack.weights()
             for (node, weight) in weights where weight > 0 && weight < 100 { rampSeen.insert(node) }
             return weights.count == 3 && weights.values.allSatisfy { $0 == 100 }
@@ -38,67 +40,73 @@ struct BrotherEndToEndKernelTests {
 
         // 2. Weights follow health: a health ceiling of 40 on node 2.
         try stack.litmusctl(1, ["force", "health", "40", "web", "--reason", "e2e"])
-        let followed = try await stack.waitUntil(timeout: 4) { try stack.weights()[E2EStack.nodes[1].realServer] == 40 }
+        let followed = try await stack.waitUntil(timeout: Self.bound) { try stack.weights()[E2EStack.nodes[1].realServer] == 40 }
         #expect(followed != nil, "node 2 follows its health to 40: \((try? stack.weights()) ?? [:])")
 
-        // 3. Forced down: weight 0 within one check interval (plus the poll's own time).
+        // 3. Forced down: weight 0. How soon is a figure, printed, not asserted: a wall-clock window
+        // fails on a loaded machine (detection time is measured by brother-bench).
         try stack.litmusctl(0, ["force", "down", "web", "--reason", "deploy"])
-        let downAfter = try await stack.waitUntil(timeout: 5) { try stack.weights()[E2EStack.nodes[0].realServer] == 0 }
-        #expect(downAfter != nil)
-        if let downAfter {
-            print("e2e: forced down → weight 0 in IPVS after \(downAfter)s")
-            #expect(downAfter <= Self.checkInterval + 0.6, "forced down detected in \(downAfter)s")
-        }
+        let downAfter = try await stack.waitUntil(timeout: Self.bound) { try stack.weights()[E2EStack.nodes[0].realServer] == 0 }
+        #expect(downAfter != nil, "forced down → weight 0: \((try? stack.weights()) ?? [:])")
+        if let downAfter { print("e2e: forced down → weight 0 in IPVS after \(downAfter)s") }
 
-        // 4. Killed agent: refused connections, weight 0 within one check interval.
+        // 4. Killed agent: refused connections, weight 0.
         stack.killAgent(2)
-        let deadAfter = try await stack.waitUntil(timeout: 5) { try stack.weights()[E2EStack.nodes[2].realServer] == 0 }
-        #expect(deadAfter != nil)
-        if let deadAfter {
-            print("e2e: killed agent → weight 0 in IPVS after \(deadAfter)s")
-            #expect(deadAfter <= Self.checkInterval + 0.6, "killed agent detected in \(deadAfter)s")
-        }
+        let deadAfter = try await stack.waitUntil(timeout: Self.bound) { try stack.weights()[E2EStack.nodes[2].realServer] == 0 }
+        #expect(deadAfter != nil, "killed agent → weight 0: \((try? stack.weights()) ?? [:])")
+        if let deadAfter { print("e2e: killed agent → weight 0 in IPVS after \(deadAfter)s") }
 
         // Bring node 1 and 3 back; wait for a steady table (ramps finished).
         try stack.litmusctl(0, ["force", "down", "web", "--delete"])
         try stack.startAgent(2)
-        let steady = try await stack.waitUntil(timeout: 15) {
+        let steady = try await stack.waitUntil(timeout: Self.bound) {
             try stack.weights() == [E2EStack.nodes[0].realServer: 100, E2EStack.nodes[1].realServer: 40, E2EStack.nodes[2].realServer: 100]
         }
         #expect(steady != nil, "back to 100/40/100: \((try? stack.weights()) ?? [:])")
 
-        // 5. An unreachable blip (packets to the agent dropped, so polls time out) is held.
+        // 5. An unreachable blip (packets to the agent dropped, so polls time out) is held: the node detail
+        // says so, and the weight stays through two more failed rounds (well inside unreachable_hold).
         try stack.inNamespace(1, ["iptables-legacy", "-A", "INPUT", "-p", "tcp", "--dport", "9292", "-j", "DROP"])
         var lowest = 100
-        _ = try await stack.waitUntil(timeout: 1.6) {
+        var during = ""
+        let held = try await stack.waitUntil(timeout: Self.bound) {
             lowest = min(lowest, try stack.weights()[E2EStack.nodes[1].realServer] ?? 0)
-            return false
+            during = try stack.nodeDetail(1)
+            return during.contains("Reason: held: unreachable")
         }
-        let during = try stack.nodeDetail(1)
-        _ = try await stack.waitUntil(timeout: 0.9) {
+        let roundsWhenHeld = try stack.metric("brother_rounds_total")
+        let heldOn = try await stack.waitUntil(timeout: Self.bound) {
             lowest = min(lowest, try stack.weights()[E2EStack.nodes[1].realServer] ?? 0)
-            return false
+            return try stack.metric("brother_rounds_total") >= roundsWhenHeld + 2
         }
+        lowest = min(lowest, try stack.weights()[E2EStack.nodes[1].realServer] ?? 0)
+        let stillHeld = try stack.nodeDetail(1)
         try stack.inNamespace(1, ["iptables-legacy", "-D", "INPUT", "-p", "tcp", "--dport", "9292", "-j", "DROP"])
-        #expect(lowest == 40, "the weight is held through a 2.5 s blip (unreachable_hold 4 s)")
-        #expect(during.contains("Reason: held: unreachable"), "the node detail says why: \(during)")
+        #expect(held != nil && heldOn != nil, "the blip is seen as unreachable and rounds go on: \(during)")
+        #expect(lowest == 40, "the weight is held through the blip (unreachable_hold 30 s)")
+        #expect(stillHeld.contains("Reason: held: unreachable"), "the node detail says why: \(stillHeld)")
 
-        // 6. kill -9 brother and restart it: the kernel already matches, so not a single write.
-        try await Task.sleep(for: .seconds(1.5))
+        // 6. kill -9 brother and restart it: the kernel already matches, so not a single write. First the
+        // blip must be over: the node polled healthy again and two full rounds since (state saved).
+        let recovered = try await stack.waitUntil(timeout: Self.bound) {
+            try !stack.nodeDetail(1).contains("Reason: held")
+                && stack.weights() == [E2EStack.nodes[0].realServer: 100, E2EStack.nodes[1].realServer: 40, E2EStack.nodes[2].realServer: 100]
+        }
+        #expect(recovered != nil, "node 2 answers again after the blip: \((try? stack.nodeDetail(1)) ?? "")")
+        try await stack.waitForRounds(2)
         let before = try stack.ipvsadmSave()
         stack.killBrother()
         try stack.startBrother()
-        _ = try await stack.waitUntil(timeout: 4) { false }  // several rounds
+        try await stack.waitForRounds(3, since: 0)  // a new process counts from 0
         let writesAfterRestart = try stack.metric("brother_kernel_writes_total")
         let after = try stack.ipvsadmSave()
         #expect(writesAfterRestart == 0, "a restart writes nothing")
-        #expect(try stack.metric("brother_rounds_total") >= 2)
         #expect(after == before, "before the restart:\n\(before)\nafter:\n\(after)")
         if writesAfterRestart != 0 || after != before { stack.dumpLogs() }
 
         // 7. A hand edit with ipvsadm -e is repaired on the next round.
         try Command.check(["ipvsadm", "-e", "-t", Self.service, "-r", E2EStack.nodes[0].realServer, "-m", "-w", "7"])
-        let repaired = try await stack.waitUntil(timeout: 4) { try stack.weights()[E2EStack.nodes[0].realServer] == 100 }
+        let repaired = try await stack.waitUntil(timeout: Self.bound) { try stack.weights()[E2EStack.nodes[0].realServer] == 100 }
         #expect(repaired != nil, "the hand edit is undone: \((try? stack.weights()) ?? [:])")
         #expect(try stack.metric("brother_reconcile_drift_total") >= 1)
 
@@ -112,7 +120,7 @@ struct BrotherEndToEndKernelTests {
         #expect(drained.contains("/web report weight 0"))
         #expect(try stack.weights()[E2EStack.nodes[0].realServer] == 0, "when --wait returns, the kernel has the node at 0")
         try stack.litmusctl(0, ["force", "down", "web", "--delete"])
-        let back = try await stack.waitUntil(timeout: 10) { try stack.weights()[E2EStack.nodes[0].realServer] == 100 }
+        let back = try await stack.waitUntil(timeout: Self.bound) { try stack.weights()[E2EStack.nodes[0].realServer] == 100 }
         #expect(back != nil, "the node ramps back after the deploy")
 
         // 8. An invalid configuration, by SIGHUP and by the API: nothing in the kernel changes.
@@ -121,7 +129,9 @@ struct BrotherEndToEndKernelTests {
             toFile: stack.brotherConfig, atomically: true, encoding: .utf8)
         let beforeReload = try stack.ipvsadmSave()
         stack.hangUpBrother()
-        _ = try await stack.waitUntil(timeout: 2.5) { false }
+        let reloadFailed = try await stack.waitUntil(timeout: Self.bound) { try stack.metric("brother_reload_failures_total") >= 1 }
+        #expect(reloadFailed != nil, "brother reports the failed reload")
+        try await stack.waitForRounds(2)  // rounds after the failed reload run on the old configuration
         #expect(try stack.ipvsadmSave() == beforeReload)
         #expect(try stack.metric("brother_reload_failures_total") == 1)
         let refused = try Command.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "\(stack.api)/reload"])
@@ -133,7 +143,7 @@ struct BrotherEndToEndKernelTests {
             toFile: stack.brotherConfig, atomically: true, encoding: .utf8)
         let reload = try Command.check(["curl", "-s", "-X", "POST", "\(stack.api)/reload"])
         #expect(reload.contains("draining removed nodes web 192.0.2.10:8080"))
-        let removed = try await stack.waitUntil(timeout: 4) { try stack.weights()[E2EStack.nodes[2].realServer] == nil }
+        let removed = try await stack.waitUntil(timeout: Self.bound) { try stack.weights()[E2EStack.nodes[2].realServer] == nil }
         #expect(removed != nil, "node 3 deleted after its drain: \((try? stack.weights()) ?? [:])")
 
         // 10. big_brother's API stops the cluster: weights 0, then the service is deleted.
@@ -141,7 +151,7 @@ struct BrotherEndToEndKernelTests {
         #expect(status.hasPrefix("Running: true\nCombinedWeight: 140\n"))
         let stop = try Command.check(["curl", "-s", "-X", "DELETE", "\(stack.api)/cluster/web"])
         #expect(stop == "OK")
-        let gone = try await stack.waitUntil(timeout: 4) { try !stack.ipvsadmSave().contains(Self.service) }
+        let gone = try await stack.waitUntil(timeout: Self.bound) { try !stack.ipvsadmSave().contains(Self.service) }
         #expect(gone != nil)
         #expect(try Command.check(["curl", "-s", "\(stack.api)/cluster/web"]) == "Running: false\nCombinedWeight: 0\n")
     }
@@ -209,7 +219,7 @@ final class E2EStack: @unchecked Sendable {
             check_interval: 1
             ramp_up_time: 4
             poll_timeout: 0.5
-            unreachable_hold: 4
+            unreachable_hold: 30
             drain_timeout: 10
             nodes:
               - {address: 192.0.2.2, port: 9292, path: /web/status, real_port: 8080}
@@ -228,11 +238,13 @@ final class E2EStack: @unchecked Sendable {
         agents[index] = try spawn(
             ["ip", "netns", "exec", node.namespace, "\(bin)/litmus", "run", "--config", "\(work)/agent\(index).yml"], log: "\(work)/agent\(index).log"
         )
-        for _ in 0..<100 {
-            if (try? inNamespace(index, ["curl", "-s", "-m", "1", "-o", "/dev/null", "http://\(node.address):9292/web/status"])) != nil { return }
+        let deadline = ContinuousClock.now + .seconds(BrotherEndToEndKernelTests.bound)
+        while ContinuousClock.now < deadline {
+            if (try? inNamespace(index, ["curl", "-s", "-m", "5", "-o", "/dev/null", "http://\(node.address):9292/web/status"])) != nil { return }
             Thread.sleep(forTimeInterval: 0.1)
         }
-        throw CommandFailure(arguments: ["litmus", "in", node.namespace], status: -1, stderr: "the agent did not answer within 10 s")
+        throw CommandFailure(
+            arguments: ["litmus", "in", node.namespace], status: -1, stderr: "the agent did not answer within \(BrotherEndToEndKernelTests.bound) s")
     }
 
     func killAgent(_ index: Int) {
@@ -248,11 +260,13 @@ final class E2EStack: @unchecked Sendable {
                 "\(bin)/brother", "run", "--config", brotherConfig, "--state-file", "\(work)/state.json", "--data-dir", "\(work)/data",
                 "--listen", "127.0.0.1:19292", "--socket", "\(work)/brother.sock",
             ], log: brotherLog)
-        for _ in 0..<100 {
-            if (try? Command.check(["curl", "-s", "-m", "1", "-o", "/dev/null", api + "/"])) != nil { return }
+        let deadline = ContinuousClock.now + .seconds(BrotherEndToEndKernelTests.bound)
+        while ContinuousClock.now < deadline {
+            if (try? Command.check(["curl", "-s", "-m", "5", "-o", "/dev/null", api + "/"])) != nil { return }
             Thread.sleep(forTimeInterval: 0.1)
         }
-        throw CommandFailure(arguments: ["brother", "run"], status: -1, stderr: "the API did not answer within 10 s")
+        throw CommandFailure(
+            arguments: ["brother", "run"], status: -1, stderr: "the API did not answer within \(BrotherEndToEndKernelTests.bound) s")
     }
 
     func killBrother() {
@@ -300,6 +314,14 @@ final class E2EStack: @unchecked Sendable {
         let text = try Command.check(["curl", "-s", "\(api)/metrics"])
         return text.split(separator: "\n").filter { $0.hasPrefix(name + "{") || $0.hasPrefix(name + " ") }
             .compactMap { Int($0.split(separator: " ").last ?? "") }.reduce(0, +)
+    }
+
+    /// Waits until brother has completed `count` more poll rounds than `since` (default: now), from its
+    /// `brother_rounds_total`; a recorded failure if that takes longer than the hang guard.
+    func waitForRounds(_ count: Int, since: Int? = nil) async throws {
+        let start = try since ?? metric("brother_rounds_total")
+        let done = try await waitUntil(timeout: BrotherEndToEndKernelTests.bound) { try metric("brother_rounds_total") >= start + count }
+        #expect(done != nil, "brother did not complete \(count) rounds after round \(start)")
     }
 
     /// Polls `condition` every 50 ms; the seconds it took, or nil at the timeout.

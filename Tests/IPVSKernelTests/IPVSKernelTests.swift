@@ -313,15 +313,19 @@ struct IPVSKernelTests {
         }
         defer { (clients + accepted).forEach { $0.close() } }
 
+        // Active connections come from the connection table itself: exact at once.
         let status = try #require(try await client.destinations(of: id).first)
         #expect(status.activeConnections == 3)
-        // The kernel folds its per-CPU counters into the reported stats every 2 s (the estimator).
+        // The totals are not: the kernel counts per CPU and folds the counts into the stats it reports
+        // only on the estimator's tick (every 2 s), so the first fold may hold fewer than all three
+        // connections. Wait until every count is in (the bound only guards against a hang).
         var serviceStats = try await client.service(id).stats
-        for _ in 0..<30 where serviceStats.connections == 0 {
-            try await Task.sleep(for: .milliseconds(200))
+        var destinationStats = status.stats
+        try await eventually("the stats count all 3 connections: service \(serviceStats), destination \(destinationStats)") {
             serviceStats = try await client.service(id).stats
+            destinationStats = try #require(try await client.destinations(of: id).first).stats
+            return serviceStats.connections >= 3 && serviceStats.incomingPackets >= 6 && destinationStats.connections >= 3
         }
-        let destinationStats = try #require(try await client.destinations(of: id).first).stats
         #expect(serviceStats.connections == 3)
         #expect(serviceStats.incomingPackets >= 6)
         #expect(serviceStats.incomingBytes > 0)
