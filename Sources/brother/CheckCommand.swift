@@ -7,8 +7,12 @@ struct CheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
         abstract: "Validate a brother configuration file without starting or touching the kernel.",
-        discussion:
-            "Prints every problem as FILE: YAML-PATH: what is wrong, one per line, and exits 1; prints a summary of the clusters and exits 0 when the file is valid."
+        discussion: """
+            Prints every problem as FILE: YAML-PATH: what is wrong, one per line, and exits 1; prints a summary of the clusters \
+            and exits 0 when the file is valid. big_brother keys that brother accepts but does not act on (max_down_ticks, \
+            nagios, offset, non_egress_locations, a node's interpol: true) are warnings, not problems: each is printed to standard error as \
+            FILE: YAML-PATH: warning: what brother does instead, and the exit status stays 0.
+            """
     )
 
     @Argument(help: "The configuration file (big_brother's YAML plus brother's keys; see brother.yml.5).")
@@ -31,5 +35,8 @@ struct CheckCommand: ParsableCommand {
                 "  \(cluster.name): \(cluster.serviceID) \(cluster.scheduler) \(cluster.forwarding), \(cluster.nodes.count) nodes, \(cluster.backendMode.rawValue)"
             )
         }
+        // After the summary: flush it first (fflush(nil) flushes every stream), so the order holds on a terminal.
+        fflush(nil)
+        for warning in configuration.warnings { printError("\(warning)") }
     }
 }

@@ -20,7 +20,9 @@ struct RunCommand: AsyncParsableCommand {
             --state-file after every change, so a restart changes nothing. The HTTP API (big_brother's routes, JSON, per-node \
             forces, /metrics) listens on --listen and --socket. Clusters with `discovery` take nodes from DNS (A, AAAA or SRV, \
             re-resolved on an interval); a failed lookup keeps the nodes, NXDOMAIN drains them. SIGHUP or POST /reload \
-            re-reads the configuration; an invalid file changes nothing. SIGTERM and SIGINT stop brother and leave the kernel as it is. brother keeps \
+            re-reads the configuration; an invalid file changes nothing. big_brother keys that brother accepts but does not act \
+            on (max_down_ticks, nagios, offset, non_egress_locations, a node's interpol: true) are logged as warnings, each with its YAML path, at start \
+            and on every reload. SIGTERM and SIGINT stop brother and leave the kernel as it is. brother keeps \
             one connection open per agent and raises its open-file limit to the hard limit at start; it warns when that is too \
             low (raise LimitNOFILE or `ulimit -Hn`). The API is described in brother-api(7).
             """)
@@ -126,6 +128,7 @@ struct RunCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         logger.info("monitoring \(configuration.clusters.count) clusters from \(config)")
+        for warning in configuration.warnings { logger.warning("\(warning)") }
         MallocArenas.limit(to: 2)
         let fileLimit = FileDescriptorLimit.raiseToHardLimit()
         if let warning = FileDescriptorLimit.warning(limit: fileLimit, agents: configuration.clusters.reduce(0) { $0 + $1.nodes.count }) {

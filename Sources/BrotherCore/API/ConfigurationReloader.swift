@@ -1,3 +1,4 @@
+import Logging
 import ServiceLifecycle
 import UnixSignals
 
@@ -36,6 +37,8 @@ public struct ConfigurationReloader: ServiceLifecycle.Service {
             await monitor.reloadRefused(message)
             return .refused(message)
         }
+        // Valid, but keys the operator may think work: said on every reload, as at start.
+        for warning in configuration.warnings { monitor.logger.warning("\(warning)") }
         return .applied(await monitor.reload(configuration))
     }
 }

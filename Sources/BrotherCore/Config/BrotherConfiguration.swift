@@ -17,16 +17,28 @@ import Yams
 /// The keys, defaults and semantics are documented in `brother.yml(5)`.
 public struct BrotherConfiguration: Hashable, Sendable {
     public var clusters: [ClusterConfiguration]
+    /// big_brother keys the text gives that brother accepts but does not act on: `_big_brother`'s,
+    /// then each cluster's (its own keys, then its nodes').
+    /// They describe the file, not what brother runs: two configurations with the same clusters are
+    /// equal whatever their warnings.
+    public var warnings: [BrotherConfigurationWarning]
 
-    public init(clusters: [ClusterConfiguration]) {
+    public init(clusters: [ClusterConfiguration], warnings: [BrotherConfigurationWarning] = []) {
         self.clusters = clusters
+        self.warnings = warnings
     }
 
-    /// Parses a configuration's text; `source` names it in errors (usually the file's path).
+    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.clusters == rhs.clusters }
+    public func hash(into hasher: inout Hasher) { hasher.combine(clusters) }
+
+    /// Parses a configuration's text; `source` names it in errors and warnings (usually the file's path).
     /// - Throws: ``BrotherConfigurationError`` listing every problem found.
     public init(yaml text: String, source: String) throws {
         switch Self.parse(yaml: text) {
-        case .success(let configuration): self = configuration
+        case .success(let (clusters, warnings)):
+            self.init(
+                clusters: clusters,
+                warnings: warnings.map { BrotherConfigurationWarning(source: source, path: $0.path, message: $0.message) })
         case .failure(let problems): throw BrotherConfigurationError(source: source, problems: problems.list)
         }
     }
@@ -55,7 +67,8 @@ public struct BrotherConfiguration: Hashable, Sendable {
 
     private struct Problems: Error { var list: [BrotherConfigurationError.Problem] }
 
-    private static func parse(yaml text: String) -> Result<BrotherConfiguration, Problems> {
+    /// The clusters and the warnings (as problems: path and message) of a valid text.
+    private static func parse(yaml text: String) -> Result<([ClusterConfiguration], [BrotherConfigurationError.Problem]), Problems> {
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)
@@ -76,6 +89,8 @@ public struct BrotherConfiguration: Hashable, Sendable {
             let known = ClusterKeys.shared.union(ClusterKeys.defaultsOnly)
             for (key, value) in reader.entries(of: block.node, at: block.path, known: known, hint: "cluster defaults") ?? [] {
                 defaults[key] = value
+                // Once here, at the default's own path, not once per cluster it is merged under.
+                if let instead = ClusterKeys.ignored[key] { reader.warn(value.path, instead) }
             }
         }
 
@@ -90,7 +105,7 @@ public struct BrotherConfiguration: Hashable, Sendable {
         checkUniqueness(clusters, reader: &reader)
 
         guard reader.problems.isEmpty else { return .failure(Problems(list: reader.problems)) }
-        return .success(BrotherConfiguration(clusters: clusters))
+        return .success((clusters, reader.warnings))
     }
 
     /// Names, services and VIPs must each belong to one cluster: two owners would fight over one

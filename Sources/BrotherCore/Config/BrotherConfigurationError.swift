@@ -29,3 +29,24 @@ public struct BrotherConfigurationError: Error, Hashable, Sendable, CustomString
     /// One line per problem: `FILE: PATH: MESSAGE`.
     public var description: String { problems.map { "\(source): \($0)" }.joined(separator: "\n") }
 }
+
+/// A key brother accepts, so that a big_brother file loads unchanged, but does not act on. It is not
+/// an error (the file is valid and runs), but an operator must not believe the key works: each
+/// warning names the file, the YAML path and what brother does instead.
+public struct BrotherConfigurationWarning: Hashable, Sendable, CustomStringConvertible {
+    /// The file name (or whatever the text came from).
+    public var source: String
+    /// The YAML path of the key, e.g. `_big_brother.max_down_ticks` or `clusters[0].nagios`.
+    public var path: String
+    /// What brother does instead.
+    public var message: String
+
+    public init(source: String, path: String, message: String) {
+        self.source = source
+        self.path = path
+        self.message = message
+    }
+
+    /// One line: `FILE: PATH: warning: MESSAGE`.
+    public var description: String { "\(source): \(path): warning: \(message)" }
+}

@@ -21,6 +21,21 @@ enum ClusterKeys {
     static let discovery: Set<String> = ["dns", "type", "nameserver", "interval", "agent_port", "path", "real_port", "group"]
     static let notify: Set<String> = ["command", "min_interval"]
     static let nagios: Set<String> = ["server", "check", "host"]
+    /// big_brother's keys that brother accepts (a big_brother file loads unchanged) but does not act
+    /// on, with what brother does instead; `brother check` and `brother run` warn about each.
+    static let ignored: [String: String] = [
+        "max_down_ticks":
+            "ignored (big_brother's down polls before a node leaves IPVS): brother never removes a node for being down; it stays at weight 0 until its agent reports health again (see rise, fall and unreachable_hold)",
+        "nagios":
+            "ignored (big_brother's Nagios passive alerts): brother sends no Nagios checks; use notify to run a command on node and cluster state changes",
+        "offset":
+            "ignored (big_brother's relay fwmark offset for remote datacenters): brother relays no traffic to other datacenters, so it makes no relay fwmarks",
+        "non_egress_locations":
+            "ignored (big_brother's locations that send no traffic to remote datacenters): brother relays no traffic to other datacenters",
+    ]
+    /// A node's `interpol: true` (big_brother's remote-datacenter aggregator).
+    static let ignoredInterpol =
+        "ignored (big_brother's remote-datacenter aggregator): brother neither polls this node nor makes it an IPVS destination; remote datacenters are not supported"
 }
 
 /// Turns one `clusters[i]` entry, merged over `_big_brother`, into a ``ClusterConfiguration``.
@@ -32,6 +47,10 @@ enum ClusterParser {
         var fields = defaults
         for (key, value) in own { fields[key] = value }
         let problemsBefore = reader.problems.count
+        // The cluster's own keys; those of `_big_brother` are warned about where it is read.
+        for (key, value) in own {
+            if let instead = ClusterKeys.ignored[key] { reader.warn(value.path, instead) }
+        }
 
         let name = reader.string(fields["cluster_name"])
         if fields["cluster_name"] == nil {
@@ -334,6 +353,7 @@ enum ClusterParser {
         let priority = reader.integer(map["priority"], in: Int(Int32.min)...Int(Int32.max)) ?? 0
         let maxWeight = reader.integer(map["max_weight"], in: Int(Int32.min)...Destination.maximumWeight)
         let interpol = reader.bool(map["interpol"]) ?? false
+        if interpol, let node = map["interpol"] { reader.warn(node.path, ClusterKeys.ignoredInterpol) }
         let realPort = reader.integer(map["real_port"], in: 0...65535).map { UInt16($0) } ?? defaultRealPort
         let group = reader.string(map["group"])
         guard reader.problems.count == before, let address else { return nil }

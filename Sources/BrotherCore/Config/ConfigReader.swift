@@ -10,6 +10,12 @@ struct LocatedNode {
 /// Reads typed values and collects every problem instead of stopping at the first.
 struct ConfigReader {
     private(set) var problems: [BrotherConfigurationError.Problem] = []
+    /// Keys accepted but not acted on (``ClusterKeys/ignored``), at their paths, in the order read.
+    private(set) var warnings: [BrotherConfigurationError.Problem] = []
+
+    mutating func warn(_ path: String, _ message: String) {
+        warnings.append(BrotherConfigurationError.Problem(path: path, message: message))
+    }
 
     mutating func report(_ path: String, _ message: String) {
         let problem = BrotherConfigurationError.Problem(path: path, message: message)
