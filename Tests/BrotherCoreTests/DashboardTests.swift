@@ -7,8 +7,8 @@ import Testing
 
 /// The live dashboard in a real browser: headless Chromium (Debian's package) driven by Playwright
 /// loads `/dashboard` from brother's API, and a weight change made through the API must appear
-/// without a reload. Opt-in (`DASHBOARD_TESTS=1`, set by scripts/test, which installs Chromium and
-/// Playwright); once asked, a missing browser is a failure.
+/// without a reload, and the page must fit a 390 px phone screen. Opt-in (`DASHBOARD_TESTS=1`, set
+/// by scripts/test, which installs Chromium and Playwright); once asked, a missing browser is a failure.
 @Suite(.serialized, .enabled(if: DashboardTesting.requested, "set DASHBOARD_TESTS=1 after scripts/setup (Chromium and Playwright)"))
 struct DashboardTests {
     static var root: String {
@@ -32,6 +32,7 @@ struct DashboardTests {
                 let result = try await Self.run(arguments)
                 #expect(result.status == 0, "dashboard check failed:\n\(result.output)")
                 #expect(result.output.contains("appeared without a reload"))
+                #expect(result.output.contains("phone layout fits 390px"))
             }
         }
     }
