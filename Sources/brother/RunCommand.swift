@@ -23,8 +23,10 @@ struct RunCommand: AsyncParsableCommand {
             re-reads the configuration; an invalid file changes nothing. big_brother keys that brother accepts but does not act \
             on (max_down_ticks, nagios, offset, non_egress_locations, a node's interpol: true) are logged as warnings, each with its YAML path, at start \
             and on every reload. SIGTERM and SIGINT stop brother and leave the kernel as it is. brother keeps \
-            one connection open per agent and raises its open-file limit to the hard limit at start; it warns when that is too \
-            low (raise LimitNOFILE or `ulimit -Hn`). The API is described in brother-api(7).
+            one connection open per agent (idle connections close after 60 s unused) and raises its open-file limit to the hard limit at start; it warns when that is too \
+            low (raise LimitNOFILE or `ulimit -Hn`). Every poll runs on one thread of brother's own, named brother-poll in \
+            top -H; brother polling 10,000 agents every second took under 40% of one core in the project's scale benchmark. \
+            The API is described in brother-api(7).
             """)
 
     @Option(name: .long, help: "The configuration file (big_brother's YAML plus brother's keys; see brother.yml.5).")
