@@ -303,8 +303,15 @@ import Testing
             guard let fast = pid(in: fastPIDFile) else { return false }
             return kill(fast, 0) == -1 && errno == ESRCH
         }
-        let slow = pid(in: slowPIDFile)
-        #expect(fastDone && slow.map(isRunning) == true, "the slow dependency (pid \(slow.map(String.init) ?? "none")) is still running")
+        // The slow shell may not even have written its pid yet (the checks start in any order); it can
+        // end only when killed, so waiting for its pid cannot miss it.
+        var slow: pid_t?
+        await eventually("the slow dependency writes its pid") {
+            slow = pid(in: slowPIDFile)
+            return slow != nil
+        }
+        #expect(fastDone)
+        #expect(slow.map(isRunning) == true, "the slow dependency (pid \(slow.map(String.init) ?? "none")) is still running")
         if let slow { kill(-slow, SIGKILL) }
         let result = await evaluation
         #expect(result.metrics.map(\.value) == [50, 50])
