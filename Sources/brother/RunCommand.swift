@@ -136,8 +136,11 @@ struct RunCommand: AsyncParsableCommand {
         if let warning = FileDescriptorLimit.warning(limit: fileLimit, agents: configuration.clusters.reduce(0) { $0 + $1.nodes.count }) {
             logger.warning("\(warning)")
         }
+        // The notifier first: services stop in reverse order, so it still sends what the monitor
+        // reports while it stops its clusters.
         let group = ServiceGroup(
-            configuration: .init(services: [monitor, reloader, discovery] + api, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            configuration: .init(
+                services: [monitor.notifier, monitor, reloader, discovery] + api, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()
         } catch {

@@ -1,4 +1,5 @@
 import BrotherCore
+import Clocks
 import Foundation
 import IPVS
 import IPVSTesting
@@ -300,16 +301,70 @@ import Testing
             let monitor = try ClusterMonitor(
                 configuration: try BrotherConfiguration(yaml: yaml, source: "t.yml"), ipvs: h.fake, fetcher: h.fetcher, store: nil,
                 logger: Logger(label: "test"), notifier: notifier)
-            await monitor.runRound(cluster: "web")
-            _ = try await monitor.setForce(.down, node: "127.0.0.1:8081", cluster: "web", reason: "test")
-            try await monitor.stop(cluster: "web")
-            try await Task.sleep(for: .milliseconds(300))
+            try await Self.running(notifier) {
+                await monitor.runRound(cluster: "web")
+                _ = try await monitor.setForce(.down, node: "127.0.0.1:8081", cluster: "web", reason: "test")
+                try await monitor.stop(cluster: "web")
+                await eventually("the notifier runs the command for cluster_stopped") {
+                    await recorded.environments.contains { $0["BROTHER_EVENT"] == "cluster_stopped" }
+                }
+            }
             let events = await recorded.environments.map { $0["BROTHER_EVENT"] ?? "" }
             #expect(events.filter { $0 == "node_up" }.count == 2)
             #expect(events.contains("node_down"))
             #expect(events.contains("cluster_stopping"))
             #expect(events.contains("cluster_stopped"))
             #expect(await recorded.argvs.first == ["/usr/bin/logger", "-t", "brother"])
+        }
+    }
+
+    @Test func theRateLimitFlushesAtTheEndOfTheIntervalOnItsClockAndAtShutdown() async throws {
+        let clock = ManualClock()
+        let recorded = RecordedCommands()
+        let notifier = AlertNotifier(logger: Logger(label: "test"), clock: clock) { argv, environment, _ in await recorded.add(argv, environment) }
+        let configuration = NotifyConfiguration(command: ["/bin/true"], minimumInterval: .seconds(30))
+        let t = Date(timeIntervalSince1970: 1_800_000_000)
+        func event(_ name: String, _ node: String) -> AlertNotifier.Event {
+            .init(cluster: "web", event: name, node: node, message: name, time: t)
+        }
+        func nodes() async -> [String] {
+            await recorded.environments.map { "\($0["BROTHER_EVENT"] ?? "") \($0["BROTHER_NODE"] ?? "") \($0["BROTHER_SUPPRESSED"] ?? "")" }
+        }
+        try await Self.running(notifier) {
+            notifier.submit(event("node_down", "a"), using: configuration)
+            await eventually("the first event is sent at once") { await recorded.environments.count == 1 }
+            clock.advance(by: .seconds(10))
+            notifier.submit(event("node_up", "a"), using: configuration)
+            notifier.submit(event("node_down", "b"), using: configuration)
+            // Both wait for one flush, due 30 s after the first run: 20 s from now.
+            await eventually("both events wait in the cluster's summary") { await notifier.pendingCount(of: "web") == 2 }
+            await clock.sleepers(atLeast: 1)
+            clock.advance(by: .seconds(20) - .milliseconds(1))
+            #expect(await nodes() == ["node_down a 0"], "nothing goes out before the end of the interval")
+            clock.advance(by: .milliseconds(1))
+            await eventually("the summary goes out at the end of the interval") { await recorded.environments.count == 2 }
+            #expect(await nodes() == ["node_down a 0", "node_down b 1"], "the latest event, standing for both")
+
+            // A summary still pending at shutdown goes out then, not at the end of its interval.
+            notifier.submit(event("node_up", "b"), using: configuration)
+            await eventually("the event waits in the cluster's summary") { await notifier.pendingCount(of: "web") == 1 }
+            await clock.sleepers(atLeast: 1)
+        }
+        #expect(await nodes() == ["node_down a 0", "node_down b 1", "node_up b 0"])
+    }
+
+    /// Runs the notifier's service around `body`, then shuts it down and waits for it.
+    static func running(_ notifier: AlertNotifier, _ body: () async throws -> Void) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await notifier.run() }
+            do {
+                try await body()
+            } catch {
+                group.cancelAll()
+                throw error
+            }
+            group.cancelAll()
+            try await group.waitForAll()
         }
     }
 }

@@ -1,4 +1,5 @@
 import BrotherCore
+import Clocks
 import Foundation
 import IPVS
 import IPVSTesting
@@ -56,13 +57,9 @@ import Testing
             return Dictionary(uniqueKeysWithValues: destinations.map { ($0.destination.id, $0.destination.weight) })
         }
 
-        /// Waits (up to `seconds`) until the kernel's weights are `expected`.
-        func waitForWeights(_ expected: [Destination.ID: Int], seconds: Double = 10, _ comment: Comment? = nil) async throws {
-            let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
-            while ContinuousClock.now < deadline {
-                if await weights() == expected { return }
-                try await Task.sleep(for: .milliseconds(100))
-            }
+        /// Waits until the kernel's weights are `expected` (the bound only guards against a hang).
+        func waitForWeights(_ expected: [Destination.ID: Int], _ comment: Comment? = nil) async throws {
+            if await eventually("weights \(expected): \(comment?.rawValue ?? "")", { await weights() == expected }) { return }
             let events = await monitor.status(of: "web")?.events.events.map(\.message) ?? []
             let actual = await weights()
             Issue.record("weights stayed \(actual), not \(expected); events: \(events); log: \(log())")
@@ -131,8 +128,9 @@ import Testing
                     #expect(status.dynamicNodes[two]?.node.path == "/ok/status")
 
                     // .1 leaves DNS with 2 connections: weight 0 until they end, then it is deleted; .3 joins.
+                    // The monitor reads connection counts in its rounds: one now has seen them.
                     await run.fake.setActiveConnections(2, of: one, in: Self.service)
-                    try await Task.sleep(for: .milliseconds(1200))  // the monitor reads connection counts in its rounds (every 0.5 s)
+                    await run.monitor.runRound(cluster: "web")
                     try dns.writeHosts(["127.0.0.2 web.test", "127.0.0.3 web.test"])
                     try await dns.reload()
                     try await run.waitForWeights([one: 0, two: 87, three: 87], "the removed node drains")
@@ -142,8 +140,12 @@ import Testing
                     #expect(events.contains { $0.contains("no longer listed by dns:web.test") })
 
                     // An outage (nothing answers) keeps the nodes and is logged with cluster, server and error.
+                    // Two failed lookups, and a round after them, leave the weights as they were.
                     dns.stop()
-                    try await Task.sleep(for: .seconds(2))
+                    await eventually("two lookups fail during the outage") {
+                        run.log().filter { $0.hasPrefix("warning") && $0.contains("DNS discovery of web.test") }.count >= 2
+                    }
+                    await run.monitor.runRound(cluster: "web")
                     #expect(await run.weights() == [two: 87, three: 87])
                     #expect(await run.monitor.status(of: "web")?.dynamicNodes.count == 2)
                     let warnings = run.log().filter { $0.hasPrefix("warning") && $0.contains("DNS discovery of web.test") }
@@ -157,6 +159,64 @@ import Testing
                     #expect(run.log().contains { $0.contains("web.test (A)") && $0.contains("has no records") })
                 }
             }
+        }
+    }
+
+    /// The re-resolve interval and the reload check run on the injected clock: a manual one here,
+    /// so "not before the interval" is checked at the last instant before it, not by waiting.
+    @Test func reResolvesComeOnTheirIntervalAndReloadsOnTheReloadCheck() async throws {
+        @Sendable func a(_ text: String) -> DNSResourceRecord {
+            DNSResourceRecord(name: "web.test", type: .a, ttl: 5, data: .address(IPAddress(text)!))
+        }
+        let server = try await ScriptedDNSServer { query, number in
+            [ScriptedDNSServer.reply(to: query, answers: number == 0 ? [a("127.0.0.1")] : [a("127.0.0.1"), a("127.0.0.2")])]
+        }
+        do {
+            try await Self.reResolves(from: server)
+        } catch {
+            await server.stop()
+            throw error
+        }
+        await server.stop()
+    }
+
+    private static func reResolves(from server: ScriptedDNSServer) async throws {
+        let clock = ManualClock()
+        let logger = Logger(label: "test")
+        let discovery = "{dns: web.test, type: a, nameserver: \"127.0.0.1:\(server.port)\", interval: 10, agent_port: 9, real_port: 8080}"
+        // Stopped (in-kernel mode, no service in the fake kernel): no rounds, only discovery's effect on the nodes.
+        let monitor = try ClusterMonitor(
+            configuration: try BrotherConfiguration(yaml: yaml(discovery: discovery), source: "test.yml"), ipvs: FakeIPVS(),
+            fetcher: HTTPAgentFetcher(), store: nil, logger: logger, startMode: .inKernel, clock: clock)
+        let service = DNSDiscovery(monitor: monitor, logger: logger, timeout: .seconds(5), reloadCheckInterval: .seconds(15), clock: clock)
+        func nodes() async -> Set<Destination.ID> { Set(await monitor.status(of: "web")?.dynamicNodes.keys.map { $0 } ?? []) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await service.run() }
+            // Asleep: the reload check's timer, and the cluster's loop after its first lookup.
+            await clock.sleepers(atLeast: 2)
+            #expect(server.queries.count == 1)
+            #expect(await nodes() == [node("127.0.0.1", 8080)])
+
+            clock.advance(by: .seconds(10) - .milliseconds(1))
+            #expect(server.queries.count == 1, "no re-resolve before the interval")
+            clock.advance(by: .milliseconds(1))
+            // The loop wakes, looks up and sleeps again.
+            await clock.sleepers(atLeast: 2)
+            #expect(server.queries.count == 2, "a re-resolve at the interval")
+            #expect(await nodes() == [node("127.0.0.1", 8080), node("127.0.0.2", 8080)])
+
+            // A reload that drops discovery is seen at the next reload check (15 s from the start), not before.
+            await monitor.reload(try BrotherConfiguration(yaml: yaml(discovery: nil), source: "new.yml"))
+            #expect(await nodes().count == 2)
+            clock.advance(to: .init(offset: .seconds(15) - .milliseconds(1)))
+            #expect(await nodes().count == 2, "discovery's nodes stay until the reload check")
+            clock.advance(by: .milliseconds(1))
+            await eventually("the reload check empties the source no longer configured") { await nodes().isEmpty }
+            // The loop, due at 20 s, ends without a lookup; the reload check goes on (due at 30 s).
+            clock.advance(to: .init(offset: .seconds(20)))
+            await clock.sleepers(atLeast: 1)
+            #expect(server.queries.count == 2, "no lookup for a source no longer configured")
+            group.cancelAll()
         }
     }
 

@@ -158,10 +158,11 @@ final class Dnsmasq {
             ] + records
         pid = try Self.spawn(arguments)
         let client = DNSClient(server: server, timeout: .milliseconds(200), attempts: 1)
-        for _ in 0..<50 {
-            guard isRunning else { break }
+        // Until it answers or exits; the bound only guards against a hang on a loaded machine.
+        let deadline = ContinuousClock.now + .seconds(30)
+        while isRunning, ContinuousClock.now < deadline {
             if (try? await client.query("ready.test", type: .a)) != nil { return }
-            try await Task.sleep(for: .milliseconds(100))
+            try await Task.sleep(for: .milliseconds(20))
         }
         let log = (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? ""
         stop()
@@ -201,11 +202,23 @@ final class Dnsmasq {
         return waitpid(pid, &status, WNOHANG) == 0
     }
 
-    /// SIGHUP: dnsmasq re-reads the hosts file and clears its cache.
+    /// SIGHUP: dnsmasq re-reads the hosts file and clears its cache. Returns once its log says it
+    /// has read the file again.
     func reload() async throws {
         guard let pid, isRunning else { throw DnsmasqError("dnsmasq is not running") }
+        let before = readsOfHosts()
         kill(pid, SIGHUP)
-        try await Task.sleep(for: .milliseconds(200))
+        let deadline = ContinuousClock.now + .seconds(30)
+        while readsOfHosts() == before {
+            guard ContinuousClock.now < deadline else { throw DnsmasqError("dnsmasq did not re-read \(hostsFile) within 30 s of SIGHUP") }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
+    /// How many times the log says dnsmasq read the hosts file.
+    private func readsOfHosts() -> Int {
+        let log = (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? ""
+        return log.components(separatedBy: "read \(hostsFile)").count - 1
     }
 
     /// Stops it (SIGTERM, SIGKILL after 2 s) and waits until it has gone, so the port is free again.

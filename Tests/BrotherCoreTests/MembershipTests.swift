@@ -107,12 +107,7 @@ import Testing
                 let registrar = Registrar(registrations: [registration], agentPort: 9292, logger: Logger(label: "test"))
                 let group = ServiceGroup(configuration: .init(services: [registrar], logger: Logger(label: "test")))
                 async let running: Void = group.run()
-                var joined = false
-                for _ in 0..<50 where !joined {
-                    try await Task.sleep(for: .milliseconds(100))
-                    joined = try await h.weights()[Self.joined] == 87
-                }
-                #expect(joined, "the registered node is in the kernel with its health")
+                try await eventually("the registered node is in the kernel with its health") { try await h.weights()[Self.joined] == 87 }
                 await group.triggerGracefulShutdown()
                 try await running
                 #expect(try await h.weights()[Self.joined] == nil, "it left when litmus stopped")

@@ -1,4 +1,3 @@
-import AsyncAlgorithms
 import Foundation
 import IPVS
 import Logging
@@ -19,14 +18,17 @@ public struct DNSDiscovery: Service {
     let timeout: Duration
     let attempts: Int
     let reloadCheckInterval: Duration
+    let clock: any Clock<Duration>
 
     /// - Parameters:
     ///   - resolvConf: where the nameserver comes from when a cluster names none.
     ///   - timeout: how long one DNS attempt waits; `attempts` are made before a lookup fails.
     ///   - reloadCheckInterval: how often the monitor's configuration is checked for changes.
+    ///   - clock: times the re-resolves and the reload checks (a DNS attempt's timeout is the
+    ///     client's own, on the system clock).
     public init(
         monitor: ClusterMonitor, logger: Logger, resolvConf: String = "/etc/resolv.conf", timeout: Duration = .seconds(2), attempts: Int = 2,
-        reloadCheckInterval: Duration = .seconds(1)
+        reloadCheckInterval: Duration = .seconds(1), clock: any Clock<Duration> = ContinuousClock()
     ) {
         self.monitor = monitor
         self.logger = logger
@@ -34,6 +36,7 @@ public struct DNSDiscovery: Service {
         self.timeout = timeout
         self.attempts = attempts
         self.reloadCheckInterval = reloadCheckInterval
+        self.clock = clock
     }
 
     /// What one cluster's lookups depend on; a change restarts them.
@@ -67,17 +70,21 @@ public struct DNSDiscovery: Service {
         let registry = Registry()
         await withDiscardingTaskGroup { group in
             var previous: [String: Target]?
-            var ticks = AsyncTimerSequence(interval: reloadCheckInterval, clock: .continuous).cancelOnGracefulShutdown().makeAsyncIterator()
-            repeat {
+            func check() async {
                 // Every tick, not only on changes: a lookup that was in flight when its source went may have put nodes back.
                 await emptyUnconfiguredSources()
                 let targets = await targets()
-                guard targets != previous else { continue }
+                guard targets != previous else { return }
                 previous = targets
                 for (name, target, generation) in await registry.update(targets) {
                     group.addTask { await loop(cluster: name, target: target, generation: generation, registry: registry) }
                 }
-            } while await ticks.next() != nil
+            }
+            await check()
+            await clock.forEachTick(of: reloadCheckInterval, untilGracefulShutdown: true) {
+                await check()
+                return true
+            }
             group.cancelAll()
         }
     }
@@ -120,7 +127,7 @@ public struct DNSDiscovery: Service {
                 await registry.isCurrent(name, generation)
             }
             do {
-                try await Task.sleep(for: target.discovery.interval)
+                try await clock.sleep(for: target.discovery.interval)
             } catch {
                 return
             }

@@ -1,13 +1,20 @@
 import Foundation
 import Logging
+import ServiceLifecycle
 
 /// Runs a cluster's notify command (argv, never a shell) on node and cluster state changes, at most
 /// once per `min_interval` per cluster. Events that arrive in between are counted; the count and
 /// the latest of them go out with the next run, which is scheduled for the end of the interval.
 ///
+/// A service: ``submit(_:using:)`` queues an event without waiting (a slow command never delays a
+/// round), and ``run()`` (in brother's ServiceGroup, listed before the monitor so that it stops
+/// after it) sends them, runs the commands and times the flushes on its clock. At shutdown,
+/// summaries still waiting for the end of their interval go out at once, and commands that are
+/// running finish (each is killed after 10 s).
+///
 /// The command gets the event as JSON on standard input and in the environment:
 /// `BROTHER_CLUSTER`, `BROTHER_EVENT`, `BROTHER_NODE`, `BROTHER_MESSAGE`, `BROTHER_SUPPRESSED`.
-public actor AlertNotifier {
+public actor AlertNotifier: Service {
     public struct Event: Codable, Hashable, Sendable {
         public var cluster: String
         /// node_up, node_down, panic, no_healthy_node, cluster_started, cluster_stopped, node_joined, node_left…
@@ -33,34 +40,85 @@ public actor AlertNotifier {
 
     private let logger: Logger
     private let runner: Runner
-    private var lastRun: [String: ContinuousClock.Instant] = [:]
+    /// Times the rate limit and the flushes: `ContinuousClock` in production.
+    private let clock: any Clock<Duration>
+    private let reading: ClockReading
+    /// When each cluster's command last ran, as time passed on `clock`.
+    private var lastRun: [String: Duration] = [:]
     private var pending: [String: (event: Event, count: Int, command: NotifyConfiguration)] = [:]
     private var flushScheduled: Set<String> = []
+    private let requests: AsyncStream<(Event, NotifyConfiguration)>
+    private let requestQueue: AsyncStream<(Event, NotifyConfiguration)>.Continuation
     /// Every event handed to a command, for tests and the log.
     public private(set) var sent: [Event] = []
 
-    public init(logger: Logger, runner: Runner? = nil) {
-        self.logger = logger
-        self.runner =
-            runner ?? { argv, environment, input in await AlertNotifier.spawn(argv, environment: environment, input: input, logger: logger) }
+    /// What the rate limit decides for an event.
+    enum Admission: Equatable {
+        /// Send it now.
+        case send
+        /// Folded into the cluster's pending summary, whose flush is due after `delay`.
+        case flushAfter(Duration)
+        /// Folded into a pending summary whose flush is already scheduled.
+        case folded
     }
 
-    public func notify(_ event: Event, using configuration: NotifyConfiguration) async {
-        let now = ContinuousClock.now
-        if let last = lastRun[event.cluster], now - last < configuration.minimumInterval {
-            let count = (pending[event.cluster]?.count ?? 0) + 1
-            pending[event.cluster] = (event, count, configuration)
-            if !flushScheduled.contains(event.cluster) {
-                flushScheduled.insert(event.cluster)
-                let delay = configuration.minimumInterval - (now - last)
-                Task { [weak self] in
-                    try? await Task.sleep(for: delay)
-                    await self?.flush(event.cluster)
+    public init(logger: Logger, clock: any Clock<Duration> = ContinuousClock(), runner: Runner? = nil) {
+        self.logger = logger
+        self.clock = clock
+        self.reading = ClockReading(clock)
+        self.runner =
+            runner ?? { argv, environment, input in await AlertNotifier.spawn(argv, environment: environment, input: input, logger: logger) }
+        (requests, requestQueue) = AsyncStream.makeStream(of: (Event, NotifyConfiguration).self)
+    }
+
+    /// How many events of a cluster wait for the end of its interval, to go out as one.
+    public func pendingCount(of cluster: String) -> Int { pending[cluster]?.count ?? 0 }
+
+    /// Queues an event for ``run()``; returns at once.
+    public nonisolated func submit(_ event: Event, using configuration: NotifyConfiguration) {
+        requestQueue.yield((event, configuration))
+    }
+
+    /// Sends the queued events until graceful shutdown: commands run concurrently, and each
+    /// cluster's pending summary is flushed at the end of its interval on the clock.
+    public func run() async {
+        await withDiscardingTaskGroup { group in
+            for await (event, configuration) in requests.cancelOnGracefulShutdown() {
+                switch admit(event, configuration) {
+                case .send:
+                    let (argv, environment, input) = record(event, configuration)
+                    group.addTask { await self.runner(argv, environment, input) }
+                case .flushAfter(let delay):
+                    let (clock, cluster) = (self.clock, event.cluster)
+                    group.addTask {
+                        // Cancelled at shutdown: the summary goes out now rather than never.
+                        try? await clock.sleep(for: delay)
+                        await self.flush(cluster)
+                    }
+                case .folded:
+                    break
                 }
             }
-            return
+            group.cancelAll()
         }
-        await run(event, configuration)
+    }
+
+    /// Sends `event` now, or folds it into the cluster's pending summary when the cluster's command
+    /// ran less than `min_interval` ago. Without ``run()``, nothing flushes the summary but ``flush(_:)``.
+    public func notify(_ event: Event, using configuration: NotifyConfiguration) async {
+        guard admit(event, configuration) == .send else { return }
+        let (argv, environment, input) = record(event, configuration)
+        await runner(argv, environment, input)
+    }
+
+    /// The rate limit: sends, or counts the event into the cluster's pending summary.
+    func admit(_ event: Event, _ configuration: NotifyConfiguration) -> Admission {
+        let now = reading.elapsed
+        guard let last = lastRun[event.cluster], now - last < configuration.minimumInterval else { return .send }
+        let count = (pending[event.cluster]?.count ?? 0) + 1
+        pending[event.cluster] = (event, count, configuration)
+        guard flushScheduled.insert(event.cluster).inserted else { return .folded }
+        return .flushAfter(configuration.minimumInterval - (now - last))
     }
 
     /// Sends the latest suppressed event of a cluster, with the count of those it stands for.
@@ -69,11 +127,13 @@ public actor AlertNotifier {
         guard let (event, count, configuration) = pending.removeValue(forKey: cluster) else { return }
         var summary = event
         summary.suppressed = count - 1
-        await run(summary, configuration)
+        let (argv, environment, input) = record(summary, configuration)
+        await runner(argv, environment, input)
     }
 
-    private func run(_ event: Event, _ configuration: NotifyConfiguration) async {
-        lastRun[event.cluster] = ContinuousClock.now
+    /// Marks the cluster's command as run now and gives what to run it with.
+    private func record(_ event: Event, _ configuration: NotifyConfiguration) -> ([String], [String: String], Data) {
+        lastRun[event.cluster] = reading.elapsed
         sent.append(event)
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
@@ -83,10 +143,11 @@ public actor AlertNotifier {
             "BROTHER_CLUSTER": event.cluster, "BROTHER_EVENT": event.event, "BROTHER_NODE": event.node ?? "",
             "BROTHER_MESSAGE": event.message, "BROTHER_SUPPRESSED": String(event.suppressed),
         ]
-        await runner(configuration.command, environment, json)
+        return (configuration.command, environment, json)
     }
 
-    /// Starts the program without a shell, feeds it the JSON, and kills it after 10 s.
+    /// Starts the program without a shell, feeds it the JSON, and kills it after 10 s. Waits for it
+    /// to end even when the task is cancelled (at shutdown): the watchdog bounds the wait.
     static func spawn(_ argv: [String], environment: [String: String], input: Data, logger: Logger) async {
         guard let program = argv.first else { return }
         let process = Process()
@@ -97,25 +158,22 @@ public actor AlertNotifier {
         process.standardInput = stdin
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        let finished = AsyncStream<Int32>.makeStream()
-        process.terminationHandler = {
-            finished.continuation.yield($0.terminationStatus); finished.continuation.finish()
+        let status: Int32? = await withCheckedContinuation { continuation in
+            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
+            do {
+                try process.run()
+            } catch {
+                logger.error("notify command \(program) cannot start: \(error)")
+                continuation.resume(returning: nil)
+                return
+            }
+            // A timer on a dispatch queue rather than a task: it outlives nothing but this process.
+            DispatchQueue.global().asyncAfter(deadline: .now() + 10) {
+                if process.isRunning { process.terminate() }
+            }
+            try? stdin.fileHandleForWriting.write(contentsOf: input)
+            try? stdin.fileHandleForWriting.close()
         }
-        do {
-            try process.run()
-        } catch {
-            logger.error("notify command \(program) cannot start: \(error)")
-            return
-        }
-        try? stdin.fileHandleForWriting.write(contentsOf: input)
-        try? stdin.fileHandleForWriting.close()
-        let watchdog = Task {
-            try await Task.sleep(for: .seconds(10))
-            if process.isRunning { process.terminate() }
-        }
-        var status: Int32 = -1
-        for await code in finished.stream { status = code }
-        watchdog.cancel()
-        if status != 0 { logger.warning("notify command \(program) exited with status \(status)") }
+        if let status, status != 0 { logger.warning("notify command \(program) exited with status \(status)") }
     }
 }

@@ -1,4 +1,3 @@
-import AsyncAlgorithms
 import Foundation
 import IPVS
 import Logging
@@ -32,8 +31,10 @@ public actor ClusterMonitor: Service {
     var lastDesired: [String: IPVSDesiredState] = [:]
     /// Names this brother in the poll headers agents keep (`HOSTNAME/CLUSTER`).
     let hostName: String
-    /// Runs clusters' notify commands on state changes.
-    public let notifier: AlertNotifier
+    /// Runs clusters' notify commands on state changes (run it as a service beside the monitor).
+    public nonisolated let notifier: AlertNotifier
+    /// Times the rounds: `ContinuousClock` in production, a manual clock in tests.
+    let clock: any Clock<Duration>
     var hasAdopted = false
     /// The state file, encoded per cluster: a round re-encodes only what changed.
     var stateFile = EncodedStateFile()
@@ -48,13 +49,16 @@ public actor ClusterMonitor: Service {
     ///   - forceFiles: big_brother's `up/` and `down/` files, when a data directory is set.
     ///   - vipSets: opens the VIP-set client, the first time a cluster with VIPs needs it.
     ///   - startMode: which clusters run when the state file says nothing about them.
+    ///   - notifier: runs notify commands; it sends only while its `run()` runs (brother's ServiceGroup).
+    ///   - clock: times each cluster's rounds (events and state keep wall time, `Date`).
     /// - Throws: ``BrotherStateError`` when the state file exists but cannot be read.
     public init(
         configuration: BrotherConfiguration, ipvs: any IPVSControlling, fetcher: any AgentHealthFetching, store: BrotherStateStore?,
         logger: Logger, forceFiles: ClusterForceFiles? = nil, vipSets: (@Sendable () throws -> any VIPSetControlling)? = nil,
-        startMode: ClusterStartMode = .all, notifier: AlertNotifier? = nil
+        startMode: ClusterStartMode = .all, notifier: AlertNotifier? = nil, clock: any Clock<Duration> = ContinuousClock()
     ) throws {
-        self.notifier = notifier ?? AlertNotifier(logger: logger)
+        self.notifier = notifier ?? AlertNotifier(logger: logger, clock: clock)
+        self.clock = clock
         self.configuration = configuration
         self.ipvs = ipvs
         self.fetcher = fetcher
@@ -134,12 +138,13 @@ public actor ClusterMonitor: Service {
         await runRound(cluster: name)
         // Each cluster's timer runs at its own offset in the interval, so a hundred clusters do not
         // poll all their agents in the same millisecond.
-        try? await Task.sleep(for: Self.timerPhase(of: name, interval: interval))
+        try? await clock.sleep(for: Self.timerPhase(of: name, interval: interval))
         guard loopGenerations[name] == generation, clusters[name] != nil, !Task.isCancelled else { return }
         await runRound(cluster: name)
-        for await _ in AsyncTimerSequence(interval: interval, clock: .continuous) {
-            guard loopGenerations[name] == generation, clusters[name] != nil else { return }
+        await clock.forEachTick(of: interval) {
+            guard loopGenerations[name] == generation, clusters[name] != nil else { return false }
             await runRound(cluster: name)
+            return true
         }
     }
 
@@ -496,15 +501,14 @@ public actor ClusterMonitor: Service {
         }
     }
 
-    /// A state change: a structured log line, and the cluster's notify command (rate-limited, in
-    /// the background so a slow command never delays a round).
+    /// A state change: a structured log line, and the cluster's notify command (rate-limited, queued
+    /// for the notifier's service so a slow command never delays a round).
     func emit(_ name: String, _ event: String, node: String? = nil, _ message: String, now: Date = Date(), configuration: ClusterConfiguration? = nil)
     {
         logger.notice("\(message)", metadata: ["cluster": "\(name)", "event": "\(event)", "node": "\(node ?? "")"])
         guard let notify = (configuration ?? clusters[name]?.effective)?.notify else { return }
         let alert = AlertNotifier.Event(cluster: name, event: event, node: node, message: message, time: now)
-        let notifier = self.notifier
-        Task { await notifier.notify(alert, using: notify) }
+        notifier.submit(alert, using: notify)
     }
 
     func record(_ name: String, _ kind: ClusterEvent.Kind, _ message: String, node: String? = nil) {
