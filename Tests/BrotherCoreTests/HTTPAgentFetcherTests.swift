@@ -1,11 +1,13 @@
 import BrotherCore
+import Clocks
 import IPVS
 import LitmusWire
 import Testing
 
-/// The poller against a real HTTP server on loopback, answering like good and bad agents.
+/// The poller against a real HTTP server on loopback, answering like good and bad agents. The
+/// poll thread runs on a manual clock: a deadline passes when a test moves time on, after the
+/// event it waits for (the request at the agent), so nothing here depends on how busy the machine is.
 @Suite(.serialized) struct HTTPAgentFetcherTests {
-    // Long enough for a loaded machine running every suite at once; the slow agent answers after 1.5 s.
     static let timeout = Duration.seconds(1)
 
     static func poll(_ path: String, server: ScriptedAgentServer, fetcher: HTTPAgentFetcher) async -> AgentPoll {
@@ -28,14 +30,21 @@ import Testing
     ])
     func agentsGoodAndBad(_ path: String, _ expected: HealthObservation, _ forced: ForceDirection?) async throws {
         let server = try await ScriptedAgentServer()
-        let fetcher = HTTPAgentFetcher()
-        let start = ContinuousClock.now
-        let result = await Self.poll(path, server: server, fetcher: fetcher)
+        let clock = ManualClock()
+        let fetcher = HTTPAgentFetcher(clock: .manual(clock))
+        async let polled = Self.poll(path, server: server, fetcher: fetcher)
+        let waitsForAnAnswer = path == "/slow/status" || path == "/hung/status"
+        if waitsForAnAnswer {
+            // The slow agent answers 1.5 s later in real time; on the poller's clock the timeout comes first.
+            await server.requestsArrived(1)
+            clock.advance(by: Self.timeout)
+        }
+        let result = await polled
         #expect(result.observation == expected, "\(path): \(result)")
         #expect(result.forced == forced)
         if expected == .unreachable || expected == .garbage { #expect(result.problem != nil) }
-        // A hung agent costs one timeout, not more.
-        #expect(ContinuousClock.now - start < .seconds(5))
+        // An agent that does not answer costs exactly one timeout; the others none of the poller's time.
+        #expect(result.latency == (waitsForAnAnswer ? Self.timeout : .zero), "\(path): \(result)")
         try await fetcher.shutdown()
         await server.stop()
     }
@@ -44,11 +53,12 @@ import Testing
         let server = try await ScriptedAgentServer()
         let port = server.port
         await server.stop()
-        let fetcher = HTTPAgentFetcher()
+        let clock = ManualClock()
+        let fetcher = HTTPAgentFetcher(clock: .manual(clock))
         let result = await fetcher.poll(AgentTarget(address: IPAddress("127.0.0.1")!, port: port, path: "/ok/status"), timeout: .seconds(5))
         #expect(result.observation == .refused)
-        // The pool must not retry a refused connection until the deadline.
-        #expect(result.latency < .seconds(1))
+        // Answered with the clock standing still: the refusal is not retried until the deadline.
+        #expect(result.latency == .zero)
         try await fetcher.shutdown()
     }
 
@@ -83,19 +93,22 @@ import Testing
 
     @Test func aRoundPollsEveryAgentInParallelWithinOneTimeout() async throws {
         let server = try await ScriptedAgentServer()
-        let fetcher = HTTPAgentFetcher()
+        let clock = ManualClock()
+        let fetcher = HTTPAgentFetcher(clock: .manual(clock))
         let address = IPAddress("127.0.0.1")!
         var targets: [String: AgentTarget] = [:]
         for index in 0..<20 { targets["ok\(index)"] = AgentTarget(address: address, port: server.port, path: "/ok/status") }
         for index in 0..<5 { targets["hung\(index)"] = AgentTarget(address: address, port: server.port, path: "/hung/status") }
-        let start = ContinuousClock.now
-        let results = await PollRound.poll(targets, using: fetcher, timeout: Self.timeout, jitter: .milliseconds(50))
-        let elapsed = ContinuousClock.now - start
+        // No jitter: with the clock standing still every poll starts at once and is on the wire before any deadline.
+        async let polled = PollRound.poll(targets, using: fetcher, timeout: Self.timeout)
+        await server.requestsArrived(25)
+        // One timeout later every hung poll has timed out: polled one after another, only the first would have.
+        clock.advance(by: Self.timeout)
+        let results = await polled
         #expect(results.count == 25)
         #expect(results.filter { $0.key.hasPrefix("ok") }.allSatisfy { $0.value.observation == .health(87) })
         #expect(results.filter { $0.key.hasPrefix("hung") }.allSatisfy { $0.value.observation == .unreachable })
-        // Five hung agents polled one after another would take 5 timeouts; in parallel, about one.
-        #expect(elapsed < Self.timeout * 4, "took \(elapsed)")
+        #expect(results.filter { $0.key.hasPrefix("hung") }.allSatisfy { $0.value.latency == Self.timeout }, "\(results)")
         try await fetcher.shutdown()
         await server.stop()
     }
@@ -104,13 +117,19 @@ import Testing
     /// the earlier deadline must neither cut it short nor let it run past its own.
     @Test func aPollOnAKeptAliveConnectionGetsItsOwnFullTimeout() async throws {
         let server = try await ScriptedAgentServer()
-        let fetcher = HTTPAgentFetcher()
+        let clock = ManualClock()
+        let fetcher = HTTPAgentFetcher(clock: .manual(clock))
         #expect(await Self.poll("/ok/status", server: server, fetcher: fetcher).observation == .health(87))
-        try await Task.sleep(for: .milliseconds(400))
-        let hung = await Self.poll("/hung/status", server: server, fetcher: fetcher)
+        clock.advance(by: .milliseconds(400))
+        async let polled = Self.poll("/hung/status", server: server, fetcher: fetcher)
+        await server.requestsArrived(2)
+        // Past the first poll's deadline (t+1 s), not yet at the hung poll's own (t+1.4 s).
+        clock.advance(by: Self.timeout - .milliseconds(1))
+        clock.advance(by: .milliseconds(1))
+        let hung = await polled
         #expect(server.acceptedConnections == 1, "the hung poll went on the kept-alive connection")
         #expect(hung.observation == .unreachable)
-        #expect(hung.latency >= Self.timeout - .milliseconds(20) && hung.latency < Self.timeout + .milliseconds(400), "\(hung.latency)")
+        #expect(hung.latency == Self.timeout, "\(hung.latency)")
         try await fetcher.shutdown()
         await server.stop()
     }
@@ -146,12 +165,20 @@ import Testing
     /// A kept-alive connection unused for the idle timeout is closed: the next poll opens a new one.
     @Test func aConnectionIdlePastTheIdleTimeoutIsClosed() async throws {
         let server = try await ScriptedAgentServer()
-        let fetcher = HTTPAgentFetcher(idleTimeout: .milliseconds(200))
+        let clock = ManualClock()
+        let fetcher = HTTPAgentFetcher(idleTimeout: .milliseconds(200), clock: .manual(clock))
         #expect(await Self.poll("/ok/status", server: server, fetcher: fetcher).observation == .health(87))
+        #expect(await Self.poll("/ok/status", server: server, fetcher: fetcher).observation == .health(87))
+        // Used again at t+0.9 s: at the sweep (once a second, t+1 s) it has been idle for less than the idle timeout.
+        clock.advance(by: .milliseconds(900))
+        #expect(await Self.poll("/ok/status", server: server, fetcher: fetcher).observation == .health(87))
+        clock.advance(by: .milliseconds(100))
         #expect(await Self.poll("/ok/status", server: server, fetcher: fetcher).observation == .health(87))
         #expect(server.acceptedConnections == 1)
-        // The idle pool is swept once a second.
-        try await Task.sleep(for: .milliseconds(1500))
+        #expect(server.closedConnections == 0)
+        // Idle past the idle timeout at the next sweep (t+2 s): closed, and the next poll opens a new one.
+        clock.advance(by: .seconds(1))
+        await eventually("the idle connection closed") { server.closedConnections == 1 }
         #expect(await Self.poll("/ok/status", server: server, fetcher: fetcher).observation == .health(87))
         #expect(server.acceptedConnections == 2)
         try await fetcher.shutdown()

@@ -3,22 +3,35 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import Testing
 
 /// A real HTTP server on loopback (127.0.0.1 unless told; Linux routes all of 127/8 to lo, so
 /// 127.0.0.2… give distinct agent hosts) that answers like agents good and bad, by path.
 final class ScriptedAgentServer: Sendable {
     let channel: any Channel
     private let connections = NIOLockedValueBox<[any Channel]>([])
+    private let requests: NIOLockedValueBox<Int>
     var port: UInt16 { UInt16(channel.localAddress!.port!) }
     var acceptedConnections: Int { connections.withLockedValue { $0.count } }
+    /// Requests whose head has arrived: a poll is on the wire once this counts it.
+    var receivedRequests: Int { requests.withLockedValue { $0 } }
+    /// Connections the server has seen closed (by either side).
+    var closedConnections: Int { connections.withLockedValue { $0.filter { !$0.isActive }.count } }
+
+    /// Returns once `count` requests have arrived in all.
+    func requestsArrived(_ count: Int) async {
+        await eventually("\(count) requests at the scripted agent, \(receivedRequests) so far") { receivedRequests >= count }
+    }
 
     init(host: String = "127.0.0.1", port: UInt16 = 0) async throws {
         let connections = self.connections
+        let requests = NIOLockedValueBox(0)
+        self.requests = requests
         channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 connections.withLockedValue { $0.append(channel) }
-                return channel.pipeline.configureHTTPServerPipeline().flatMap { channel.pipeline.addHandler(Handler()) }
+                return channel.pipeline.configureHTTPServerPipeline().flatMap { channel.pipeline.addHandler(Handler(requests: requests)) }
             }
             .bind(host: host, port: Int(port)).get()
     }
@@ -53,9 +66,13 @@ final class ScriptedAgentServer: Sendable {
     final class Handler: ChannelInboundHandler, @unchecked Sendable {
         typealias InboundIn = HTTPServerRequestPart
         typealias OutboundOut = HTTPServerResponsePart
+        let requests: NIOLockedValueBox<Int>
+
+        init(requests: NIOLockedValueBox<Int>) { self.requests = requests }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             guard case .head(let head) = unwrapInboundIn(data) else { return }
+            requests.withLockedValue { $0 += 1 }
             let path = head.uri
             switch path {
             case "/ok/status": respond(context, .ok, ["X-Health": "87"], "Health: 87\nMeasured Health: 87\n")

@@ -7,7 +7,8 @@ final class AgentPollJob: @unchecked Sendable {
     /// The poll timeout, in nanoseconds.
     let timeout: UInt64
     var results: [AgentPoll?]
-    /// When each slot is due to start (monotonic nanoseconds), its deadline, and when it started.
+    /// When each slot is due to start (the loop's nanoseconds), its deadline (its start plus the
+    /// timeout, once started), and when it started.
     var startAt: [UInt64]
     var deadlines: [UInt64]
     var started: [UInt64]
@@ -40,6 +41,14 @@ final class AgentPollJob: @unchecked Sendable {
     }
 
     var isFinished: Bool { continuation == nil }
+
+    /// A slot starts: its timeout counts from now, not from when the round was handed over. The loop
+    /// may take up a round late on a busy machine, and each poll still gets its whole timeout.
+    /// Slots start in `order` and the loop's time never goes back, so deadlines stay in that order.
+    func start(_ slot: Int, now: UInt64) {
+        started[slot] = now
+        deadlines[slot] = now + timeout
+    }
 
     /// The next moment the loop must act for this round: a start or a deadline.
     func nextDue() -> UInt64? {

@@ -19,7 +19,7 @@ extension AgentPollLoop {
             adopt(fd: fd, key: key, connected: connected)
             send(job, slot, on: fd)
         } catch {
-            job.fill(slot, HTTPAgentFetcher.failure(error, latency: job.latency(slot, now: Self.now()), timeout: job.timeoutDuration))
+            job.fill(slot, HTTPAgentFetcher.failure(error, latency: job.latency(slot, now: now()), timeout: job.timeoutDuration))
         }
     }
 
@@ -127,7 +127,7 @@ extension AgentPollLoop {
         sockets[Int(fd)]!.received = nil
         guard let job = socket.job, job.inFlight[socket.slot] == fd, job.results[socket.slot] == nil else { return closeSocket(fd) }
         let slot = socket.slot
-        let now = Self.now()
+        let now = now()
         switch result {
         case .success(let answer):
             if answer.keepAlive { checkIn(fd, now: now) } else { closeSocket(fd) }

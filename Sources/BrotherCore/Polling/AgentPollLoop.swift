@@ -1,4 +1,5 @@
 import CEpoll
+import Clocks
 import Glibc
 import NIOCore
 import Synchronization
@@ -21,6 +22,8 @@ final class AgentPollLoop: @unchecked Sendable {
         case shutDown(CheckedContinuation<Void, Never>)
         /// Close everything and end the thread.
         case stop
+        /// A manual clock moved: look at deadlines and starts again.
+        case tick
     }
 
     /// Why the loop could not start (no epoll, eventfd or thread): every poll then says so. Set
@@ -29,6 +32,8 @@ final class AgentPollLoop: @unchecked Sendable {
     private let epollFD: Int32
     private let wakeFD: Int32
     private let inbox = Mutex<[Command]>([])
+
+    let clock: AgentPollClock
 
     // The loop thread's alone.
     let idleTimeout: UInt64
@@ -44,7 +49,8 @@ final class AgentPollLoop: @unchecked Sendable {
     var readBuffer = ByteBufferAllocator().buffer(capacity: 64 * 1024)
 
     /// Starts the loop's thread.
-    init(idleTimeout: Duration) {
+    init(idleTimeout: Duration, clock: AgentPollClock = .monotonic) {
+        self.clock = clock
         self.idleTimeout = UInt64(max(0, idleTimeout.wholeNanoseconds))
         epollFD = epoll_create1(Int32(EPOLL_CLOEXEC))
         let epollError = errno
@@ -66,11 +72,16 @@ final class AgentPollLoop: @unchecked Sendable {
         event.events = EPOLLIN.rawValue
         event.data.u64 = UInt64(UInt32(bitPattern: wakeFD))  // generation 0: the wake-up descriptor
         epoll_ctl(epollFD, EPOLL_CTL_ADD, wakeFD, &event)
-        lastSweep = Self.now()
+        lastSweep = now()
         if let problem = Self.spawn(self) {
             startupProblem = problem
             close(epollFD)
             close(wakeFD)
+            return
+        }
+        if case .manual(let manual) = clock {
+            // Weak: the clock outlives the loop in a test that makes several fetchers.
+            manual.whenAdvanced { [weak self] in self?.submit(.tick) }
         }
     }
 
@@ -84,9 +95,9 @@ final class AgentPollLoop: @unchecked Sendable {
         if wasEmpty { eventfd_write(wakeFD, 1) }
     }
 
-    /// Monotonic time in nanoseconds.
-    static func now() -> UInt64 {
-        NIODeadline.now().uptimeNanoseconds
+    /// The loop's time in nanoseconds (monotonic, or the test's manual clock).
+    func now() -> UInt64 {
+        clock.now()
     }
 
     /// Starts the loop's thread; why not, if it could not.
@@ -114,7 +125,7 @@ final class AgentPollLoop: @unchecked Sendable {
     private func run() {
         var events = [epoll_event](repeating: epoll_event(), count: 1024)
         while true {
-            let count = epoll_wait(epollFD, &events, Int32(events.count), waitMilliseconds(now: Self.now()))
+            let count = epoll_wait(epollFD, &events, Int32(events.count), waitMilliseconds(now: now()))
             if count < 0, errno != EINTR {
                 // Not expected with a valid epoll set; rather than spin, wait a little and go on.
                 usleep(10_000)
@@ -128,7 +139,7 @@ final class AgentPollLoop: @unchecked Sendable {
                     handle(fd, generation: UInt32(truncatingIfNeeded: data >> 32), events: events[index].events)
                 }
             }
-            runTimers(now: Self.now())
+            runTimers(now: now())
         }
     }
 
@@ -149,6 +160,7 @@ final class AgentPollLoop: @unchecked Sendable {
                 for fd in idle.values.joined() { closeSocket(fd) }
                 continuation.resume()
             case .stop: return false
+            case .tick: break
             }
         }
         return true
@@ -164,7 +176,7 @@ final class AgentPollLoop: @unchecked Sendable {
             switch command {
             case .poll(let job): job.complete()
             case .shutDown(let continuation): continuation.resume()
-            case .stop: break
+            case .stop, .tick: break
             }
         }
         close(epollFD)
@@ -179,6 +191,7 @@ final class AgentPollLoop: @unchecked Sendable {
         if idleCount > 0 { due = min(due ?? .max, lastSweep + 1_000_000_000) }
         guard let due else { return -1 }
         guard due > now else { return 0 }
+        guard clock.waitsForTime else { return -1 }
         // Rounded up: waking a little early would only spin to the deadline.
         return Int32(clamping: (due - now + 999_999) / 1_000_000)
     }
@@ -187,7 +200,7 @@ final class AgentPollLoop: @unchecked Sendable {
 
     private func start(_ job: AgentPollJob) {
         jobs.append(job)
-        runTimers(job, now: Self.now())
+        runTimers(job, now: now())
         job.release()
     }
 
@@ -202,7 +215,7 @@ final class AgentPollLoop: @unchecked Sendable {
         while job.nextStart < job.order.count, job.startAt[job.order[job.nextStart]] <= now {
             let slot = job.order[job.nextStart]
             job.nextStart += 1
-            job.started[slot] = now
+            job.start(slot, now: now)
             attempt(job, slot)
         }
         var index = job.firstOpen

@@ -19,9 +19,11 @@ public final class HTTPAgentFetcher: AgentHealthFetching {
 
     private let loop: AgentPollLoop
 
-    /// - Parameter idleTimeout: how long an idle keep-alive connection to an agent stays open.
-    public init(idleTimeout: Duration = .seconds(60)) {
-        loop = AgentPollLoop(idleTimeout: idleTimeout)
+    /// - Parameters:
+    ///   - idleTimeout: how long an idle keep-alive connection to an agent stays open.
+    ///   - clock: the poll thread's time: monotonic, or a manual clock in tests.
+    public init(idleTimeout: Duration = .seconds(60), clock: AgentPollClock = .monotonic) {
+        loop = AgentPollLoop(idleTimeout: idleTimeout, clock: clock)
     }
 
     deinit {
@@ -57,7 +59,7 @@ public final class HTTPAgentFetcher: AgentHealthFetching {
             let loop = loop
             polls = await withCheckedContinuation { continuation in
                 loop.submit(
-                    .poll(AgentPollJob(targets: list, timeout: timeout, jitter: jitter, now: AgentPollLoop.now(), continuation: continuation)))
+                    .poll(AgentPollJob(targets: list, timeout: timeout, jitter: jitter, now: loop.now(), continuation: continuation)))
             }
         }
         var results: [Key: AgentPoll] = [:]
