@@ -1,5 +1,6 @@
 import BrotherCore
 import Clocks
+import Glibc
 import IPVS
 import LitmusWire
 import Testing
@@ -50,13 +51,25 @@ import Testing
     }
 
     @Test func aRefusedConnectionIsRefusedAtOnceNotATimeout() async throws {
-        let server = try await ScriptedAgentServer()
-        let port = server.port
-        await server.stop()
+        // A port bound without listening: connections to it are refused, and while the socket is
+        // open no other test's server can be given the port.
+        let placeholder = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(placeholder) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        try withUnsafeMutablePointer(to: &address) { pointer in
+            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
+                try #require(bind(placeholder, address, length) == 0, "bind: \(errno)")
+                try #require(getsockname(placeholder, address, &length) == 0, "getsockname: \(errno)")
+            }
+        }
+        let port = UInt16(bigEndian: address.sin_port)
         let clock = ManualClock()
         let fetcher = HTTPAgentFetcher(clock: .manual(clock))
         let result = await fetcher.poll(AgentTarget(address: IPAddress("127.0.0.1")!, port: port, path: "/ok/status"), timeout: .seconds(5))
-        #expect(result.observation == .refused)
+        #expect(result.observation == .refused, "\(result)")
         // Answered with the clock standing still: the refusal is not retried until the deadline.
         #expect(result.latency == .zero)
         try await fetcher.shutdown()
