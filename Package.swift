@@ -121,6 +121,8 @@ let package = Package(
         .target(name: "LitmusTesting", swiftSettings: swiftSettings),
         // A clock that moves only when a test says so (timers, timeouts, rounds); no dependencies.
         .target(name: "Clocks", swiftSettings: swiftSettings),
+        // Tests wait for an event with a generous bound, never for a time to pass.
+        .target(name: "Eventually", swiftSettings: swiftSettings),
         // Seeded randomness for tests that feed random input.
         .target(name: "DeterministicRandom", swiftSettings: swiftSettings),
 
@@ -210,10 +212,11 @@ let package = Package(
             dependencies: ["IPVS", "IPVSTesting", "Netlink", "CNetlink", .product(name: "PropertyBased", package: "swift-property-based")],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "IPVSKernelTests", dependencies: ["IPVS", "Netlink", "BrotherCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "IPVSKernelTests", dependencies: ["Eventually", "IPVS", "Netlink", "BrotherCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "BrotherCoreTests",
             dependencies: [
+                "Eventually",
                 "BrotherCore", "Clocks", "IPVS", "IPVSTesting", "LitmusWire", "LitmusCore", "AccessControl", "DeterministicRandom",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -234,6 +237,7 @@ let package = Package(
         .testTarget(
             name: "LitmusCoreTests",
             dependencies: [
+                "Eventually",
                 "Clocks", "LitmusCore", "LitmusWire", "LitmusTesting", "AccessControl",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -245,6 +249,7 @@ let package = Package(
         .testTarget(
             name: "LitmusServerTests",
             dependencies: [
+                "Eventually",
                 "LitmusServer", "LitmusCore", "LitmusWire", "LitmusTesting", "AccessControl",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

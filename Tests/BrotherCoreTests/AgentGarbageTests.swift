@@ -1,6 +1,7 @@
 import BrotherCore
 import Clocks
 import DeterministicRandom
+import Eventually
 import IPVS
 import NIOCore
 import NIOPosix

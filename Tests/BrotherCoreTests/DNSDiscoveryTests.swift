@@ -1,5 +1,6 @@
 import BrotherCore
 import Clocks
+import Eventually
 import Foundation
 import IPVS
 import IPVSTesting

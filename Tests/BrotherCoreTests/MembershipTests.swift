@@ -1,4 +1,5 @@
 import BrotherCore
+import Eventually
 import Foundation
 import HTTPTypes
 import Hummingbird

@@ -1,3 +1,4 @@
+import Eventually
 import Foundation
 import Glibc
 import LitmusCore

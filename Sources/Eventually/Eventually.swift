@@ -1,10 +1,12 @@
 import Testing
 
+/// Test support shared by every test target (tests only: it records Swift Testing issues).
+///
 /// Waits for something to happen, not for a time to pass: checks `condition` every few
 /// milliseconds and returns as soon as it holds. The bound is generous (a loaded CI machine, the
 /// thread sanitizer) and only guards against a hang: reaching it records a failure naming `what`.
 @discardableResult
-func eventually(
+public func eventually(
     _ what: @autoclosure () -> String, within bound: Duration = .seconds(60), sourceLocation: SourceLocation = #_sourceLocation,
     _ condition: () async throws -> Bool
 ) async rethrows -> Bool {
