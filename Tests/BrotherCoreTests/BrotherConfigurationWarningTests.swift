@@ -93,7 +93,7 @@ import Testing
         let path = "\(directory)/brother.yml"
         try "clusters:\n  - {cluster_name: a, fwmark: 1, max_down_ticks: 3, nodes: []}\n".write(toFile: path, atomically: true, encoding: .utf8)
         let lines = NIOLockedValueBox<[String]>([])
-        let logger = Logger(label: "brother") { _ in WarningLogHandler(lines: lines) }
+        let logger = Logger(label: "brother") { _ in RecordingLogHandler(lines: lines, minimumLevel: .warning) }
         let fetcher = HTTPAgentFetcher()
         let monitor = try ClusterMonitor(
             configuration: BrotherConfiguration(clusters: []), ipvs: FakeIPVS(), fetcher: fetcher, store: nil, logger: logger)
@@ -106,21 +106,5 @@ import Testing
         let warnings = lines.withLockedValue { $0 }.filter { $0.hasPrefix("warning: ") }
         #expect(warnings.count == 1)
         #expect(warnings.first?.hasPrefix("warning: \(path): clusters[0].max_down_ticks: warning: ignored") == true)
-    }
-}
-
-/// Log lines at warning and above, as `LEVEL: MESSAGE`.
-private struct WarningLogHandler: LogHandler {
-    let lines: NIOLockedValueBox<[String]>
-    var logLevel: Logger.Level = .info
-    var metadata: Logger.Metadata = [:]
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        guard event.level >= .warning else { return }
-        lines.withLockedValue { $0.append("\(event.level): \(event.message)") }
     }
 }

@@ -32,22 +32,6 @@ import Testing
         """
     }
 
-    /// Log lines at notice and above, to check what operators are told.
-    struct RecordingLogHandler: LogHandler {
-        let lines: NIOLockedValueBox<[String]>
-        var logLevel: Logger.Level = .info
-        var metadata: Logger.Metadata = [:]
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-
-        func log(event: LogEvent) {
-            guard event.level >= .notice else { return }
-            lines.withLockedValue { $0.append("\(event.level): \(event.message)") }
-        }
-    }
-
     struct Running {
         let monitor: ClusterMonitor
         let fake: FakeIPVS
