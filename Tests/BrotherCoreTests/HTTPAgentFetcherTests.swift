@@ -37,7 +37,7 @@ import Testing
         async let polled = Self.poll(path, server: server, fetcher: fetcher)
         let waitsForAnAnswer = path == "/slow/status" || path == "/hung/status"
         if waitsForAnAnswer {
-            // The slow agent answers 1.5 s later in real time; on the poller's clock the timeout comes first.
+            // The slow agent answers 120 s later in real time; on the poller's clock the timeout comes first.
             await server.requestsArrived(1)
             clock.advance(by: Self.timeout)
         }
@@ -116,6 +116,8 @@ import Testing
         // No jitter: with the clock standing still every poll starts at once and is on the wire before any deadline.
         async let polled = PollRound.poll(targets, using: fetcher, timeout: Self.timeout)
         await server.requestsArrived(25)
+        // The twenty answers are in the poller's socket buffers: answered in time, whenever the loop reads them.
+        await eventually("20 answers sent, \(server.sentAnswers) so far") { server.sentAnswers >= 20 }
         // One timeout later every hung poll has timed out: polled one after another, only the first would have.
         clock.advance(by: Self.timeout)
         let results = await polled

@@ -12,10 +12,13 @@ final class ScriptedAgentServer: Sendable {
     let channel: any Channel
     private let connections = NIOLockedValueBox<[any Channel]>([])
     private let requests: NIOLockedValueBox<Int>
+    private let answers: NIOLockedValueBox<Int>
     var port: UInt16 { UInt16(channel.localAddress!.port!) }
     var acceptedConnections: Int { connections.withLockedValue { $0.count } }
     /// Requests whose head has arrived: a poll is on the wire once this counts it.
     var receivedRequests: Int { requests.withLockedValue { $0 } }
+    /// Answers written whole to their connections (on loopback: in the poller's socket buffer).
+    var sentAnswers: Int { answers.withLockedValue { $0 } }
     /// Connections the server has seen closed (by either side).
     var closedConnections: Int { connections.withLockedValue { $0.filter { !$0.isActive }.count } }
 
@@ -28,11 +31,15 @@ final class ScriptedAgentServer: Sendable {
         let connections = self.connections
         let requests = NIOLockedValueBox(0)
         self.requests = requests
+        let answers = NIOLockedValueBox(0)
+        self.answers = answers
         channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 connections.withLockedValue { $0.append(channel) }
-                return channel.pipeline.configureHTTPServerPipeline().flatMap { channel.pipeline.addHandler(Handler(requests: requests)) }
+                return channel.pipeline.configureHTTPServerPipeline().flatMap {
+                    channel.pipeline.addHandler(Handler(requests: requests, answers: answers))
+                }
             }
             .bind(host: host, port: Int(port)).get()
     }
@@ -68,8 +75,12 @@ final class ScriptedAgentServer: Sendable {
         typealias InboundIn = HTTPServerRequestPart
         typealias OutboundOut = HTTPServerResponsePart
         let requests: NIOLockedValueBox<Int>
+        let answers: NIOLockedValueBox<Int>
 
-        init(requests: NIOLockedValueBox<Int>) { self.requests = requests }
+        init(requests: NIOLockedValueBox<Int>, answers: NIOLockedValueBox<Int>) {
+            self.requests = requests
+            self.answers = answers
+        }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             guard case .head(let head) = unwrapInboundIn(data) else { return }
@@ -85,9 +96,10 @@ final class ScriptedAgentServer: Sendable {
             case "/error/status": respond(context, .internalServerError, ["X-Health": "99"], "boom\n")
             case "/huge/status": respond(context, .ok, [:], String(repeating: "x", count: 100_000))
             case "/slow/status":
+                // Answers, but long after any test has moved its clock past the deadline.
                 let loop = context.eventLoop
                 let boundContext = NIOLoopBound(context, eventLoop: loop)
-                loop.scheduleTask(in: .milliseconds(1500)) { self.respond(boundContext.value, .ok, ["X-Health": "50"], "Health: 50\n") }
+                loop.scheduleTask(in: .seconds(120)) { self.respond(boundContext.value, .ok, ["X-Health": "50"], "Health: 50\n") }
             case "/echo/status":
                 // The health is the weight brother said the node has: shows what each poll carried.
                 let weight = head.headers.first(name: "X-Brother-Weight") ?? "0"
@@ -121,7 +133,7 @@ final class ScriptedAgentServer: Sendable {
             for (name, value) in headers { head.headers.add(name: name, value: value) }
             context.write(wrapOutboundOut(.head(head)), promise: nil)
             context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: body)))), promise: nil)
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenSuccess { [answers] in answers.withLockedValue { $0 += 1 } }
         }
     }
 }

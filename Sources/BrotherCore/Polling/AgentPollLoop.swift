@@ -223,6 +223,12 @@ final class AgentPollLoop: @unchecked Sendable {
             let slot = job.order[index]
             index += 1
             guard job.results[slot] == nil else { continue }
+            if job.inFlight[slot] >= 0, sockets[Int(job.inFlight[slot])]?.state == .busy {
+                // A last look: an answer already in the socket's buffer came in time, although the
+                // loop (busy, or woken by the timer first) had not read it yet.
+                lastLook(job.inFlight[slot])
+                if job.results[slot] != nil { continue }
+            }
             if job.inFlight[slot] >= 0 {
                 let fd = job.inFlight[slot]
                 sockets[Int(fd)]?.job = nil
