@@ -176,6 +176,33 @@ import Testing
         #expect(!isRunning(grandchild), "the script's child \(grandchild) survived the timeout")
     }
 
+    @Test func cancellingAScriptCheckKillsItsProcessGroupAtOnce() async throws {
+        let dir = TemporaryDirectory()
+        let pidFile = "\(dir.path)/pids"
+        // An hour-long script: only the cancellation (litmus stopping) can end it within the test.
+        let script = DependencySpec.script(
+            program: ProgramSpec(arguments: [
+                "/bin/sh", "-c", "/bin/sleep 3600 & echo \"$$ $!\" > \(pidFile).new && mv \(pidFile).new \(pidFile); wait",
+            ]),
+            timeout: .seconds(3600))
+        let runner = self.runner
+        let result = try await withThrowingTaskGroup(of: DependencyResult.self) { tasks in
+            tasks.addTask { await runner.run(script) }
+            try #require(await eventually("the script writes its pids") { FileManager.default.fileExists(atPath: pidFile) })
+            let pids = try String(contentsOfFile: pidFile, encoding: .utf8).split(whereSeparator: \.isWhitespace).compactMap { pid_t($0) }
+            try #require(pids.count == 2, "the script wrote \(pids), expected its own pid and its child's")
+            tasks.cancelAll()
+            let gone = await eventually("the cancelled script's process group \(pids[0]) still has live members") {
+                liveMembers(ofGroup: pids[0]).isEmpty
+            }
+            // Only if the test failed: end the hour-long sleep so the task (and the test) can end.
+            if !gone { kill(-pids[0], SIGKILL) }
+            #expect(!isRunning(pids[1]), "the script's child \(pids[1]) survived the cancellation")
+            return try await tasks.next()
+        }
+        #expect(result?.available == false)
+    }
+
     // MARK: file_contents
 
     @Test func fileContentsDependency() async throws {

@@ -26,4 +26,17 @@ public final class CheckContext: Sendable {
     func blocking<T: Sendable>(_ body: @Sendable @escaping () throws -> T) async throws -> T {
         try await threads.runIfActive(body)
     }
+
+    /// Runs a program on the pool; cancelling the calling task kills its process group at once, so
+    /// stopping litmus never waits for a long script's own timeout.
+    func run(_ argv: [String], deadline: Deadline) async throws -> ProcessResult {
+        let cancellation = ProcessCancellation()
+        let result = try await withTaskCancellationHandler {
+            try await blocking { try ProcessRunner.run(argv, deadline: deadline, cancellation: cancellation) }
+        } onCancel: {
+            cancellation.cancel()
+        }
+        if result.termination == .cancelled { throw CancellationError() }
+        return result
+    }
 }

@@ -59,13 +59,14 @@ struct CheckRunner: Sendable {
             }
         case .script(let program, let timeout):
             let deadline = Deadline.after(timeout)
-            let result = try await context.blocking { try ProcessRunner.run(program.argv, deadline: deadline) }
+            let result = try await context.run(program.argv, deadline: deadline)
             switch result.termination {
             case .exited(0): return
             case .exited(let code):
                 throw CheckFailure("exit status \(code); stdout: \(result.standardOutput.prefix(500)) stderr: \(result.standardError.prefix(500))")
             case .signalled(let signal): throw CheckFailure("killed by signal \(signal)")
             case .timedOut: throw CheckFailure("timed out after \(timeout.seconds)s; process group killed")
+            case .cancelled: throw CancellationError()
             }
         case .fileContents(let path, let pattern, _):
             let text = try await context.blocking { try String(contentsOfFile: path, encoding: .utf8) }
@@ -118,7 +119,7 @@ struct CheckRunner: Sendable {
             return (LoadAverage.contribution(weight: weight, load: load, processors: processors), [MetricStat(name: "cpu_load_average", value: load)])
         case .script(let program, let weight, let timeout):
             let deadline = Deadline.after(timeout)
-            let result = try await context.blocking { try ProcessRunner.run(program.argv, deadline: deadline) }
+            let result = try await context.run(program.argv, deadline: deadline)
             if case .timedOut = result.termination { throw CheckFailure("timed out after \(timeout.seconds)s; process group killed") }
             if result.termination != .exited(0) {
                 context.logger.info(

@@ -9,6 +9,8 @@ public struct ProcessResult: Sendable, Equatable {
         case signalled(Int32)
         /// The deadline passed; the whole process group was sent SIGKILL.
         case timedOut
+        /// The caller cancelled the run (`ProcessCancellation`); the whole process group was sent SIGKILL.
+        case cancelled
     }
 
     public var termination: Termination
@@ -34,7 +36,9 @@ public struct ProcessLaunchError: Error, Sendable, CustomStringConvertible {
 public enum ProcessRunner {
     static let outputLimit = 64 * 1024
 
-    public static func run(_ argv: [String], deadline: Deadline) throws(ProcessLaunchError) -> ProcessResult {
+    public static func run(
+        _ argv: [String], deadline: Deadline, cancellation: ProcessCancellation? = nil
+    ) throws(ProcessLaunchError) -> ProcessResult {
         guard !argv.isEmpty else { throw ProcessLaunchError(argv: argv, errno: EINVAL, operation: "argv") }
         var outPipe: [Int32] = [-1, -1]
         var errPipe: [Int32] = [-1, -1]
@@ -82,7 +86,7 @@ public enum ProcessRunner {
 
         var output: [UInt8] = []
         var errorOutput: [UInt8] = []
-        var timedOut = !drain(outPipe[0], errPipe[0], into: &output, &errorOutput, deadline: deadline)
+        var timedOut = !drain(outPipe[0], errPipe[0], into: &output, &errorOutput, deadline: deadline, cancellation: cancellation)
         var status: Int32 = 0
         if !timedOut {
             // Output closed; wait for the exit itself, still bounded by the deadline.
@@ -90,7 +94,7 @@ public enum ProcessRunner {
                 let reaped = waitpid(pid, &status, WNOHANG)
                 if reaped == pid { break }
                 if reaped < 0 && errno != EINTR { break }
-                if deadline.hasPassed {
+                if deadline.hasPassed || cancellation?.isCancelled == true {
                     timedOut = true
                     break
                 }
@@ -100,7 +104,8 @@ public enum ProcessRunner {
         if timedOut {
             kill(-pid, SIGKILL)
             while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-            return ProcessResult(termination: .timedOut, standardOutput: decode(output), standardError: decode(errorOutput))
+            let termination: ProcessResult.Termination = cancellation?.isCancelled == true ? .cancelled : .timedOut
+            return ProcessResult(termination: termination, standardOutput: decode(output), standardError: decode(errorOutput))
         }
         let termination: ProcessResult.Termination
         if status & 0x7f == 0 {
@@ -111,21 +116,32 @@ public enum ProcessRunner {
         return ProcessResult(termination: termination, standardOutput: decode(output), standardError: decode(errorOutput))
     }
 
-    /// Reads both pipes until EOF; false if the deadline came first.
-    private static func drain(_ out: Int32, _ err: Int32, into output: inout [UInt8], _ errorOutput: inout [UInt8], deadline: Deadline) -> Bool {
+    /// Reads both pipes until EOF; false if the deadline or a cancellation came first.
+    private static func drain(
+        _ out: Int32, _ err: Int32, into output: inout [UInt8], _ errorOutput: inout [UInt8], deadline: Deadline,
+        cancellation: ProcessCancellation?
+    ) -> Bool {
         var open = [out: true, err: true]
         var buffer = [UInt8](repeating: 0, count: 4096)
+        let wake = cancellation?.descriptor ?? -1
         while open.values.contains(true) {
+            if cancellation?.isCancelled == true { return false }
             var fds = open.filter(\.value).map { pollfd(fd: $0.key, events: Int16(POLLIN), revents: 0) }
-            let remaining = deadline.remainingMilliseconds
+            if wake >= 0 { fds.append(pollfd(fd: wake, events: Int16(POLLIN), revents: 0)) }
+            var remaining = deadline.remainingMilliseconds
             if remaining == 0 { return false }
+            // Without a wake-up descriptor, look at the cancellation flag at least every 100 ms.
+            if cancellation != nil && wake < 0 { remaining = min(remaining, 100) }
             let ready = poll(&fds, nfds_t(fds.count), remaining)
             if ready < 0 {
                 if errno == EINTR { continue }
                 return true
             }
-            if ready == 0 { return false }
-            for entry in fds where entry.revents != 0 {
+            if ready == 0 {
+                if deadline.hasPassed { return false }
+                continue
+            }
+            for entry in fds where entry.revents != 0 && entry.fd != wake {
                 let count = read(entry.fd, &buffer, buffer.count)
                 if count > 0 {
                     if entry.fd == out {
