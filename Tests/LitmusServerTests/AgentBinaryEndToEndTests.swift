@@ -50,6 +50,12 @@ final class ChildProcess: @unchecked Sendable {
 
     func signal(_ signal: Int32) { kill(pid, signal) }
 
+    /// True once the process has ended (it is reaped here, so ask only before `wait`).
+    var hasExited: Bool {
+        var status: Int32 = 0
+        return waitpid(pid, &status, WNOHANG) == pid
+    }
+
     /// Waits for the exit (the bound only guards against a hang); the exit status, or nil if it is still running.
     func wait(bound: Duration = .seconds(60)) async -> Int32? {
         var status: Int32 = 0
@@ -108,6 +114,35 @@ func runTool(_ argv: [String]) async throws -> ProcessResult {
         """
     }
 
+    /// Starts `litmus run` on a port that was free a moment ago. A parallel test can take that port
+    /// before the agent binds it (seen in CI); the agent then exits with "Address already in use", and
+    /// the start is retried on another port. Returns once the agent listens on its socket and port.
+    func startAgent(_ litmus: String, dir: TemporaryDirectory, configPath: String, socket: String) async throws -> (ChildProcess, Int) {
+        var logs: [String] = []
+        for attempt in 1...5 {
+            let port = closedPort()
+            try config(dir: dir, port: port).write(toFile: configPath, atomically: true, encoding: .utf8)
+            let agent = try ChildProcess([litmus, "run", "--config", configPath], log: "\(dir.path)/agent-\(attempt).log")
+            var exited = false
+            let ready = try await eventually("the agent listens on its socket and port \(port) or exits: \(agent.log)") {
+                if agent.hasExited {
+                    exited = true
+                    return true
+                }
+                return try await offload {
+                    (try? BlockingSocket.connect(unixPath: socket, deadline: .after(.seconds(5)))) != nil
+                        && (try? BlockingSocket.connect(host: "127.0.0.1", port: port, deadline: .after(.seconds(5)))) != nil
+                }
+            }
+            try #require(ready)
+            if !exited { return (agent, port) }
+            logs.append(agent.log)
+            try #require(agent.log.contains("Address already in use"), "the agent exited on its own: \(agent.log)")
+        }
+        Issue.record("the agent could not bind a free port in 5 attempts: \(logs)")
+        throw CancellationError()
+    }
+
     @Test func checkSubcommandValidatesWithoutStarting() async throws {
         let litmus = try Executables.path("litmus")
         let dir = TemporaryDirectory()
@@ -125,8 +160,7 @@ func runTool(_ argv: [String]) async throws -> ProcessResult {
         let litmus = try Executables.path("litmus")
         let litmusctl = try Executables.path("litmusctl")
         let dir = TemporaryDirectory()
-        let port = closedPort()
-        let configPath = dir.write("litmus.yml", config(dir: dir, port: port))
+        let configPath = "\(dir.path)/litmus.yml"
         let socket = "\(dir.path)/litmus.sock"
 
         // Not running yet: a clear message and exit 1.
@@ -134,14 +168,7 @@ func runTool(_ argv: [String]) async throws -> ProcessResult {
         #expect(absent.termination == .exited(1))
         #expect(absent.standardError.contains("Unable to connect to litmus"), "\(absent.standardError)")
 
-        let agent = try ChildProcess([litmus, "run", "--config", configPath], log: "\(dir.path)/agent.log")
-        let ready = try await eventually("the agent listens on its socket and port: \(agent.log)") {
-            try await offload {
-                (try? BlockingSocket.connect(unixPath: socket, deadline: .after(.seconds(5)))) != nil
-                    && (try? BlockingSocket.connect(host: "127.0.0.1", port: port, deadline: .after(.seconds(5)))) != nil
-            }
-        }
-        try #require(ready)
+        let (agent, port) = try await startAgent(litmus, dir: dir, configPath: configPath, socket: socket)
 
         // The first evaluation of web is in once the list shows its health.
         var list = try await runTool([litmusctl, "list", "--socket", socket])
