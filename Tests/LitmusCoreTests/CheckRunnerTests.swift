@@ -75,23 +75,35 @@ import Testing
             ],
             deadline: .after(.seconds(30)))
         #expect(made.termination == .exited(0))
-        let port = closedPort()
+        // A port free a moment ago can be taken by a parallel test before s_server binds it; s_server
+        // then exits, and it is started again on another port.
+        var port = 0
         var pid: pid_t = 0
-        let argv = [
-            openssl, "s_server", "-quiet", "-accept", "127.0.0.1:\(port)", "-cert", "\(dir.path)/cert.pem", "-key", "\(dir.path)/key.pem", "-www",
-        ]
-        let cArgs = argv.map { strdup($0) } + [nil]
-        defer { cArgs.forEach { free($0) } }
-        #expect(posix_spawn(&pid, openssl, nil, nil, cArgs, environ) == 0)
         defer {
             kill(pid, SIGKILL)
             var status: Int32 = 0
             waitpid(pid, &status, 0)
         }
-        let listening = await eventually("openssl s_server listens on port \(port)") {
-            (try? BlockingSocket.connect(host: "127.0.0.1", port: port, deadline: .after(.seconds(1)))) != nil
+        for _ in 1...5 where pid == 0 {
+            port = closedPort()
+            let argv = [
+                openssl, "s_server", "-quiet", "-accept", "127.0.0.1:\(port)", "-cert", "\(dir.path)/cert.pem", "-key", "\(dir.path)/key.pem",
+                "-www",
+            ]
+            let cArgs = argv.map { strdup($0) } + [nil]
+            defer { cArgs.forEach { free($0) } }
+            var started: pid_t = 0
+            try #require(posix_spawn(&started, openssl, nil, nil, cArgs, environ) == 0)
+            var exited = false
+            let settled = await eventually("openssl s_server listens on port \(port) or exits") {
+                var status: Int32 = 0
+                exited = waitpid(started, &status, WNOHANG) == started
+                return exited || (try? BlockingSocket.connect(host: "127.0.0.1", port: port, deadline: .after(.seconds(1)))) != nil
+            }
+            if !exited { pid = started }
+            try #require(settled)
         }
-        try #require(listening)
+        try #require(pid != 0, "openssl s_server could not bind a free port in 5 attempts")
         var spec = HTTPDependencySpec(url: "https://127.0.0.1:\(port)/")
         let untrusted = await runner.run(.http(spec))
         #expect(!untrusted.available, "a self-signed certificate must fail verification")

@@ -78,7 +78,6 @@ import Testing
         let state = await AgentCheckServerTests.state(dir, measured: 100)
         let backend = Listener()
         backend.acceptAndCloseForever()
-        let frontPort = closedPort()
         try await withAgentCheckServer(state: state, multiPort: ["web"], singlePort: true) { ports, single in
             let multi = try #require(ports["web"])
             let singlePort = try #require(single)
@@ -93,8 +92,9 @@ import Testing
                     # HAProxy delays the handshake's last ACK until it has data to send; an agent that is only
                     # read from sees the connection that late, so the read timeout must not be tiny.
                     timeout check 2s
-                listen app_pool
-                    bind 127.0.0.1:\(frontPort)
+                # A backend alone: the test reads only the stats socket, and a frontend port picked in
+                # advance could be taken by a parallel test before HAProxy binds it.
+                backend app_pool
                     server multi 127.0.0.1:\(backend.port) weight 100 check inter 300ms agent-check agent-port \(multi) agent-inter 300ms
                     server single 127.0.0.1:\(backend.port) weight 100 check inter 300ms agent-check agent-addr 127.0.0.1 agent-port \(singlePort) agent-send "web\\n" agent-inter 300ms
 
