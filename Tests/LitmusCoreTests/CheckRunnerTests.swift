@@ -161,23 +161,39 @@ import Testing
         #expect(await runner.run(shell).available)
     }
 
+    /// A shell (its group's leader, so its pid is the group id) that starts an hour-long grandchild,
+    /// writes both pids to `pidFile` (whole, by a rename) and waits for it.
+    static func scriptWithAGrandchild(writingPidsTo pidFile: String, timeout: Duration) -> DependencySpec {
+        .script(
+            program: ProgramSpec(arguments: [
+                "/bin/sh", "-c", "/bin/sleep 3600 & echo \"$$ $!\" > \(pidFile).new && mv \(pidFile).new \(pidFile); wait",
+            ]),
+            timeout: timeout)
+    }
+
+    /// The group id and the grandchild's pid that `scriptWithAGrandchild` wrote.
+    /// Nil if the file does not hold exactly two pids.
+    static func pids(in pidFile: String) -> ScriptPids? {
+        let pids = ((try? String(contentsOfFile: pidFile, encoding: .utf8)) ?? "").split(whereSeparator: \.isWhitespace).compactMap { pid_t($0) }
+        return pids.count == 2 ? ScriptPids(group: pids[0], grandchild: pids[1]) : nil
+    }
+
+    struct ScriptPids: Sendable {
+        var group: pid_t
+        var grandchild: pid_t
+    }
+
     @Test func scriptTimeoutKillsTheWholeProcessGroup() async throws {
         let dir = TemporaryDirectory()
         let pidFile = "\(dir.path)/pids"
         // The shell (the group's leader, so its pid is the group id) starts a grandchild that would outlive
         // the test by an hour, and waits for it: nothing but the runner's timeout can end either of them.
         // The timeout leaves the shell ample time to write the pids first, even on a loaded machine.
-        let script = DependencySpec.script(
-            program: ProgramSpec(arguments: [
-                "/bin/sh", "-c", "/bin/sleep 3600 & echo \"$$ $!\" > \(pidFile).new && mv \(pidFile).new \(pidFile); wait",
-            ]),
-            timeout: .seconds(2))
-        let result = await runner.run(script)
+        let result = await runner.run(Self.scriptWithAGrandchild(writingPidsTo: pidFile, timeout: .seconds(2)))
         #expect(!result.available)
         #expect(result.detail?.contains("timed out") == true, "\(result.detail ?? "no detail")")
-        let pids = try String(contentsOfFile: pidFile, encoding: .utf8).split(whereSeparator: \.isWhitespace).compactMap { pid_t($0) }
-        try #require(pids.count == 2, "the script wrote \(pids), expected its own pid and its child's")
-        let (group, grandchild) = (pids[0], pids[1])
+        let pids = try #require(Self.pids(in: pidFile), "the script did not write its own pid and its child's")
+        let (group, grandchild) = (pids.group, pids.grandchild)
         defer { kill(-group, SIGKILL) }  // only if the test failed: never leave an hour-long sleep behind
         // The runner's own timer may answer a moment before the blocking runner kills the group, so wait
         // for the event. A killed member can stay a zombie when nothing reaps orphans (PID 1 in some
@@ -192,24 +208,24 @@ import Testing
         let dir = TemporaryDirectory()
         let pidFile = "\(dir.path)/pids"
         // An hour-long script: only the cancellation (litmus stopping) can end it within the test.
-        let script = DependencySpec.script(
-            program: ProgramSpec(arguments: [
-                "/bin/sh", "-c", "/bin/sleep 3600 & echo \"$$ $!\" > \(pidFile).new && mv \(pidFile).new \(pidFile); wait",
-            ]),
-            timeout: .seconds(3600))
+        let script = Self.scriptWithAGrandchild(writingPidsTo: pidFile, timeout: .seconds(3600))
         let runner = self.runner
         let result = try await withThrowingTaskGroup(of: DependencyResult.self) { tasks in
             tasks.addTask { await runner.run(script) }
             try #require(await eventually("the script writes its pids") { FileManager.default.fileExists(atPath: pidFile) })
-            let pids = try String(contentsOfFile: pidFile, encoding: .utf8).split(whereSeparator: \.isWhitespace).compactMap { pid_t($0) }
-            try #require(pids.count == 2, "the script wrote \(pids), expected its own pid and its child's")
+            // Read here, not through pids(in:): Swift 6.3.1's region checker crashes on that call in this closure.
+            let written = ((try? String(contentsOfFile: pidFile, encoding: .utf8)) ?? "").split(whereSeparator: \.isWhitespace).compactMap {
+                pid_t($0)
+            }
+            try #require(written.count == 2, "the script wrote \(written), expected its own pid and its child's")
+            let pids = ScriptPids(group: written[0], grandchild: written[1])
             tasks.cancelAll()
-            let gone = await eventually("the cancelled script's process group \(pids[0]) still has live members") {
-                liveMembers(ofGroup: pids[0]).isEmpty
+            let gone = await eventually("the cancelled script's process group \(pids.group) still has live members") {
+                liveMembers(ofGroup: pids.group).isEmpty
             }
             // Only if the test failed: end the hour-long sleep so the task (and the test) can end.
-            if !gone { kill(-pids[0], SIGKILL) }
-            #expect(!isRunning(pids[1]), "the script's child \(pids[1]) survived the cancellation")
+            if !gone { kill(-pids.group, SIGKILL) }
+            #expect(!isRunning(pids.grandchild), "the script's child \(pids.grandchild) survived the cancellation")
             return try await tasks.next()
         }
         #expect(result?.available == false)
