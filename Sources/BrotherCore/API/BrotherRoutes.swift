@@ -4,6 +4,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import IPVS
+import LitmusWire
 import NIOCore
 import ServiceLifecycle
 
@@ -162,9 +163,8 @@ public struct BrotherRoutes: Sendable {
         }
     }
 
-    /// Dynamic membership: `PUT /cluster/<n>/members/<address:port>` with form fields `ttl`
-    /// (seconds, 1–86400, default 30), `agent_port` (default 9292), `path` (default `/<cluster>/status`),
-    /// and optionally `max_weight`, `priority`, `group`.
+    /// Dynamic membership: `PUT /cluster/<n>/members/<address:port>` with the fields of
+    /// ``MemberRegistration`` (the contract litmus's registrar sends).
     func join(_ request: Request, _ context: BrotherRequestContext) async -> Response {
         if let denied = authorizationFailure(request, context) { return denied }
         guard let name = context.parameters.get("name"), await monitor.status(of: name) != nil else { return notFound(request, context) }
@@ -172,38 +172,18 @@ public struct BrotherRoutes: Sendable {
         guard let id = Destination.ID(parsing: text), id.port > 0 else {
             return failure(request, .badRequest, "member \"\(text)\" is not ADDRESS:PORT (the real server as IPVS sees it, e.g. 192.0.2.2:8080)")
         }
-        let fields: FormFields
+        let member: MemberRegistration
         do {
-            fields = try await formFields(request)
+            member = try MemberRegistration(fields: try await formFields(request))
         } catch {
             return failure(request, .badRequest, "\(error)")
         }
-        func integer(_ key: String, _ range: ClosedRange<Int>, default value: Int?) -> Result<Int?, APIRequestError> {
-            guard let raw = fields[key] else { return .success(value) }
-            guard let number = Int(raw), range.contains(number) else {
-                return .failure(
-                    APIRequestError(description: "\(key) must be an integer in \(range.lowerBound)...\(range.upperBound), not \"\(raw)\""))
-            }
-            return .success(number)
-        }
-        let ttl: Int?, agentPort: Int?, maxWeight: Int?, priority: Int?
-        do {
-            ttl = try integer("ttl", 1...86_400, default: 30).get()
-            agentPort = try integer("agent_port", 1...65_535, default: 9292).get()
-            maxWeight = try integer("max_weight", 1...100, default: nil).get()
-            priority = try integer("priority", -1_000_000...1_000_000, default: 0).get()
-        } catch {
-            return failure(request, .badRequest, error.description)
-        }
-        let path = fields["path"] ?? "/\(name)/status"
-        guard path.hasPrefix("/"), !path.contains(where: { $0.isWhitespace || $0.isNewline }), path.count <= 1024 else {
-            return failure(request, .badRequest, "path must start with / and hold no spaces")
-        }
         var node = NodeConfiguration(
-            address: id.address, port: UInt16(agentPort ?? 9292), path: path, priority: priority ?? 0, maxWeight: maxWeight, realPort: id.port)
-        node.group = fields["group"].flatMap { $0.isEmpty ? nil : $0 }
+            address: id.address, port: UInt16(member.agentPort), path: member.statusPath(cluster: name), priority: member.priority,
+            maxWeight: member.maxWeight, realPort: id.port)
+        node.group = member.group
         do {
-            let isNew = try await monitor.join(cluster: name, node: node, ttl: .seconds(ttl ?? 30))
+            let isNew = try await monitor.join(cluster: name, node: node, ttl: .seconds(member.ttl))
             let response = nodeResponse(request, await monitor.status(of: name), id)
             return isNew ? Response(status: .created, headers: response.headers, body: response.body) : response
         } catch {

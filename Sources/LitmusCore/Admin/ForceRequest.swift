@@ -1,4 +1,3 @@
-import AccessControl
 import LitmusWire
 
 #if canImport(FoundationEssentials)

@@ -1,3 +1,4 @@
+import LitmusWire
 import Logging
 import ServiceLifecycle
 
@@ -36,23 +37,23 @@ public struct Registrar: ServiceLifecycle.Service {
         for registration in registrations { await leave(registration, client: client) }
     }
 
-    /// The member URL: `<brother>/cluster/<cluster>/members/<node>`.
+    /// The member URL: `<brother>/cluster/<cluster>/members/<node>` (``MemberRegistration``).
     static func url(_ registration: Registration) -> String {
         let base = registration.brother.hasSuffix("/") ? String(registration.brother.dropLast()) : registration.brother
-        let node = registration.node.percentEncodedPathSegment()
-        return "\(base)/cluster/\(registration.cluster)/members/\(node)"
+        return base + MemberRegistration.resourcePath(cluster: registration.cluster, node: registration.node)
     }
 
-    /// The form body of a join: ttl, agent_port and path.
-    static func form(_ registration: Registration, agentPort: Int) -> String {
-        let ttl = Int(registration.ttl.components.seconds)
-        return "ttl=\(max(1, ttl))&agent_port=\(registration.agentPort ?? agentPort)&path=%2F\(registration.service)%2Fstatus"
+    /// The join's fields: ttl, agent_port and the service's status path.
+    static func member(_ registration: Registration, agentPort: Int) -> MemberRegistration {
+        MemberRegistration(
+            ttl: max(1, Int(registration.ttl.components.seconds)), agentPort: registration.agentPort ?? agentPort,
+            path: "/\(registration.service)/status")
     }
 
     func join(_ registration: Registration, client: HTTPFetcher) async {
         var headers = [("Content-Type", "application/x-www-form-urlencoded")]
         if let token = registration.token { headers.append(("Authorization", "Bearer \(token)")) }
-        await send("PUT", headers, Self.form(registration, agentPort: agentPort), registration, client: client, what: "join")
+        await send("PUT", headers, Self.member(registration, agentPort: agentPort).formBody, registration, client: client, what: "join")
     }
 
     func leave(_ registration: Registration, client: HTTPFetcher) async {

@@ -1,7 +1,7 @@
 extension StringProtocol {
     /// Percent-encoded for use as one URL path segment: everything but unreserved characters, sub-delimiters,
     /// `:` and `@` (RFC 3986 pchar) is escaped, `/` included, so a value like `[fd00::2]:80` stays one segment.
-    func percentEncodedPathSegment() -> String {
+    public func percentEncodedPathSegment() -> String {
         var encoded = ""
         for byte in utf8 {
             if Self.pathSegmentAllowed.contains(byte) {
