@@ -5,7 +5,7 @@ import LitmusWire
 
 /// `litmusctl`: list services, show a status, set or delete forces. Talks to the agent's Unix socket by default.
 @main
-struct LitmusctlCommand: ParsableCommand {
+struct LitmusctlCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "litmusctl",
         abstract: "Control a running litmus agent: list services, show status, force services down, up or to a health ceiling.",
@@ -15,10 +15,14 @@ struct LitmusctlCommand: ParsableCommand {
     )
 
     /// litmus_paper's exit codes: usage mistakes are client errors (2), not ArgumentParser's 64.
-    static func main() {
+    static func main() async {
         do {
             var command = try parseAsRoot()
-            try command.run()
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
         } catch {
             if exitCode(for: error) == .validationFailure {
                 var standardError = StandardError()
@@ -62,11 +66,11 @@ struct AgentOptions: ParsableArguments {
     }
 
     /// Sends the command, prints the answer, and exits with litmus_paper's codes.
-    func perform(_ command: ControlCommand) throws {
+    func perform(_ command: ControlCommand) async throws {
         let client = AgentClient(endpoint: try endpoint())
         let request = command.request
         do {
-            let response = try client.send(method: request.method, path: request.path, headers: request.headers, body: request.body)
+            let response = try await client.send(method: request.method, path: request.path, headers: request.headers, body: request.body)
             let output = command.output(for: response)
             let code = ControlCommand.exitCode(forStatus: response.status)
             if code == 0 {
@@ -85,22 +89,22 @@ struct AgentOptions: ParsableArguments {
 }
 
 extension LitmusctlCommand {
-    struct List: ParsableCommand {
+    struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show every service's reported and measured health and forces.")
         @OptionGroup var agent: AgentOptions
 
-        func run() throws { try agent.perform(.list) }
+        func run() async throws { try await agent.perform(.list) }
     }
 
-    struct Status: ParsableCommand {
+    struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show one service's health, forces, result age and checks.")
         @OptionGroup var agent: AgentOptions
         @Argument(help: "The service.") var service: String
 
-        func run() throws { try agent.perform(.status(service: service)) }
+        func run() async throws { try await agent.perform(.status(service: service)) }
     }
 
-    struct Force: ParsableCommand {
+    struct Force: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Force a service (or, without SVC, every service) down, up, or to a health ceiling; --delete removes the force.",
             usage: """
@@ -154,10 +158,10 @@ extension LitmusctlCommand {
             return (health, service)
         }
 
-        func run() throws {
+        func run() async throws {
             let (health, service) = try parsed()
             if delete {
-                try agent.perform(.deleteForce(direction: direction, service: service))
+                try await agent.perform(.deleteForce(direction: direction, service: service))
                 return
             }
             var reasonText = reason
@@ -167,13 +171,14 @@ extension LitmusctlCommand {
             }
             let author = author ?? ProcessEnvironment.value("SUDO_USER") ?? ProcessEnvironment.value("USER")
             let forcedAt = Date()
-            try agent.perform(.force(direction: direction, service: service, health: health, reason: reasonText ?? "", ttl: ttl, author: author))
-            if wait, let service { try waitForDrain(service, since: forcedAt) }
+            try await agent.perform(
+                .force(direction: direction, service: service, health: health, reason: reasonText ?? "", ttl: ttl, author: author))
+            if wait, let service { try await waitForDrain(service, since: forcedAt) }
         }
 
         /// Polls the agent for what the brothers polling `service` last said, until all report the
         /// node drained, or the timeout.
-        func waitForDrain(_ service: String, since: Date) throws {
+        func waitForDrain(_ service: String, since: Date) async throws {
             let timeout = ForceRequest.parseTTL(waitTimeout).map { Double($0.components.seconds) } ?? 300
             let client = AgentClient(endpoint: try agent.endpoint())
             let deadline = Date().addingTimeInterval(timeout)
@@ -182,7 +187,7 @@ extension LitmusctlCommand {
             while true {
                 let reports: [PollerReport]
                 do {
-                    let response = try client.send(method: "GET", path: "/\(service)/pollers", headers: [("Accept", "application/json")])
+                    let response = try await client.send(method: "GET", path: "/\(service)/pollers", headers: [("Accept", "application/json")])
                     let decoder = JSONDecoder()
                     decoder.dateDecodingStrategy = .iso8601
                     reports = (try? decoder.decode([PollerReport].self, from: Data(response.body.utf8))) ?? []
@@ -210,7 +215,8 @@ extension LitmusctlCommand {
                     print("timed out after \(waitTimeout): \(lastMessage)", to: &standardError)
                     throw ExitCode(1)
                 }
-                Thread.sleep(forTimeInterval: 0.5)
+                // The brothers report at their own check interval; asking twice a second is plenty.
+                try await Task.sleep(for: .milliseconds(500))
             }
         }
     }

@@ -198,7 +198,7 @@ func runTool(_ argv: [String]) async throws -> ProcessResult {
         #expect(forced.standardOutput == "File created\n")
 
         // big_brother's view over TCP.
-        let http = try await offload { try AgentClient(endpoint: .http(host: "127.0.0.1", port: port)).send(method: "GET", path: "/web/status") }
+        let http = try await AgentClient(endpoint: .http(host: "127.0.0.1", port: port)).send(method: "GET", path: "/web/status")
         #expect(http.status == 503)
         #expect(http.header("X-Health") == "0")
         #expect(http.header("X-Health-Forced") == "down")
@@ -219,7 +219,7 @@ func runTool(_ argv: [String]) async throws -> ProcessResult {
         #expect(deleted.standardOutput == "File deleted\n")
 
         // Prometheus.
-        let metrics = try await offload { try AgentClient(endpoint: .http(host: "127.0.0.1", port: port)).send(method: "GET", path: "/metrics") }
+        let metrics = try await AgentClient(endpoint: .http(host: "127.0.0.1", port: port)).send(method: "GET", path: "/metrics")
         #expect(metrics.status == 200)
         #expect(metrics.body.contains("litmus_service_health{service=\"web\"} 80"), "\(metrics.body.prefix(2000))")
         #expect(

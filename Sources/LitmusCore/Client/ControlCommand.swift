@@ -1,4 +1,3 @@
-import AccessControl
 import LitmusWire
 
 #if canImport(FoundationEssentials)
@@ -46,7 +45,7 @@ public enum ControlCommand: Sendable, Equatable {
     }
 
     /// The text to print for an answer. `status` is shown from JSON with age and every force.
-    public func output(for response: AgentResponse) -> String {
+    public func output(for response: HTTPFetcher.Response) -> String {
         if case .status = self, response.header("Content-Type")?.hasPrefix("application/json") == true,
             let status = try? ControlCommand.decoder.decode(ServiceStatus.self, from: Data(response.body.utf8))
         {

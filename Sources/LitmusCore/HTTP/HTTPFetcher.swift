@@ -3,13 +3,17 @@ import NIOHTTP1
 import NIOPosix
 import NIOSSL
 
+#if canImport(Glibc)
+    import Glibc
+#endif
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
     import Foundation
 #endif
 
-/// One HTTP/1.1 request over its own connection (plain or TLS), with the whole answer read up to a limit.
+/// One HTTP/1.1 request over its own connection (plain, TLS, or a Unix socket), with the whole answer
+/// read up to a limit: the one HTTP client of the litmus side (checks, the registrar, litmusctl).
 ///
 /// The agent's checks and registrar make a request every few seconds at most, so a fresh connection each
 /// time (as litmus_paper's Net::HTTP did) costs nothing that matters; AsyncHTTPClient's pool, HTTP/2,
@@ -17,16 +21,37 @@ import NIOSSL
 /// Redirects are not followed and bodies are not decompressed, as before.
 public struct HTTPFetcher: Sendable {
     public struct Response: Sendable, Equatable {
+        public struct Header: Sendable, Hashable {
+            public var name: String
+            public var value: String
+        }
+
         public var status: Int
+        /// In the order received.
+        public var headers: [Header]
         public var body: String
+
+        public init(status: Int, headers: [Header] = [], body: String) {
+            self.status = status
+            self.headers = headers
+            self.body = body
+        }
+
+        /// The first header of that name (names compare without case, as HTTP says).
+        public func header(_ name: String) -> String? {
+            headers.first { $0.name.lowercased() == name.lowercased() }?.value
+        }
     }
 
     private let group: any EventLoopGroup
     private let contexts: TLSContextCache
+    private let userAgent: String
 
-    public init(group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+    /// - Parameter userAgent: names the client in every request (servers' logs tell checks from litmusctl).
+    public init(group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, userAgent: String = "litmus (Plimsoll)") {
         self.group = group
         self.contexts = TLSContextCache()
+        self.userAgent = userAgent
     }
 
     /// - Parameters:
@@ -49,19 +74,43 @@ public struct HTTPFetcher: Sendable {
             }
         }
 
-        var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: target.pathAndQuery)
-        head.headers.add(name: "Host", value: target.hostHeader)
-        head.headers.add(name: "User-Agent", value: "litmus (Plimsoll)")
+        let parts = requestParts(method: method, target: target.pathAndQuery, host: target.hostHeader, headers: headers, body: body)
+        return try await exchange(
+            parts, on: .tcp(host: target.host, port: target.port), tls: sslContext.map { ($0, target.isIPAddress ? nil : target.host) }, shown: shown,
+            timeout: timeout, limit: limit)
+    }
+
+    /// The same request over a Unix socket (litmusctl and the agent's own socket); `path` is the
+    /// request target, e.g. `/web/status`.
+    public func fetch(
+        unixSocket socketPath: String, path: String, method: String = "GET", headers: [(String, String)] = [], body: String? = nil,
+        timeout: Duration, limit: Int = 1 << 20
+    ) async throws(HTTPFetchError) -> Response {
+        let parts = requestParts(method: method, target: path, host: "localhost", headers: headers, body: body)
+        return try await exchange(parts, on: .unixSocket(socketPath), tls: nil, shown: "unix:\(socketPath)\(path)", timeout: timeout, limit: limit)
+    }
+
+    private enum Connection {
+        case tcp(host: String, port: Int)
+        case unixSocket(String)
+    }
+
+    private func requestParts(method: String, target: String, host: String, headers: [(String, String)], body: String?) -> [HTTPClientRequestPart] {
+        var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: target)
+        head.headers.add(name: "Host", value: host)
+        head.headers.add(name: "User-Agent", value: userAgent)
         head.headers.add(name: "Connection", value: "close")
         for (name, value) in headers { head.headers.add(name: name, value: value) }
-        var parts: [HTTPClientRequestPart] = []
-        if let body {
-            head.headers.add(name: "Content-Length", value: "\(body.utf8.count)")
-            parts = [.head(head), .body(.byteBuffer(ByteBuffer(string: body))), .end(nil)]
-        } else {
-            parts = [.head(head), .end(nil)]
-        }
+        guard let body else { return [.head(head), .end(nil)] }
+        head.headers.add(name: "Content-Length", value: "\(body.utf8.count)")
+        return [.head(head), .body(.byteBuffer(ByteBuffer(string: body))), .end(nil)]
+    }
 
+    /// Connects, sends `parts` and collects the answer, all within `timeout`.
+    /// - Parameter tls: the context and the server name to check, for https.
+    private func exchange(
+        _ parts: [HTTPClientRequestPart], on connection: Connection, tls: (NIOSSLContext, String?)?, shown: String, timeout: Duration, limit: Int
+    ) async throws(HTTPFetchError) -> Response {
         let loop = group.next()
         let promise = loop.makePromise(of: Response.self)
         let limit = limit
@@ -71,20 +120,22 @@ public struct HTTPFetcher: Sendable {
             promise.fail(HTTPResponseCollector.Failure("timed out after \(DecimalText.format(Double(amount.nanoseconds) / 1e9, decimals: 1))s"))
         }
         defer { timer.cancel() }
-        let serverName = target.isIPAddress ? nil : target.host
         let bootstrap = ClientBootstrap(group: loop)
             .connectTimeout(amount)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
-                    if let sslContext { try pipeline.addHandler(NIOSSLClientHandler(context: sslContext, serverHostname: serverName)) }
+                    if let (context, serverName) = tls { try pipeline.addHandler(NIOSSLClientHandler(context: context, serverHostname: serverName)) }
                     try pipeline.addHTTPClientHandlers()
                     try pipeline.addHandler(HTTPResponseCollector(request: parts, limit: limit, promise: promise))
                 }
             }
         let channel: any Channel
         do {
-            channel = try await bootstrap.connect(host: target.host, port: target.port).get()
+            switch connection {
+            case .tcp(let host, let port): channel = try await bootstrap.connect(host: host, port: port).get()
+            case .unixSocket(let path): channel = try await bootstrap.connect(unixDomainSocketPath: path).get()
+            }
         } catch {
             promise.fail(error)
             throw HTTPFetchError(url: shown, reason: Self.describe(error, timeout: amount))
@@ -97,10 +148,16 @@ public struct HTTPFetcher: Sendable {
         }
     }
 
+    /// What failed, in words an operator reads in a check's detail or litmusctl's error: NIO's
+    /// connection errors carry every address tried, and the first one's errno says it.
     private static func describe(_ error: any Error, timeout: TimeAmount) -> String {
         if error is ChannelError, case .connectTimeout = error as? ChannelError {
             return "timed out after \(DecimalText.format(Double(timeout.nanoseconds) / 1e9, decimals: 1))s while connecting"
         }
+        if let error = error as? NIOConnectionError, let first = error.connectionErrors.first {
+            return describe(first.error, timeout: timeout)
+        }
+        if let error = error as? IOError { return String(cString: strerror(error.errnoCode)) }
         return "\(error)"
     }
 }

@@ -42,7 +42,8 @@ final class HTTPResponseCollector: ChannelInboundHandler, RemovableChannelHandle
                 finish(.failure(Failure("the response ended before its status line")), context: context)
                 return
             }
-            finish(.success(HTTPFetcher.Response(status: Int(head.status.code), body: String(buffer: body))), context: context)
+            let headers = head.headers.map { HTTPFetcher.Response.Header(name: $0.name, value: $0.value) }
+            finish(.success(HTTPFetcher.Response(status: Int(head.status.code), headers: headers, body: String(buffer: body))), context: context)
         }
     }
 
