@@ -68,26 +68,30 @@ let package = Package(
             providers: [.apt(["libipset-dev"])]
         ),
 
+        // MARK: addresses (IP address, network, host and port), used by every module that names a peer
+        .target(name: "NetworkAddress", swiftSettings: swiftSettings),
+
         // MARK: IPVS foundation
         .target(name: "Netlink", dependencies: ["CNetlink"], swiftSettings: swiftSettings),
         .target(
             name: "IPVS",
-            dependencies: ["Netlink", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["NetworkAddress", "Netlink", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .target(name: "IPVSTesting", dependencies: ["IPVS"], swiftSettings: swiftSettings),
 
         // MARK: VIP sets for fwmark services (libipset)
-        .target(name: "VIPSets", dependencies: ["CIPSet"], swiftSettings: swiftSettings),
+        .target(name: "VIPSets", dependencies: ["CIPSet", "NetworkAddress"], swiftSettings: swiftSettings),
 
         // MARK: litmus agent (LitmusWire → LitmusCore → LitmusServer)
         .target(name: "LitmusWire", swiftSettings: swiftSettings),
         // Who may change state over HTTP (loopback, Unix socket, networks + token); litmus and brother.
-        .target(name: "AccessControl", swiftSettings: swiftSettings),
+        .target(name: "AccessControl", dependencies: ["NetworkAddress"], swiftSettings: swiftSettings),
         .target(
             name: "LitmusCore",
             dependencies: [
                 "AccessControl",
+                "NetworkAddress",
                 "Clocks",
                 "LitmusWire",
                 .product(name: "Logging", package: "swift-log"),
@@ -105,6 +109,7 @@ let package = Package(
             name: "LitmusServer",
             dependencies: [
                 "AccessControl",
+                "NetworkAddress",
                 "LitmusCore",
                 "LitmusWire",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -134,6 +139,7 @@ let package = Package(
                 "CMalloc",
                 "Clocks",
                 "IPVS",
+                "NetworkAddress",
                 "VIPSets",
                 "LitmusWire",
                 "AccessControl",
@@ -155,6 +161,7 @@ let package = Package(
             name: "brother",
             dependencies: [
                 "IPVS",
+                "NetworkAddress",
                 "VIPSets",
                 "AccessControl",
                 "BrotherCore",
@@ -183,6 +190,7 @@ let package = Package(
             name: "litmusctl",
             dependencies: [
                 "LitmusCore",
+                "NetworkAddress",
                 "LitmusWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -190,11 +198,12 @@ let package = Package(
         ),
 
         // MARK: benchmarks (release builds; scripts/bench-*)
-        .executableTarget(name: "ipvs-bench", dependencies: ["IPVS"], swiftSettings: swiftSettings),
+        .executableTarget(name: "ipvs-bench", dependencies: ["IPVS", "NetworkAddress"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "brother-bench",
             dependencies: [
                 "BrotherCore",
+                "NetworkAddress",
                 "CEpoll",
                 "IPVS",
                 "IPVSTesting",
@@ -206,18 +215,22 @@ let package = Package(
         ),
 
         // MARK: tests
+        .testTarget(name: "NetworkAddressTests", dependencies: ["NetworkAddress"], swiftSettings: swiftSettings),
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "CNetlink"], swiftSettings: swiftSettings),
         .testTarget(
             name: "IPVSTests",
-            dependencies: ["IPVS", "IPVSTesting", "Netlink", "CNetlink", .product(name: "PropertyBased", package: "swift-property-based")],
+            dependencies: [
+                "IPVS", "IPVSTesting", "NetworkAddress", "Netlink", "CNetlink", .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "IPVSKernelTests", dependencies: ["Eventually", "IPVS", "Netlink", "BrotherCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "IPVSKernelTests", dependencies: ["Eventually", "IPVS", "NetworkAddress", "Netlink", "BrotherCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "BrotherCoreTests",
             dependencies: [
                 "Eventually",
-                "BrotherCore", "Clocks", "IPVS", "IPVSTesting", "LitmusWire", "LitmusCore", "AccessControl", "DeterministicRandom",
+                "BrotherCore", "Clocks", "IPVS", "IPVSTesting", "LitmusWire", "LitmusCore", "AccessControl", "NetworkAddress", "DeterministicRandom",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -231,14 +244,14 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "VIPSetsTests", dependencies: ["VIPSets", "DeterministicRandom"], swiftSettings: swiftSettings),
-        .testTarget(name: "VIPSetsKernelTests", dependencies: ["VIPSets"], swiftSettings: swiftSettings),
+        .testTarget(name: "VIPSetsTests", dependencies: ["VIPSets", "NetworkAddress", "DeterministicRandom"], swiftSettings: swiftSettings),
+        .testTarget(name: "VIPSetsKernelTests", dependencies: ["VIPSets", "NetworkAddress"], swiftSettings: swiftSettings),
         .testTarget(name: "LitmusWireTests", dependencies: ["LitmusWire", "DeterministicRandom"], swiftSettings: swiftSettings),
         .testTarget(
             name: "LitmusCoreTests",
             dependencies: [
                 "Eventually",
-                "Clocks", "LitmusCore", "LitmusWire", "LitmusTesting", "AccessControl",
+                "Clocks", "LitmusCore", "LitmusWire", "LitmusTesting", "AccessControl", "NetworkAddress",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -250,7 +263,7 @@ let package = Package(
             name: "LitmusServerTests",
             dependencies: [
                 "Eventually",
-                "LitmusServer", "LitmusCore", "LitmusWire", "LitmusTesting", "AccessControl",
+                "LitmusServer", "LitmusCore", "LitmusWire", "LitmusTesting", "AccessControl", "NetworkAddress",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -1,3 +1,5 @@
+import NetworkAddress
+
 /// Who may create and delete forces over HTTP.
 public struct AdminAccess: Sendable, Equatable {
     /// Networks besides loopback whose clients may change forces, with the token.

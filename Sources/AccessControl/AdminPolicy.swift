@@ -1,3 +1,5 @@
+import NetworkAddress
+
 /// Decides who may change state (forces, clusters): the Unix socket and loopback always; other clients only
 /// from configured networks and only with the token. Shared by litmus and brother.
 public struct AdminPolicy: Sendable {
@@ -34,13 +36,13 @@ public struct AdminPolicy: Sendable {
     }
 
     /// - Parameters:
-    ///   - remoteAddress: the client's address bytes (4 or 16), `nil` when unknown.
+    ///   - remoteAddress: the client's address, `nil` when unknown.
     ///   - viaUnixSocket: the request came over the agent's Unix socket.
     ///   - token: the token the client sent, if any.
-    public func decide(remoteAddress: [UInt8]?, viaUnixSocket: Bool, token: String?) -> Decision {
+    public func decide(remoteAddress: IPAddress?, viaUnixSocket: Bool, token: String?) -> Decision {
         if viaUnixSocket { return .allowed }
         guard let remoteAddress else { return .forbidden("\(wording.subject) are accepted only from loopback or \(wording.socket)") }
-        if AdminPolicy.isLoopback(remoteAddress) { return .allowed }
+        if remoteAddress.isLoopback { return .allowed }
         guard access.allowedNetworks.contains(where: { $0.contains(remoteAddress) }) else {
             return .forbidden("\(wording.subject) are accepted only from loopback, \(wording.socket) or \(wording.networksSetting)")
         }
@@ -48,15 +50,6 @@ public struct AdminPolicy: Sendable {
             return .needsToken("this client needs the admin token (Authorization: Bearer <token>)")
         }
         return .allowed
-    }
-
-    public static func isLoopback(_ bytes: [UInt8]) -> Bool {
-        if bytes.count == 4 { return bytes[0] == 127 }
-        if bytes.count == 16 {
-            if bytes[0..<15].allSatisfy({ $0 == 0 }) && bytes[15] == 1 { return true }
-            if bytes[0..<10].allSatisfy({ $0 == 0 }) && bytes[10] == 0xff && bytes[11] == 0xff { return bytes[12] == 127 }
-        }
-        return false
     }
 
     /// Compares without an early exit, so timing does not reveal how much of the token matched.

@@ -3,6 +3,7 @@ import Hummingbird
 import LitmusCore
 import Logging
 import NIOCore
+import NetworkAddress
 import ServiceLifecycle
 
 #if canImport(FoundationEssentials)

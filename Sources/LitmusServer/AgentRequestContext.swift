@@ -3,6 +3,7 @@ import Hummingbird
 import LitmusCore
 import Logging
 import NIOCore
+import NetworkAddress
 
 /// Request context that remembers the client's address, which admin checks need.
 public struct AgentRequestContext: RequestContext {
@@ -15,9 +16,9 @@ public struct AgentRequestContext: RequestContext {
         self.remoteAddress = source.channel.remoteAddress
     }
 
-    /// The client's IP address as bytes, when it connected over IP.
-    var remoteAddressBytes: [UInt8]? {
+    /// The client's IP address, when it connected over IP.
+    var remoteIPAddress: IPAddress? {
         guard let text = remoteAddress?.ipAddress else { return nil }
-        return IPNetwork.parseAddress(text)
+        return IPAddress(text)
     }
 }

@@ -178,7 +178,7 @@ public struct AgentRoutes: Sendable {
             token = String(authorization.dropFirst("Bearer ".count))
         }
         let policy = AdminPolicy(access: await state.settings.admin)
-        switch policy.decide(remoteAddress: context.remoteAddressBytes, viaUnixSocket: transport == .unixSocket, token: token) {
+        switch policy.decide(remoteAddress: context.remoteIPAddress, viaUnixSocket: transport == .unixSocket, token: token) {
         case .allowed: return nil
         case .needsToken(let reason): return text(.unauthorized, reason)
         case .forbidden(let reason): return text(.forbidden, reason)

@@ -1,3 +1,5 @@
+import NetworkAddress
+
 extension VIPSet {
     /// The address family of a VIP set and its members.
     ///
@@ -12,6 +14,11 @@ extension VIPSet {
             case .ipv4: 2
             case .ipv6: 10
             }
+        }
+
+        /// The set family that holds addresses of `family`.
+        public init(_ family: AddressFamily) {
+            self = family == .ipv4 ? .ipv4 : .ipv6
         }
 
         /// The family with this netfilter protocol family number, if it is IPv4 or IPv6.

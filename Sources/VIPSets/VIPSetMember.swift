@@ -1,10 +1,12 @@
+import NetworkAddress
+
 /// One VIP in a VIP set: an address, a transport protocol and a port.
 ///
 /// Its text form is the element syntax of `hash:ip,port` sets, as the `ipset` tool reads and prints it:
 /// `198.51.100.10,tcp:80`, `2001:db8::10,udp:53`.
 public struct VIPSetMember: Hashable, Sendable, Comparable, CustomStringConvertible, LosslessStringConvertible {
     /// The virtual IP address.
-    public let address: VIPAddress
+    public let address: IPAddress
     /// The transport protocol.
     public let transport: TransportProtocol
     /// The port, 1...65535.
@@ -12,7 +14,7 @@ public struct VIPSetMember: Hashable, Sendable, Comparable, CustomStringConverti
 
     /// A member from its parts.
     /// - Throws: ``VIPSetError/invalidMember(_:reason:)`` for port 0.
-    public init(address: VIPAddress, transport: TransportProtocol, port: UInt16) throws(VIPSetError) {
+    public init(address: IPAddress, transport: TransportProtocol, port: UInt16) throws(VIPSetError) {
         guard port != 0 else {
             throw .invalidMember("\(address),\(transport.rawValue):0", reason: "port 0 is not a service port; use 1...65535")
         }
@@ -31,7 +33,7 @@ public struct VIPSetMember: Hashable, Sendable, Comparable, CustomStringConverti
         guard parts.count == 2 else {
             throw .invalidMember(text, reason: "expected ADDRESS,PROTOCOL:PORT such as 198.51.100.10,tcp:80")
         }
-        guard let address = VIPAddress(String(parts[0])) else {
+        guard let address = IPAddress(String(parts[0])) else {
             throw .invalidMember(text, reason: "'\(parts[0])' is not an IPv4 or IPv6 address")
         }
         let service = parts[1].split(separator: ":", omittingEmptySubsequences: false)
@@ -63,7 +65,7 @@ public struct VIPSetMember: Hashable, Sendable, Comparable, CustomStringConverti
     }
 
     /// The address family of the member's address.
-    public var family: VIPSet.Family { address.family }
+    public var family: VIPSet.Family { VIPSet.Family(address.family) }
 
     /// The `ipset` element syntax, `198.51.100.10,tcp:80`.
     public var description: String { "\(address),\(transport.rawValue):\(port)" }

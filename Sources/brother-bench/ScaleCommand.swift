@@ -5,6 +5,7 @@ import Foundation
 import IPVS
 import IPVSTesting
 import Logging
+import NetworkAddress
 import Synchronization
 
 /// `brother-bench scale`: brother's real `ClusterMonitor` and `HTTPAgentFetcher` polling every agent

@@ -4,6 +4,7 @@ import BrotherCore
 import Foundation
 import IPVS
 import Logging
+import NetworkAddress
 import ServiceLifecycle
 import UnixSignals
 import VIPSets
@@ -67,7 +68,7 @@ struct RunCommand: AsyncParsableCommand {
         guard ClusterStartMode(rawValue: startClusters) != nil else {
             throw ValidationError("--start-clusters must be all or in-kernel, not \"\(startClusters)\"")
         }
-        for text in listen where text != "none" && BrotherHTTPServer.Listener(parsing: text) == nil {
+        for text in listen where text != "none" && BrotherHTTPServer.listener(parsing: text) == nil {
             throw ValidationError("--listen \"\(text)\" is not ADDRESS:PORT (e.g. 127.0.0.1:9292 or [::1]:9292)")
         }
         for text in adminNetwork where IPNetwork(parsing: text) == nil {
@@ -121,7 +122,7 @@ struct RunCommand: AsyncParsableCommand {
         let api: [any Service]
         do {
             api = try BrotherHTTPServer.applications(
-                monitor: monitor, listeners: listen.compactMap(BrotherHTTPServer.Listener.init(parsing:)),
+                monitor: monitor, listeners: listen.compactMap(BrotherHTTPServer.listener(parsing:)),
                 unixSocket: socket == "none" ? nil : socket,
                 access: access, reloader: reloader, logger: logger,
                 onListening: { label, port in logger.info("API listening on \(label)\(port > 0 && label.hasSuffix(":0") ? " (port \(port))" : "")") })

@@ -1,5 +1,6 @@
 import Foundation
 import IPVS
+import NetworkAddress
 
 #if canImport(Glibc)
     import Glibc

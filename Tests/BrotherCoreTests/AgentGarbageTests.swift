@@ -5,6 +5,7 @@ import Eventually
 import IPVS
 import NIOCore
 import NIOPosix
+import NetworkAddress
 import Testing
 
 /// Agents that answer with bytes that are not HTTP, or that drop kept-alive connections: the

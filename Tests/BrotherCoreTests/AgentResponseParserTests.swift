@@ -1,5 +1,6 @@
 import IPVS
 import NIOCore
+import NetworkAddress
 import Testing
 
 @testable import BrotherCore

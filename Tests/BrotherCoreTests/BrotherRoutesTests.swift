@@ -8,6 +8,7 @@ import IPVS
 import IPVSTesting
 import Logging
 import NIOCore
+import NetworkAddress
 import Testing
 
 /// brother's API: big_brother's routes byte for byte (anchors §3.7), JSON, node forces, reload,
@@ -245,9 +246,9 @@ import Testing
             #expect(try await Self.weights(h)[ClusterMonitorTests.nodeB] == 0)
             // A policy that allows 127.0.0.0/8 only with a token shows the 401 path.
             let policy = AdminPolicy(access: AdminAccess(allowedNetworks: [IPNetwork(parsing: "192.0.2.0/24")!], token: "s3cret"))
-            #expect(policy.decide(remoteAddress: [192, 0, 2, 7], viaUnixSocket: false, token: nil) != .allowed)
-            #expect(policy.decide(remoteAddress: [192, 0, 2, 7], viaUnixSocket: false, token: "s3cret") == .allowed)
-            #expect(policy.decide(remoteAddress: [198, 51, 100, 7], viaUnixSocket: false, token: "s3cret") != .allowed)
+            #expect(policy.decide(remoteAddress: IPAddress("192.0.2.7"), viaUnixSocket: false, token: nil) != .allowed)
+            #expect(policy.decide(remoteAddress: IPAddress("192.0.2.7"), viaUnixSocket: false, token: "s3cret") == .allowed)
+            #expect(policy.decide(remoteAddress: IPAddress("198.51.100.7"), viaUnixSocket: false, token: "s3cret") != .allowed)
         }
     }
 }

@@ -5,6 +5,7 @@ import Foundation
 import IPVS
 import IPVSTesting
 import Logging
+import NetworkAddress
 import Testing
 
 /// Start, stop with a drain, per-node and per-cluster forces, reloads and restarts, against real

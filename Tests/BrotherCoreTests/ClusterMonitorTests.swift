@@ -3,6 +3,7 @@ import Foundation
 import IPVS
 import IPVSTesting
 import Logging
+import NetworkAddress
 import Testing
 
 /// The monitor's rounds against real agents on loopback and the recording fake kernel.

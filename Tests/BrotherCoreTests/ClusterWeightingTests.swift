@@ -1,6 +1,7 @@
 import BrotherCore
 import Foundation
 import IPVS
+import NetworkAddress
 import Testing
 
 @Suite struct ClusterWeightingTests {

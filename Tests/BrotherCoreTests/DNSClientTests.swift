@@ -1,6 +1,7 @@
 import BrotherCore
 import Foundation
 import IPVS
+import NetworkAddress
 import Testing
 
 /// The DNS client against a scripted UDP server (IDs, retries, error codes) and against a real

@@ -6,6 +6,7 @@ import IPVS
 import IPVSTesting
 import Logging
 import NIOConcurrencyHelpers
+import NetworkAddress
 import ServiceLifecycle
 import Testing
 

@@ -1,5 +1,6 @@
 import BrotherCore
 import IPVS
+import NetworkAddress
 import PropertyBased
 import Testing
 

@@ -4,6 +4,7 @@ import IPVS
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import NetworkAddress
 import Testing
 
 #if canImport(Glibc)

@@ -1,5 +1,6 @@
 import Foundation
 import IPVS
+import NetworkAddress
 import Testing
 
 @testable import BrotherCore

@@ -4,6 +4,7 @@ import Eventually
 import Glibc
 import IPVS
 import LitmusWire
+import NetworkAddress
 import Testing
 
 /// The poller against a real HTTP server on loopback, answering like good and bad agents. The

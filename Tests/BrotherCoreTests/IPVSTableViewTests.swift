@@ -2,6 +2,7 @@ import BrotherCore
 import Foundation
 import IPVS
 import IPVSTesting
+import NetworkAddress
 import Testing
 
 @Suite struct IPVSTableViewTests {

@@ -9,6 +9,7 @@ import IPVSTesting
 import LitmusCore
 import Logging
 import NIOCore
+import NetworkAddress
 import ServiceLifecycle
 import Testing
 

@@ -1,5 +1,6 @@
 import BrotherCore
 import IPVS
+import NetworkAddress
 import Testing
 
 @Suite struct WeightReasonTests {

@@ -2,6 +2,7 @@ import Eventually
 import Foundation
 import IPVS
 import Netlink
+import NetworkAddress
 import Testing
 
 /// Real kernel IPVS, cross-checked with ipvsadm in both directions. Each test starts from an empty

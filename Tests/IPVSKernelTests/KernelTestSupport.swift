@@ -1,5 +1,6 @@
 import Foundation
 import IPVS
+import NetworkAddress
 import Testing
 
 /// Kernel tests run only when asked (`IPVS_KERNEL_TESTS=1`, as root, in a scratch network namespace

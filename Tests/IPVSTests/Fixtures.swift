@@ -1,5 +1,6 @@
 import IPVS
 import Netlink
+import NetworkAddress
 
 /// Shared test values: TEST-NET addresses only.
 enum Fixtures {

@@ -1,5 +1,6 @@
 import IPVS
 import Netlink
+import NetworkAddress
 import Testing
 
 /// The client's retry and batching logic against a scripted kernel.

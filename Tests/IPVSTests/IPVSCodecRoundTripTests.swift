@@ -1,5 +1,6 @@
 import IPVS
 import Netlink
+import NetworkAddress
 import PropertyBased
 import Testing
 

@@ -1,4 +1,5 @@
 import IPVS
+import NetworkAddress
 import Testing
 
 @Suite struct IPVSParsingTests {

@@ -1,5 +1,6 @@
 import IPVS
 import IPVSTesting
+import NetworkAddress
 import Testing
 
 @Suite struct IPVSPlanTests {

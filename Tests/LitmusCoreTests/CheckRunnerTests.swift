@@ -5,6 +5,7 @@ import Hummingbird
 import HummingbirdTesting
 import LitmusTesting
 import Logging
+import NetworkAddress
 import Testing
 
 @testable import LitmusCore

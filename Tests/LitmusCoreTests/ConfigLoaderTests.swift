@@ -1,6 +1,7 @@
 import AccessControl
 import Foundation
 import LitmusTesting
+import NetworkAddress
 import Testing
 
 @testable import LitmusCore
@@ -143,20 +144,5 @@ import Testing
         let broken = dir.write("broken.yml", "services: [\n")
         let errors = try #require(throws: ConfigErrors.self) { try ConfigLoader.load(path: broken) }
         #expect(errors.description.contains("not valid YAML"))
-    }
-}
-
-@Suite struct IPNetworkTests {
-    @Test func containment() throws {
-        let v4 = try #require(IPNetwork(parsing: "10.20.0.0/16"))
-        #expect(v4.contains([10, 20, 3, 4]))
-        #expect(!v4.contains([10, 21, 3, 4]))
-        #expect(v4.contains(try #require(IPNetwork.parseAddress("::ffff:10.20.9.9"))))
-        let v6 = try #require(IPNetwork(parsing: "fd00::/8"))
-        #expect(v6.contains(try #require(IPNetwork.parseAddress("fd12::1"))))
-        #expect(!v6.contains(try #require(IPNetwork.parseAddress("fe80::1"))))
-        #expect(IPNetwork.parseAddress("::1") == Array(repeating: 0, count: 15) + [1])
-        #expect(IPNetwork.parseAddress("1:2:3") == nil)
-        #expect(IPNetwork.parseAddress("300.1.1.1") == nil)
     }
 }

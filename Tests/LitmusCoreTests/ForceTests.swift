@@ -3,6 +3,7 @@ import Foundation
 import LitmusTesting
 import LitmusWire
 import Logging
+import NetworkAddress
 import Synchronization
 import Testing
 
@@ -169,18 +170,18 @@ final class TestClock: Sendable {
     let policy = AdminPolicy(access: AdminAccess(allowedNetworks: [IPNetwork(parsing: "10.0.0.0/8")!], token: "s3cret"))
 
     @Test func loopbackAndUnixSocketAreTrusted() {
-        #expect(policy.decide(remoteAddress: [127, 0, 0, 1], viaUnixSocket: false, token: nil) == .allowed)
-        #expect(policy.decide(remoteAddress: IPNetwork.parseAddress("::1"), viaUnixSocket: false, token: nil) == .allowed)
+        #expect(policy.decide(remoteAddress: IPAddress("127.0.0.1"), viaUnixSocket: false, token: nil) == .allowed)
+        #expect(policy.decide(remoteAddress: IPAddress("::1"), viaUnixSocket: false, token: nil) == .allowed)
         #expect(policy.decide(remoteAddress: nil, viaUnixSocket: true, token: nil) == .allowed)
     }
 
     @Test func allowedNetworksNeedTheToken() {
-        #expect(policy.decide(remoteAddress: [10, 1, 2, 3], viaUnixSocket: false, token: "s3cret") == .allowed)
-        guard case .needsToken = policy.decide(remoteAddress: [10, 1, 2, 3], viaUnixSocket: false, token: "wrong") else {
+        #expect(policy.decide(remoteAddress: IPAddress("10.1.2.3"), viaUnixSocket: false, token: "s3cret") == .allowed)
+        guard case .needsToken = policy.decide(remoteAddress: IPAddress("10.1.2.3"), viaUnixSocket: false, token: "wrong") else {
             Issue.record("wrong token accepted")
             return
         }
-        guard case .forbidden = policy.decide(remoteAddress: [192, 168, 1, 1], viaUnixSocket: false, token: "s3cret") else {
+        guard case .forbidden = policy.decide(remoteAddress: IPAddress("192.168.1.1"), viaUnixSocket: false, token: "s3cret") else {
             Issue.record("outside network accepted")
             return
         }

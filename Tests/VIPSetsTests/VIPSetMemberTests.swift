@@ -1,4 +1,5 @@
 import DeterministicRandom
+import NetworkAddress
 import Testing
 
 @testable import VIPSets
@@ -49,7 +50,7 @@ import Testing
         for _ in 0..<2_000 {
             let v6 = generator.next() % 2 == 0
             let bytes = (0..<(v6 ? 16 : 4)).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
-            let address = try #require(VIPAddress(bytes: bytes))
+            let address = try #require(IPAddress(bytes: bytes))
             let transport = VIPSetMember.TransportProtocol.allCases[Int(generator.next() % 3)]
             let port = UInt16(1 + generator.next() % 65535)
             let member = try VIPSetMember(address: address, transport: transport, port: port)

@@ -3,37 +3,22 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import NetworkAddress
 import ServiceLifecycle
 
 /// brother's API listeners: one Hummingbird application per TCP address (loopback by default),
 /// plus a Unix socket whose permissions are the door for local tools.
 public enum BrotherHTTPServer {
-    public struct Listener: Sendable, Hashable, CustomStringConvertible {
-        public var host: String
-        public var port: Int
-
-        public init(host: String, port: Int) {
-            self.host = host
-            self.port = port
-        }
-
-        /// Parses `127.0.0.1:9292`, `[::1]:9292`.
-        public init?(parsing text: String) {
-            guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
-                return nil
-            }
-            var host = String(text[..<colon])
-            if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-            guard !host.isEmpty, IPNetwork.parseAddress(host) != nil else { return nil }
-            self.init(host: host, port: port)
-        }
-
-        public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+    /// Parses a `--listen` value: `127.0.0.1:9292`, `[::1]:9292`; the host must be an address
+    /// literal (brother binds it, it does not resolve names), and port 0 takes any free port.
+    public static func listener(parsing text: String) -> HostAndPort? {
+        guard let listener = HostAndPort(parsing: text, ports: 0...65535), listener.address != nil else { return nil }
+        return listener
     }
 
     /// - Parameter onListening: called with each listener's description and bound port (0 for the socket).
     public static func applications(
-        monitor: ClusterMonitor, listeners: [Listener], unixSocket: String?, access: AdminAccess, reloader: ConfigurationReloader?, logger: Logger,
+        monitor: ClusterMonitor, listeners: [HostAndPort], unixSocket: String?, access: AdminAccess, reloader: ConfigurationReloader?, logger: Logger,
         onListening: @escaping @Sendable (String, Int) -> Void = { _, _ in }
     ) throws -> [any ServiceLifecycle.Service] {
         var services: [any ServiceLifecycle.Service] = []

@@ -1,6 +1,7 @@
 import AccessControl
 import Hummingbird
 import NIOCore
+import NetworkAddress
 
 /// Request context that remembers the client's address, which the change checks need.
 public struct BrotherRequestContext: RequestContext {
@@ -13,9 +14,9 @@ public struct BrotherRequestContext: RequestContext {
         self.remoteAddress = source.channel.remoteAddress
     }
 
-    /// The client's IP address as bytes, when it connected over IP.
-    var remoteAddressBytes: [UInt8]? {
+    /// The client's IP address, when it connected over IP.
+    var remoteIPAddress: IPAddress? {
         guard let text = remoteAddress?.ipAddress else { return nil }
-        return IPNetwork.parseAddress(text)
+        return IPAddress(text)
     }
 }

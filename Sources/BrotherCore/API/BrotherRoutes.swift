@@ -310,7 +310,7 @@ public struct BrotherRoutes: Sendable {
             token = String(authorization.dropFirst("Bearer ".count))
         }
         let policy = AdminPolicy(access: access, wording: BrotherRoutes.wording)
-        switch policy.decide(remoteAddress: context.remoteAddressBytes, viaUnixSocket: transport == .unixSocket, token: token) {
+        switch policy.decide(remoteAddress: context.remoteIPAddress, viaUnixSocket: transport == .unixSocket, token: token) {
         case .allowed: return nil
         case .needsToken(let reason): return failure(request, .unauthorized, reason)
         case .forbidden(let reason): return failure(request, .forbidden, reason)

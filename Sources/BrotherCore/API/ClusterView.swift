@@ -1,6 +1,7 @@
 import Foundation
 import IPVS
 import LitmusWire
+import NetworkAddress
 
 /// A cluster as the API and dashboard show it: plain values, encodable as JSON.
 public struct ClusterView: Codable, Hashable, Sendable {

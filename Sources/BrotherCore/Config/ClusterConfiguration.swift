@@ -1,4 +1,5 @@
 import IPVS
+import NetworkAddress
 
 /// One cluster: a virtual service, its nodes and how their health becomes weight.
 ///

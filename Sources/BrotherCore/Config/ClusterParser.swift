@@ -1,5 +1,6 @@
 import Foundation
 import IPVS
+import NetworkAddress
 import Yams
 
 /// Which keys may appear where.

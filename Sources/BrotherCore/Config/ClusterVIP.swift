@@ -1,4 +1,5 @@
 import IPVS
+import NetworkAddress
 
 /// A virtual IP of a firewall-mark cluster: packets to this address, port and protocol are marked
 /// with the cluster's fwmark (through a VIP set, one `hash:ip,port` set per fwmark).

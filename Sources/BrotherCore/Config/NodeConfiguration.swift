@@ -1,4 +1,5 @@
 import IPVS
+import NetworkAddress
 
 /// One real server of a cluster and the agent that reports its health.
 public struct NodeConfiguration: Hashable, Sendable, Codable {

@@ -1,6 +1,7 @@
 import IPVS
 import NIOCore
 import NIOPosix
+import NetworkAddress
 
 /// An SRV record with its target's addresses.
 public struct DNSServiceInstance: Hashable, Sendable {

@@ -1,6 +1,7 @@
 import Foundation
 import IPVS
 import Logging
+import NetworkAddress
 import ServiceLifecycle
 
 /// Keeps the nodes of clusters with `discovery` in step with DNS: each such cluster is resolved on

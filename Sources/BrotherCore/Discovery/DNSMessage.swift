@@ -1,4 +1,5 @@
 import IPVS
+import NetworkAddress
 
 /// A DNS record type (RFC 1035 §3.2.2, RFC 3596, RFC 2782); unknown types keep their number.
 public struct DNSRecordType: RawRepresentable, Hashable, Sendable, CustomStringConvertible {

@@ -1,5 +1,6 @@
 import Foundation
 import IPVS
+import NetworkAddress
 
 /// A DNS server to ask: an address and a port (53, or Consul's 8600).
 public struct DNSServer: Hashable, Sendable, CustomStringConvertible {

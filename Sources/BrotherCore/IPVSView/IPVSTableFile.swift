@@ -1,4 +1,5 @@
 import IPVS
+import NetworkAddress
 import Yams
 
 /// A desired IPVS table written by an operator (`brother ipvs apply FILE`), in YAML or JSON:

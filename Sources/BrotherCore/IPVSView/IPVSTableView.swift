@@ -1,5 +1,6 @@
 import Foundation
 import IPVS
+import NetworkAddress
 
 /// The operator's view of the kernel table (`brother ipvs`): a readable text table and JSON.
 public struct IPVSTableView: Sendable {

@@ -1,6 +1,7 @@
 import Foundation
 import IPVS
 import Logging
+import NetworkAddress
 
 /// What an operator asked of the monitor could not be done.
 public enum MonitorError: Error, Hashable, Sendable, CustomStringConvertible {

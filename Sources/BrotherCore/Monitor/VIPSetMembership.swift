@@ -1,4 +1,5 @@
 import IPVS
+import NetworkAddress
 import VIPSets
 
 /// The VIP sets a firewall-mark cluster needs: one `hash:ip,port` set per address family, named

@@ -2,6 +2,7 @@ import CEpoll
 import Glibc
 import IPVS
 import NIOCore
+import NetworkAddress
 
 /// Which agent a connection goes to.
 struct AgentKey: Hashable {

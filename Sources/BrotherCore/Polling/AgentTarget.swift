@@ -1,4 +1,5 @@
 import IPVS
+import NetworkAddress
 
 /// Where a node's agent answers: `http://ADDRESS:PORT/PATH` (litmus or litmus_paper).
 public struct AgentTarget: Hashable, Sendable, CustomStringConvertible {

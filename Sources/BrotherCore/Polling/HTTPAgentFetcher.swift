@@ -2,6 +2,7 @@ import Glibc
 import IPVS
 import LitmusWire
 import NIOCore
+import NetworkAddress
 
 /// Polls agents over HTTP/1.1 with keep-alive, the way big_brother reads litmus_paper: `X-Health`
 /// on a 200, else the body's `Health: N` line; any other status is 0. A reset or timed-out request

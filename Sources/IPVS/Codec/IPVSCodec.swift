@@ -1,4 +1,5 @@
 import Netlink
+import NetworkAddress
 
 /// Pure encoding of IPVS requests and decoding of replies: no socket, no libnl.
 public enum IPVSCodec {

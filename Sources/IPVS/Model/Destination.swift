@@ -1,3 +1,5 @@
+import NetworkAddress
+
 /// A real server of a virtual service: its identity and the settings callers choose.
 public struct Destination: Hashable, Sendable, Codable {
     public struct ID: Hashable, Sendable, Codable, Comparable, CustomStringConvertible {

@@ -1,3 +1,5 @@
+import NetworkAddress
+
 /// Text forms of identities, the same ones ``VirtualService/ID/description`` and ipvsadm print:
 /// `TCP 192.0.2.1:80`, `UDP [2001:db8::1]:53`, `SCTP 192.0.2.1:9`, `FWM 7`, `FWM 7 IPv6`.
 extension VirtualService.ID {

@@ -1,3 +1,5 @@
+import NetworkAddress
+
 /// An IPVS virtual service: its identity and the settings callers choose.
 ///
 /// Observed counters live in ``VirtualServiceStatus``, never here, so two services compare equal

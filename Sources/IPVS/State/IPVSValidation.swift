@@ -1,3 +1,5 @@
+import NetworkAddress
+
 /// Checks a change before anything is sent, so a bad value is reported with its object instead of
 /// as a bare kernel errno.
 enum IPVSValidation {

@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOHTTP1
+import NetworkAddress
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials

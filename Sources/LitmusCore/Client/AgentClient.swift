@@ -1,3 +1,5 @@
+import NetworkAddress
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else

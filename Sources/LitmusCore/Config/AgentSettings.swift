@@ -1,4 +1,5 @@
 import AccessControl
+import NetworkAddress
 
 /// The whole agent configuration after loading and validating every file.
 public struct AgentSettings: Sendable, Equatable {
@@ -33,36 +34,6 @@ public struct AgentSettings: Sendable, Equatable {
     public var effectiveListen: [HostAndPort] {
         listen.isEmpty ? [HostAndPort(host: "0.0.0.0", port: port)] : listen
     }
-}
-
-/// A host (name or literal address) and a TCP port.
-public struct HostAndPort: Sendable, Hashable, CustomStringConvertible {
-    public var host: String
-    public var port: Int
-
-    public init(host: String, port: Int) {
-        self.host = host
-        self.port = port
-    }
-
-    /// Parses `host:port` or `[v6]:port`.
-    public init?(parsing text: String) {
-        if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
-            let host = String(text[text.index(after: text.startIndex)..<close])
-            let rest = text[text.index(after: close)...]
-            guard rest.hasPrefix(":"), let port = Int(rest.dropFirst()), (1...65535).contains(port), !host.isEmpty else { return nil }
-            self.init(host: host, port: port)
-            return
-        }
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port) else {
-            return nil
-        }
-        let host = String(text[..<colon])
-        guard !host.isEmpty, !host.contains(":") else { return nil }
-        self.init(host: host, port: port)
-    }
-
-    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }
 
 /// HAProxy agent-check listeners: one port per service, and/or one port where HAProxy's `agent-send` names it.

@@ -1,3 +1,5 @@
+import NetworkAddress
+
 /// A program to run: an argv (no shell), or a command line for `/bin/sh -c` only when the config says `shell: true`.
 public struct ProgramSpec: Sendable, Hashable {
     public var arguments: [String]

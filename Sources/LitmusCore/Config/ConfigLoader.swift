@@ -1,6 +1,7 @@
 import AccessControl
 import Glibc
 import LitmusWire
+import NetworkAddress
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -163,7 +164,7 @@ public enum ConfigLoader {
                 let nodeCursor = try object.required("node")
                 let node = try nodeCursor.nonEmptyString()
                 guard let colon = node.lastIndex(of: ":"), let port = Int(node[node.index(after: colon)...]), (1...65535).contains(port),
-                    IPNetwork.parseAddress(node[..<colon].trimming(where: { $0 == "[" || $0 == "]" })) != nil
+                    IPAddress(String(node[..<colon].trimming(where: { $0 == "[" || $0 == "]" }))) != nil
                 else { throw nodeCursor.error("expected the real server as ADDRESS:PORT, e.g. 192.0.2.2:8080") }
                 let service = try object.required("service").nonEmptyString()
                 var registration = Registration(brother: brother, cluster: cluster, node: node, service: service)

@@ -1,3 +1,5 @@
+import NetworkAddress
+
 /// A YAML node plus where it sits (file and YAML path), so every error can say exactly where it is.
 struct YAMLCursor {
     let node: YAMLNode

@@ -1,4 +1,4 @@
-import AccessControl
+import NetworkAddress
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -37,7 +37,7 @@ public enum ListenerStatsReader {
     /// TCP: the LISTEN row's receive queue is the accept backlog (queued); ESTABLISHED rows on the same
     /// local address and port are active. Reads `/proc/net/tcp` and `/proc/net/tcp6`.
     public static func tcp(_ address: HostAndPort, procRoot: String = "/proc") throws -> ListenerStats {
-        guard let wanted = IPNetwork.parseAddress(address.host) else {
+        guard let wanted = address.address?.bytes else {
             throw SocketError(peer: address.description, operation: "read listener stats for", reason: "address must be an IP literal")
         }
         var stats = ListenerStats(active: 0, queued: 0)
@@ -101,7 +101,7 @@ public enum ListenerStatsReader {
     static func matches(_ row: [UInt8], _ wanted: [UInt8]) -> Bool {
         if row == wanted { return true }
         if row.allSatisfy({ $0 == 0 }) && row.count == wanted.count { return false }
-        if row.count == 16, wanted.count == 4 { return IPNetwork(parsing: IPNetwork.format(wanted))!.contains(row) }
+        if row.count == 16, wanted.count == 4 { return IPAddress(bytes: row)?.unmappedIPv4?.bytes == wanted }
         return false
     }
 

@@ -2,7 +2,8 @@
     import Glibc
 #endif
 
-/// An IPv4 or IPv6 address as its bytes in network order (4 or 16 of them).
+/// An IPv4 or IPv6 address as its bytes in network order (4 or 16 of them): the one address type of
+/// the project (IPVS services and destinations, VIP sets, admin networks, DNS answers, listeners).
 public struct IPAddress: Hashable, Sendable, Comparable, LosslessStringConvertible, Codable {
     public let bytes: [UInt8]
 
@@ -48,9 +49,20 @@ public struct IPAddress: Hashable, Sendable, Comparable, LosslessStringConvertib
         family == .ipv6 ? "[\(self)]:\(port)" : "\(self):\(port)"
     }
 
-    /// The 16-byte `union nf_inet_addr` the kernel expects (IPv4 in the first 4 bytes).
-    var inetAddressBytes: [UInt8] { bytes + [UInt8](repeating: 0, count: 16 - bytes.count) }
+    /// `127.0.0.0/8`, `::1`, or an IPv4-mapped loopback (`::ffff:127.0.0.1`), as a dual-stack socket reports it.
+    public var isLoopback: Bool {
+        if bytes.count == 4 { return bytes[0] == 127 }
+        if bytes[0..<15].allSatisfy({ $0 == 0 }) && bytes[15] == 1 { return true }
+        return unmappedIPv4?.isLoopback ?? false
+    }
 
+    /// The IPv4 address inside an IPv4-mapped IPv6 one (`::ffff:192.0.2.1`), else `nil`.
+    public var unmappedIPv4: IPAddress? {
+        guard bytes.count == 16, bytes[0..<10].allSatisfy({ $0 == 0 }), bytes[10] == 0xff, bytes[11] == 0xff else { return nil }
+        return IPAddress(bytes: Array(bytes[12...]))
+    }
+
+    /// IPv4 before IPv6, then by bytes.
     public static func < (lhs: IPAddress, rhs: IPAddress) -> Bool {
         if lhs.bytes.count != rhs.bytes.count { return lhs.bytes.count < rhs.bytes.count }
         return lhs.bytes.lexicographicallyPrecedes(rhs.bytes)
@@ -67,36 +79,5 @@ public struct IPAddress: Hashable, Sendable, Comparable, LosslessStringConvertib
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(description)
-    }
-}
-
-/// The corresponding kernel constants are `AF_INET` and `AF_INET6`.
-public enum AddressFamily: UInt16, Hashable, Sendable, CaseIterable, Codable, CustomStringConvertible {
-    case ipv4 = 2
-    case ipv6 = 10
-
-    public var description: String { self == .ipv4 ? "ipv4" : "ipv6" }
-    /// The longest prefix of this family: 32 or 128.
-    public var maximumPrefixLength: Int { self == .ipv4 ? 32 : 128 }
-}
-
-/// A virtual service's transport protocol. The corresponding kernel constants are `IPPROTO_TCP`,
-/// `IPPROTO_UDP` and `IPPROTO_SCTP`.
-public enum TransportProtocol: UInt16, Hashable, Sendable, CaseIterable, Codable, CustomStringConvertible {
-    case tcp = 6
-    case udp = 17
-    case sctp = 132
-
-    public var description: String {
-        switch self {
-        case .tcp: "tcp"
-        case .udp: "udp"
-        case .sctp: "sctp"
-        }
-    }
-
-    public init?(name: String) {
-        guard let match = Self.allCases.first(where: { $0.description == name.lowercased() }) else { return nil }
-        self = match
     }
 }
