@@ -109,6 +109,7 @@ let package = Package(
             name: "LitmusServer",
             dependencies: [
                 "AccessControl",
+                "HTTPServing",
                 "NetworkAddress",
                 "LitmusCore",
                 "LitmusWire",
@@ -119,6 +120,21 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // The HTTP server foundation of both daemons: transport, request context with the peer, error
+        // mapping, admin gate, forms.
+        .target(
+            name: "HTTPServing",
+            dependencies: [
+                "AccessControl",
+                "LitmusWire",
+                "NetworkAddress",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -143,6 +159,7 @@ let package = Package(
                 "VIPSets",
                 "LitmusWire",
                 "AccessControl",
+                "HTTPServing",
                 "Yams",
                 .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
                 .product(name: "Logging", package: "swift-log"),
@@ -216,6 +233,17 @@ let package = Package(
 
         // MARK: tests
         .testTarget(name: "NetworkAddressTests", dependencies: ["NetworkAddress"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "HTTPServingTests",
+            dependencies: [
+                "AccessControl", "HTTPServing", "LitmusWire", "NetworkAddress",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "CNetlink"], swiftSettings: swiftSettings),
         .testTarget(
             name: "IPVSTests",
@@ -230,7 +258,8 @@ let package = Package(
             name: "BrotherCoreTests",
             dependencies: [
                 "Eventually",
-                "BrotherCore", "Clocks", "IPVS", "IPVSTesting", "LitmusWire", "LitmusCore", "AccessControl", "NetworkAddress", "DeterministicRandom",
+                "BrotherCore", "Clocks", "IPVS", "IPVSTesting", "LitmusWire", "LitmusCore", "AccessControl", "HTTPServing", "NetworkAddress",
+                "DeterministicRandom",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -263,7 +292,7 @@ let package = Package(
             name: "LitmusServerTests",
             dependencies: [
                 "Eventually",
-                "LitmusServer", "LitmusCore", "LitmusWire", "LitmusTesting", "AccessControl", "NetworkAddress",
+                "LitmusServer", "LitmusCore", "LitmusWire", "LitmusTesting", "AccessControl", "HTTPServing", "NetworkAddress",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

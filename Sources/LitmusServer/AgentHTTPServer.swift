@@ -1,4 +1,5 @@
 import Glibc
+import HTTPServing
 import Hummingbird
 import LitmusCore
 import Logging

@@ -1,4 +1,5 @@
 import AccessControl
+import HTTPServing
 import HTTPTypes
 import Hummingbird
 import LitmusCore
@@ -11,22 +12,16 @@ import NIOCore
     import Foundation
 #endif
 
-/// Which listener a router serves: the Unix socket is trusted for force changes, TCP is checked.
-public enum AgentTransport: Sendable {
-    case tcp
-    case unixSocket
-}
-
 /// litmus_paper's HTTP API, byte for byte, plus JSON on request and a Prometheus `/metrics`.
 public struct AgentRoutes: Sendable {
     let state: AgentState
-    let transport: AgentTransport
+    let transport: ServerTransport
     /// Renders the Prometheus exposition; supplied by the executable, which owns the metrics backend.
     let renderMetrics: (@Sendable () -> String)?
     let now: @Sendable () -> Date
 
     public init(
-        state: AgentState, transport: AgentTransport, renderMetrics: (@Sendable () -> String)? = nil,
+        state: AgentState, transport: ServerTransport, renderMetrics: (@Sendable () -> String)? = nil,
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.state = state
@@ -45,9 +40,9 @@ public struct AgentRoutes: Sendable {
     static let pollerConnectionsHeader = HTTPField.Name(HealthReport.pollerConnectionsHeader)!
 
     /// Builds the router; every handler answers 4xx with a reason for bad input and never throws a 500.
-    public func buildRouter() -> Router<AgentRequestContext> {
-        let router = Router(context: AgentRequestContext.self)
-        router.middlewares.add(PlainErrorMiddleware())
+    public func buildRouter() -> Router<PeerRequestContext> {
+        let router = Router(context: PeerRequestContext.self)
+        router.middlewares.add(PlainErrorMiddleware(style: .litmusPaper))
         router.get("/") { request, _ in await self.table(request) }
         router.get("/metrics") { _, _ in await self.prometheus() }
         for direction in ForceDirection.allCases {
@@ -75,18 +70,18 @@ public struct AgentRoutes: Sendable {
     // MARK: reads
 
     /// The brothers that poll a service and what they last said (JSON).
-    func pollers(_ context: AgentRequestContext) -> Response {
+    func pollers(_ context: PeerRequestContext) -> Response {
         json(.ok, state.pollers.reports(for: context.parameters.get("service") ?? ""))
     }
 
-    func status(_ request: Request, _ context: AgentRequestContext) async -> Response {
+    func status(_ request: Request, _ context: PeerRequestContext) async -> Response {
         if let poller = request.headers[AgentRoutes.pollerHeader], let name = context.parameters.get("service") {
             state.pollers.record(
                 service: name, poller: poller, weight: request.headers[AgentRoutes.pollerWeightHeader],
                 connections: request.headers[AgentRoutes.pollerConnectionsHeader], at: now())
         }
         // Hot path: the status rendered at the last change, without an actor hop.
-        if !wantsJSON(request), let name = context.parameters.get("service") {
+        if !request.wantsJSON, let name = context.parameters.get("service") {
             let now = self.now()
             if let snapshot = state.snapshots.lookup(name, now: now) {
                 let status = snapshot.status
@@ -104,7 +99,7 @@ public struct AgentRoutes: Sendable {
         guard let name = context.parameters.get("service"), let status = await state.status(of: name) else {
             var headers = HTTPFields()
             headers[AgentRoutes.healthHeader] = "0"
-            if wantsJSON(request) { return json(.notFound, ["error": "NOT FOUND"], headers: headers) }
+            if request.wantsJSON { return json(.notFound, ["error": "NOT FOUND"], headers: headers) }
             return text(.notFound, "NOT FOUND", headers: headers)
         }
         var headers = HTTPFields()
@@ -113,17 +108,17 @@ public struct AgentRoutes: Sendable {
         if let age = status.age { headers[AgentRoutes.ageHeader] = AgentRoutes.milliseconds(age) }
         if let stale = status.staleReason { headers[AgentRoutes.staleHeader] = stale }
         let code: HTTPResponse.Status = status.reported > 0 ? .ok : .serviceUnavailable
-        if wantsJSON(request) { return json(code, status, headers: headers) }
+        if request.wantsJSON { return json(code, status, headers: headers) }
         return text(code, StatusText.status(status), headers: headers)
     }
 
     func table(_ request: Request) async -> Response {
         let statuses = await state.allStatuses()
-        if wantsJSON(request) { return json(.ok, statuses) }
+        if request.wantsJSON { return json(.ok, statuses) }
         return text(.ok, StatusText.table(statuses, version: LitmusVersion.current))
     }
 
-    func serviceMetrics(_ request: Request, _ context: AgentRequestContext) async -> Response {
+    func serviceMetrics(_ request: Request, _ context: PeerRequestContext) async -> Response {
         guard let name = context.parameters.get("service"), let status = await state.status(of: name) else {
             return text(.notFound, "NOT FOUND")
         }
@@ -140,15 +135,15 @@ public struct AgentRoutes: Sendable {
 
     // MARK: force changes
 
-    func createForce(_ request: Request, _ context: AgentRequestContext, scope: Force.Scope, direction: ForceDirection) async -> Response {
+    func createForce(_ request: Request, _ context: PeerRequestContext, scope: Force.Scope, direction: ForceDirection) async -> Response {
         if let denied = await authorize(request, context) { return denied }
         let fields: FormFields
-        do { fields = try await formFields(request) } catch { return text(.badRequest, "\(error)") }
+        do { fields = try await request.formFields() } catch { return text(.badRequest, "\(error)") }
         let forceRequest: ForceRequest
         do {
             forceRequest = try ForceRequest(scope: scope, direction: direction, fields: fields)
         } catch {
-            return wantsJSON(request) ? json(.badRequest, ["error": error.description]) : text(.badRequest, error.description)
+            return request.wantsJSON ? json(.badRequest, ["error": error.description]) : text(.badRequest, error.description)
         }
         let force = forceRequest.force(now: now())
         do {
@@ -156,29 +151,25 @@ public struct AgentRoutes: Sendable {
         } catch {
             return text(.serviceUnavailable, error.description)
         }
-        if wantsJSON(request) { return json(.created, force) }
+        if request.wantsJSON { return json(.created, force) }
         return text(.created, "File created")
     }
 
-    func deleteForce(_ request: Request, _ context: AgentRequestContext, scope: Force.Scope, direction: ForceDirection) async -> Response {
+    func deleteForce(_ request: Request, _ context: PeerRequestContext, scope: Force.Scope, direction: ForceDirection) async -> Response {
         if let denied = await authorize(request, context) { return denied }
         do {
             guard try await state.removeForce(scope: scope, direction: direction) else {
-                return wantsJSON(request) ? json(.notFound, ["error": "NOT FOUND"]) : text(.notFound, "NOT FOUND")
+                return request.wantsJSON ? json(.notFound, ["error": "NOT FOUND"]) : text(.notFound, "NOT FOUND")
             }
         } catch {
             return text(.serviceUnavailable, error.description)
         }
-        return wantsJSON(request) ? json(.ok, ["result": "deleted"]) : text(.ok, "File deleted")
+        return request.wantsJSON ? json(.ok, ["result": "deleted"]) : text(.ok, "File deleted")
     }
 
-    func authorize(_ request: Request, _ context: AgentRequestContext) async -> Response? {
-        var token = request.headers[AgentRoutes.tokenHeader]
-        if let authorization = request.headers[.authorization], authorization.hasPrefix("Bearer ") {
-            token = String(authorization.dropFirst("Bearer ".count))
-        }
-        let policy = AdminPolicy(access: await state.settings.admin)
-        switch policy.decide(remoteAddress: context.remoteIPAddress, viaUnixSocket: transport == .unixSocket, token: token) {
+    func authorize(_ request: Request, _ context: PeerRequestContext) async -> Response? {
+        let gate = AdminGate(policy: AdminPolicy(access: await state.settings.admin), tokenHeader: AgentRoutes.tokenHeader)
+        switch gate.decide(request, context, transport: transport) {
         case .allowed: return nil
         case .needsToken(let reason): return text(.unauthorized, reason)
         case .forbidden(let reason): return text(.forbidden, reason)
@@ -187,30 +178,13 @@ public struct AgentRoutes: Sendable {
 
     // MARK: helpers
 
-    func serviceScope(_ context: AgentRequestContext) -> Force.Scope? {
+    func serviceScope(_ context: PeerRequestContext) -> Force.Scope? {
         guard let name = context.parameters.get("service"), ServiceName.isValid(name), name != "global" else { return nil }
         return .service(name)
     }
 
     func badServiceName(_ request: Request) -> Response {
         text(.badRequest, "service names may use only letters, digits and _ : . - (and not be \"global\")")
-    }
-
-    func formFields(_ request: Request) async throws -> FormFields {
-        var fields = FormFields(parsing: request.uri.query ?? "")
-        var request = request
-        let body = try await request.collectBody(upTo: 64 * 1024)
-        if body.readableBytes > 0 {
-            if let type = request.headers[.contentType], type.hasPrefix("application/json") {
-                throw FormError(description: "send form fields (application/x-www-form-urlencoded), not JSON")
-            }
-            fields = FormFields(parsing: String(buffer: body)).merging(fields)
-        }
-        return fields
-    }
-
-    func wantsJSON(_ request: Request) -> Bool {
-        request.headers[.accept]?.contains("application/json") ?? false
     }
 
     func text(_ status: HTTPResponse.Status, _ body: String, headers: HTTPFields = [:]) -> Response {
@@ -237,8 +211,4 @@ extension AgentRoutes {
         let fraction = total % 1000
         return "\(total / 1000)." + (fraction < 10 ? "00" : fraction < 100 ? "0" : "") + "\(fraction)"
     }
-}
-
-struct FormError: Error, CustomStringConvertible {
-    var description: String
 }

@@ -1,6 +1,7 @@
 import AccessControl
 import BrotherCore
 import Foundation
+import HTTPServing
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
@@ -39,7 +40,8 @@ import Testing
     }
 
     static func app(
-        _ monitor: ClusterMonitor, transport: APITransport = .unixSocket, access: AdminAccess = AdminAccess(), reloader: ConfigurationReloader? = nil
+        _ monitor: ClusterMonitor, transport: ServerTransport = .unixSocket, access: AdminAccess = AdminAccess(),
+        reloader: ConfigurationReloader? = nil
     )
         -> some ApplicationProtocol
     {

@@ -1,5 +1,6 @@
 import BrotherCore
 import Foundation
+import HTTPServing
 import Hummingbird
 import HummingbirdTesting
 import Logging

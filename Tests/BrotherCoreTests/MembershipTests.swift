@@ -1,6 +1,7 @@
 import BrotherCore
 import Eventually
 import Foundation
+import HTTPServing
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServing
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
@@ -38,7 +39,7 @@ import Testing
         return state
     }
 
-    static func app(_ state: AgentState, transport: AgentTransport = .unixSocket, metrics: (@Sendable () -> String)? = nil)
+    static func app(_ state: AgentState, transport: ServerTransport = .unixSocket, metrics: (@Sendable () -> String)? = nil)
         -> some ApplicationProtocol
     {
         let routes = AgentRoutes(state: state, transport: transport, renderMetrics: metrics, now: { evaluatedAt.addingTimeInterval(2) })

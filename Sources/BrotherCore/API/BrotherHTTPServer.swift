@@ -1,5 +1,6 @@
 import AccessControl
 import Foundation
+import HTTPServing
 import Hummingbird
 import Logging
 import NIOCore

@@ -1,18 +1,13 @@
 import AccessControl
 import AsyncAlgorithms
 import Foundation
+import HTTPServing
 import HTTPTypes
 import Hummingbird
 import IPVS
 import LitmusWire
 import NIOCore
 import ServiceLifecycle
-
-/// Which listener a router serves: the Unix socket is trusted for changes, TCP clients are checked.
-public enum APITransport: Sendable {
-    case tcp
-    case unixSocket
-}
 
 /// brother's HTTP API: big_brother's routes with its exact bodies and codes, JSON for every
 /// resource on `Accept: application/json`, per-node forces, reload and Prometheus `/metrics`.
@@ -32,11 +27,11 @@ public enum APITransport: Sendable {
 /// | GET `/dashboard`, `/events` | the live dashboard and its server-sent events (a JSON snapshot on every change) |
 public struct BrotherRoutes: Sendable {
     let monitor: ClusterMonitor
-    let transport: APITransport
+    let transport: ServerTransport
     let access: AdminAccess
     let reloader: ConfigurationReloader?
 
-    public init(monitor: ClusterMonitor, transport: APITransport, access: AdminAccess = AdminAccess(), reloader: ConfigurationReloader? = nil) {
+    public init(monitor: ClusterMonitor, transport: ServerTransport, access: AdminAccess = AdminAccess(), reloader: ConfigurationReloader? = nil) {
         self.monitor = monitor
         self.transport = transport
         self.access = access
@@ -48,9 +43,9 @@ public struct BrotherRoutes: Sendable {
     static let tokenHeader = HTTPField.Name("X-Brother-Token")!
     static let wording = AdminPolicy.Wording(subject: "changes", socket: "brother's Unix socket", networksSetting: "--admin-network")
 
-    public func buildRouter() -> Router<BrotherRequestContext> {
-        let router = Router(context: BrotherRequestContext.self)
-        router.middlewares.add(APIErrorMiddleware())
+    public func buildRouter() -> Router<PeerRequestContext> {
+        let router = Router(context: PeerRequestContext.self)
+        router.middlewares.add(PlainErrorMiddleware(style: .bigBrother))
         router.get("/") { request, _ in await self.index(request) }
         router.get("/metrics") { _, _ in await self.metrics() }
         router.get("/dashboard") { _, _ in
@@ -79,7 +74,7 @@ public struct BrotherRoutes: Sendable {
 
     func index(_ request: Request) async -> Response {
         let statuses = await monitor.statuses()
-        if wantsJSON(request) {
+        if request.wantsJSON {
             return json(.ok, IndexView(version: BrotherVersion.current, clusters: statuses.map { ClusterView($0) }, lastReload: await reloadView()))
         }
         let running = statuses.filter(\.phase.isRunning).map { (label: ClusterView.label($0.configuration), combinedWeight: $0.combinedWeight) }
@@ -87,24 +82,24 @@ public struct BrotherRoutes: Sendable {
         return bigBrother(.ok, BigBrotherText.index(running: running, stopped: stopped))
     }
 
-    func clusterStatus(_ request: Request, _ context: BrotherRequestContext, synchronize: Bool) async -> Response {
+    func clusterStatus(_ request: Request, _ context: PeerRequestContext, synchronize: Bool) async -> Response {
         guard let name = context.parameters.get("name"), var status = await monitor.status(of: name) else { return notFound(request, context) }
         // The side effect of big_brother's GET is a change: only for callers allowed to make changes.
         if synchronize, status.phase == .stopped, authorizationFailure(request, context) == nil {
             try? await monitor.synchronize(cluster: name)
             status = await monitor.status(of: name) ?? status
         }
-        if wantsJSON(request) { return json(.ok, ClusterView(status)) }
+        if request.wantsJSON { return json(.ok, ClusterView(status)) }
         return bigBrother(.ok, BigBrotherText.clusterStatus(running: status.phase.isRunning, combinedWeight: status.combinedWeight))
     }
 
-    func statusDetail(_ request: Request, _ context: BrotherRequestContext) async -> Response {
+    func statusDetail(_ request: Request, _ context: PeerRequestContext) async -> Response {
         guard let name = context.parameters.get("name"), let status = await monitor.status(of: name) else { return notFound(request, context) }
         let nodes = status.effective.realServers.map { (address: "\($0.address)", weight: status.weight(of: $0.destinationID)) }
         return bigBrother(.ok, BigBrotherText.statusDetail(cluster: name, running: status.phase.isRunning, nodes: nodes))
     }
 
-    func start(_ request: Request, _ context: BrotherRequestContext) async -> Response {
+    func start(_ request: Request, _ context: PeerRequestContext) async -> Response {
         if let denied = authorizationFailure(request, context) { return denied }
         guard let name = context.parameters.get("name"), await monitor.status(of: name) != nil else { return notFound(request, context) }
         do {
@@ -117,7 +112,7 @@ public struct BrotherRoutes: Sendable {
         return changed(request, name)
     }
 
-    func stop(_ request: Request, _ context: BrotherRequestContext) async -> Response {
+    func stop(_ request: Request, _ context: PeerRequestContext) async -> Response {
         if let denied = authorizationFailure(request, context) { return denied }
         guard let name = context.parameters.get("name"), await monitor.status(of: name) != nil else { return notFound(request, context) }
         do {
@@ -130,7 +125,7 @@ public struct BrotherRoutes: Sendable {
 
     // MARK: brother's additions
 
-    func nodeDetail(_ request: Request, _ context: BrotherRequestContext) async -> Response {
+    func nodeDetail(_ request: Request, _ context: PeerRequestContext) async -> Response {
         guard let name = context.parameters.get("name"), await monitor.status(of: name) != nil else { return notFound(request, context) }
         let text = context.parameters.get("node") ?? ""
         do {
@@ -141,12 +136,12 @@ public struct BrotherRoutes: Sendable {
         }
     }
 
-    func force(_ request: Request, _ context: BrotherRequestContext, _ force: WeightForce?) async -> Response {
+    func force(_ request: Request, _ context: PeerRequestContext, _ force: WeightForce?) async -> Response {
         if let denied = authorizationFailure(request, context) { return denied }
         guard let name = context.parameters.get("name"), await monitor.status(of: name) != nil else { return notFound(request, context) }
         let fields: FormFields
         do {
-            fields = try await formFields(request)
+            fields = try await request.formFields()
         } catch {
             return failure(request, .badRequest, "\(error)")
         }
@@ -165,7 +160,7 @@ public struct BrotherRoutes: Sendable {
 
     /// Dynamic membership: `PUT /cluster/<n>/members/<address:port>` with the fields of
     /// ``MemberRegistration`` (the contract litmus's registrar sends).
-    func join(_ request: Request, _ context: BrotherRequestContext) async -> Response {
+    func join(_ request: Request, _ context: PeerRequestContext) async -> Response {
         if let denied = authorizationFailure(request, context) { return denied }
         guard let name = context.parameters.get("name"), await monitor.status(of: name) != nil else { return notFound(request, context) }
         let text = context.parameters.get("node") ?? ""
@@ -174,7 +169,7 @@ public struct BrotherRoutes: Sendable {
         }
         let member: MemberRegistration
         do {
-            member = try MemberRegistration(fields: try await formFields(request))
+            member = try MemberRegistration(fields: try await request.formFields())
         } catch {
             return failure(request, .badRequest, "\(error)")
         }
@@ -191,7 +186,7 @@ public struct BrotherRoutes: Sendable {
         }
     }
 
-    func leave(_ request: Request, _ context: BrotherRequestContext) async -> Response {
+    func leave(_ request: Request, _ context: PeerRequestContext) async -> Response {
         if let denied = authorizationFailure(request, context) { return denied }
         guard let name = context.parameters.get("name"), await monitor.status(of: name) != nil else { return notFound(request, context) }
         do {
@@ -202,15 +197,15 @@ public struct BrotherRoutes: Sendable {
         return changed(request, name)
     }
 
-    func reload(_ request: Request, _ context: BrotherRequestContext) async -> Response {
+    func reload(_ request: Request, _ context: PeerRequestContext) async -> Response {
         if let denied = authorizationFailure(request, context) { return denied }
         guard let reloader else { return failure(request, .notFound, "this brother has no configuration file to reload") }
         switch await reloader.reload() {
         case .applied(let report):
-            if wantsJSON(request) { return json(.ok, ["result": "reloaded", "changes": report.description]) }
+            if request.wantsJSON { return json(.ok, ["result": "reloaded", "changes": report.description]) }
             return plain(.ok, "reloaded: \(report)\n")
         case .refused(let error):
-            if wantsJSON(request) { return json(.unprocessableContent, ["error": error]) }
+            if request.wantsJSON { return json(.unprocessableContent, ["error": error]) }
             return plain(.unprocessableContent, "reload refused, nothing changed:\n\(error)\n")
         }
     }
@@ -279,7 +274,7 @@ public struct BrotherRoutes: Sendable {
         guard let status, let node = ClusterView(status).nodes.first(where: { $0.node == "\(id)" }) else {
             return failure(request, .notFound, "node \(id) not found")
         }
-        if wantsJSON(request) { return json(.ok, node) }
+        if request.wantsJSON { return json(.ok, node) }
         var lines = [
             "Node: \(node.node)", "Cluster: \(status.name)", "Weight: \(node.weight)", "Reason: \(node.reason)",
             "Health: \(node.health.map(String.init) ?? "unknown")", "Agent: \(node.agent)",
@@ -292,48 +287,29 @@ public struct BrotherRoutes: Sendable {
     }
 
     func changed(_ request: Request, _ name: String) -> Response {
-        if wantsJSON(request) { return json(.ok, ["result": "OK", "cluster": name]) }
+        if request.wantsJSON { return json(.ok, ["result": "OK", "cluster": name]) }
         return bigBrother(.ok, "OK")
     }
 
     func notModified() -> Response { Response(status: .notModified) }
 
-    func notFound(_ request: Request, _ context: BrotherRequestContext) -> Response {
+    func notFound(_ request: Request, _ context: PeerRequestContext) -> Response {
         let name = context.parameters.get("name") ?? ""
-        if wantsJSON(request) { return json(.notFound, ["error": BigBrotherText.notFound(name)]) }
+        if request.wantsJSON { return json(.notFound, ["error": BigBrotherText.notFound(name)]) }
         return bigBrother(.notFound, BigBrotherText.notFound(name))
     }
 
-    func authorizationFailure(_ request: Request, _ context: BrotherRequestContext) -> Response? {
-        var token = request.headers[BrotherRoutes.tokenHeader]
-        if let authorization = request.headers[.authorization], authorization.hasPrefix("Bearer ") {
-            token = String(authorization.dropFirst("Bearer ".count))
-        }
-        let policy = AdminPolicy(access: access, wording: BrotherRoutes.wording)
-        switch policy.decide(remoteAddress: context.remoteIPAddress, viaUnixSocket: transport == .unixSocket, token: token) {
+    func authorizationFailure(_ request: Request, _ context: PeerRequestContext) -> Response? {
+        let gate = AdminGate(policy: AdminPolicy(access: access, wording: BrotherRoutes.wording), tokenHeader: BrotherRoutes.tokenHeader)
+        switch gate.decide(request, context, transport: transport) {
         case .allowed: return nil
         case .needsToken(let reason): return failure(request, .unauthorized, reason)
         case .forbidden(let reason): return failure(request, .forbidden, reason)
         }
     }
 
-    func formFields(_ request: Request) async throws -> FormFields {
-        var fields = FormFields(parsing: request.uri.query ?? "")
-        var request = request
-        let body = try await request.collectBody(upTo: 64 * 1024)
-        if body.readableBytes > 0 {
-            if let type = request.headers[.contentType], type.hasPrefix("application/json") {
-                throw APIRequestError(description: "send form fields (reason=…), not JSON")
-            }
-            fields = FormFields(parsing: String(buffer: body)).merging(fields)
-        }
-        return fields
-    }
-
-    func wantsJSON(_ request: Request) -> Bool { request.headers[.accept]?.contains("application/json") ?? false }
-
     func failure(_ request: Request, _ status: HTTPResponse.Status, _ message: String) -> Response {
-        wantsJSON(request) ? json(status, ["error": message]) : plain(status, message + "\n")
+        request.wantsJSON ? json(status, ["error": message]) : plain(status, message + "\n")
     }
 
     func bigBrother(_ status: HTTPResponse.Status, _ body: String) -> Response {
@@ -351,9 +327,4 @@ public struct BrotherRoutes: Sendable {
         let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
         return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
-}
-
-/// A request brother cannot use, with the reason.
-struct APIRequestError: Error, CustomStringConvertible {
-    var description: String
 }

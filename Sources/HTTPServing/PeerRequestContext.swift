@@ -1,12 +1,12 @@
-import AccessControl
 import Hummingbird
 import NIOCore
 import NetworkAddress
 
-/// Request context that remembers the client's address, which the change checks need.
-public struct BrotherRequestContext: RequestContext {
+/// The request context of both daemons' servers: Hummingbird's, plus the peer's address, which the
+/// admin checks need.
+public struct PeerRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
-    /// The peer's socket address; nil in router-only tests.
+    /// The peer's socket address; `nil` in router-only tests and on the Unix socket.
     public let remoteAddress: SocketAddress?
 
     public init(source: ApplicationRequestContextSource) {
@@ -15,7 +15,7 @@ public struct BrotherRequestContext: RequestContext {
     }
 
     /// The client's IP address, when it connected over IP.
-    var remoteIPAddress: IPAddress? {
+    public var remoteIPAddress: IPAddress? {
         guard let text = remoteAddress?.ipAddress else { return nil }
         return IPAddress(text)
     }
