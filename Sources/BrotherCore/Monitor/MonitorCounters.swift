@@ -16,6 +16,19 @@ public struct MonitorCounters: Hashable, Sendable {
         /// Poll-latency histogram buckets (seconds, cumulative counts), Prometheus style.
         public var latencyBuckets: [Int] = Array(repeating: 0, count: MonitorCounters.latencyBounds.count)
         public init() {}
+
+        /// Adds another tally (a round's or a kernel write's) to this one.
+        public mutating func add(_ other: PerCluster) {
+            rounds += other.rounds
+            polls += other.polls
+            pollFailures.merge(other.pollFailures, uniquingKeysWith: +)
+            pollLatencySum += other.pollLatencySum
+            transitions += other.transitions
+            kernelWrites += other.kernelWrites
+            kernelWriteFailures += other.kernelWriteFailures
+            driftRepairs += other.driftRepairs
+            for index in latencyBuckets.indices where index < other.latencyBuckets.count { latencyBuckets[index] += other.latencyBuckets[index] }
+        }
     }
 
     public static let latencyBounds: [Double] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]

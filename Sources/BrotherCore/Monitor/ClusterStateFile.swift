@@ -1,0 +1,86 @@
+import Foundation
+import IPVS
+import Logging
+
+/// The monitor's state file: restores the clusters' statuses at start and saves their durable part
+/// (``DurableClusterState``, with the phase) after changes. After a round, only that cluster's part is
+/// encoded again (``EncodedStateFile``); every other change saves the whole state, so the parts kept
+/// encoded are never stale. Without a store (tests, `--state-file` unset) nothing is read or written.
+struct ClusterStateFile {
+    /// The clusters as the file left them.
+    struct Restored {
+        var clusters: [String: ClusterStatus] = [:]
+        /// Services of clusters removed from the configuration while they drained.
+        var leftoverServices: [String: String] = [:]
+    }
+
+    let store: BrotherStateStore?
+    let logger: Logger
+    private var encoded = EncodedStateFile()
+
+    init(store: BrotherStateStore?, logger: Logger) {
+        self.store = store
+        self.logger = logger
+    }
+
+    /// The configured clusters with their saved state, each in its saved phase or, without one, the
+    /// start mode's.
+    /// - Throws: ``BrotherStateError`` when the state file exists but cannot be read.
+    func restore(_ configuration: BrotherConfiguration, startMode: ClusterStartMode) throws -> Restored {
+        let saved = try store?.load() ?? BrotherStateStore.Snapshot()
+        var restored = Restored()
+        for cluster in configuration.clusters {
+            var states: [Destination.ID: NodeHealthState] = [:]
+            for (key, state) in saved.clusters[cluster.name] ?? [:] {
+                if let id = Destination.ID(parsing: key) { states[id] = state }
+            }
+            let phase = saved.phases?[cluster.name] ?? (startMode == .all ? .running : .stopped)
+            var status = ClusterStatus(configuration: cluster, phase: phase, states: states)
+            for (key, deadline) in saved.draining?[cluster.name] ?? [:] {
+                if let id = Destination.ID(parsing: key) { status.draining[id] = deadline }
+            }
+            for (key, node) in saved.dynamicNodes?[cluster.name] ?? [:] {
+                if let id = Destination.ID(parsing: key) { status.dynamicNodes[id] = node }
+            }
+            for (key, deadline) in saved.retiredServices?[cluster.name] ?? [:] {
+                if let id = VirtualService.ID(parsing: key) { status.retiredServices[id] = deadline }
+            }
+            restored.clusters[cluster.name] = status
+        }
+        for (name, service) in saved.removedClusterServices ?? [:] where configuration.cluster(named: name) == nil {
+            restored.leftoverServices[name] = service
+        }
+        return restored
+    }
+
+    /// Writes the state file; failures are logged (the next save tries again).
+    /// - Parameters:
+    ///   - clusters: every cluster's status.
+    ///   - cluster: the one cluster whose part changed, or nil when any may have.
+    mutating func save(_ clusters: [String: ClusterStatus], changed cluster: String? = nil) {
+        guard let store else { return }
+        do {
+            let document: Data
+            if let cluster, !encoded.isEmpty {
+                document = try encoded.document(updating: cluster, to: clusters[cluster].map(Self.record))
+            } else {
+                document = try encoded.document(for: clusters.mapValues(Self.record))
+            }
+            try store.write(document)
+        } catch let error as BrotherStateError {
+            logger.error("\(error)")
+        } catch {
+            logger.error("state file \(store.path) cannot be encoded (\(error))")
+        }
+    }
+
+    /// A cluster's part of the file: the durable part only. A ramp or a wobbling health changes
+    /// weights every round, and would have every save encode every cluster again (both come back
+    /// after a restart).
+    static func record(_ status: ClusterStatus) -> EncodedStateFile.ClusterRecord {
+        let durable = DurableClusterState(status)
+        return EncodedStateFile.ClusterRecord(
+            states: durable.states, phase: status.phase, draining: durable.draining, retiredServices: durable.retiredServices,
+            dynamicNodes: durable.dynamicNodes, removedService: status.isRemovedFromConfiguration ? "\(status.configuration.serviceID)" : nil)
+    }
+}
