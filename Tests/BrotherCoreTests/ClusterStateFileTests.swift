@@ -1,6 +1,7 @@
 import Foundation
 import IPVS
 import Logging
+import NetworkAddress
 import Testing
 
 @testable import BrotherCore

@@ -3,6 +3,7 @@ import Foundation
 import IPVS
 import IPVSTesting
 import Logging
+import NetworkAddress
 import Testing
 
 /// The reconciler against the recording fake kernel: exactly the differences are written, and a

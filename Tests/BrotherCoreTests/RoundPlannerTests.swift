@@ -1,6 +1,7 @@
 import BrotherCore
 import Foundation
 import IPVS
+import NetworkAddress
 import Testing
 
 /// A round's decisions as values: statuses, polls and `now` in; weights, the table to make, events,
