@@ -82,6 +82,8 @@ let package = Package(
 
         // MARK: litmus agent (LitmusWire → LitmusCore → LitmusServer)
         .target(name: "LitmusWire", swiftSettings: swiftSettings),
+        // The one YAML reader of both daemons' config files (parser, scalar rule, typed access, problems); no dependencies.
+        .target(name: "YAML", swiftSettings: swiftSettings),
         // Who may change state over HTTP (loopback, Unix socket, networks + token); litmus and brother.
         .target(name: "AccessControl", swiftSettings: swiftSettings),
         .target(
@@ -90,6 +92,7 @@ let package = Package(
                 "AccessControl",
                 "Clocks",
                 "LitmusWire",
+                "YAML",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -137,7 +140,7 @@ let package = Package(
                 "VIPSets",
                 "LitmusWire",
                 "AccessControl",
-                "Yams",
+                "YAML",
                 .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -217,7 +220,7 @@ let package = Package(
             name: "BrotherCoreTests",
             dependencies: [
                 "Eventually",
-                "BrotherCore", "Clocks", "IPVS", "IPVSTesting", "LitmusWire", "LitmusCore", "AccessControl", "DeterministicRandom",
+                "BrotherCore", "Clocks", "IPVS", "IPVSTesting", "LitmusWire", "LitmusCore", "AccessControl", "DeterministicRandom", "YAML",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -235,14 +238,18 @@ let package = Package(
         .testTarget(name: "VIPSetsKernelTests", dependencies: ["VIPSets"], swiftSettings: swiftSettings),
         .testTarget(name: "LitmusWireTests", dependencies: ["LitmusWire", "DeterministicRandom"], swiftSettings: swiftSettings),
         .testTarget(
+            name: "YAMLTests",
+            dependencies: ["YAML", .product(name: "PropertyBased", package: "swift-property-based")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "LitmusCoreTests",
             dependencies: [
                 "Eventually",
-                "Clocks", "LitmusCore", "LitmusWire", "LitmusTesting", "AccessControl",
+                "Clocks", "LitmusCore", "LitmusWire", "LitmusTesting", "AccessControl", "YAML",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: swiftSettings
         ),

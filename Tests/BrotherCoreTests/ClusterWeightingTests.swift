@@ -2,6 +2,7 @@ import BrotherCore
 import Foundation
 import IPVS
 import Testing
+import YAML
 
 @Suite struct ClusterWeightingTests {
     static let t0 = Date(timeIntervalSince1970: 1_800_000_000)

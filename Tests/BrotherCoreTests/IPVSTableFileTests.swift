@@ -2,6 +2,7 @@ import BrotherCore
 import Foundation
 import IPVS
 import Testing
+import YAML
 
 @Suite struct IPVSTableFileTests {
     @Test func theExampleFileLoads() throws {
@@ -37,7 +38,9 @@ import Testing
             _ = try IPVSTableFile(yaml: yaml, source: "table.yml")
             Issue.record("accepted bad input: \(yaml)")
         } catch {
-            #expect("\(error)".hasPrefix("table.yml: "), "\(error)")
+            // `table.yml:LINE:COLUMN: PATH: MESSAGE`
+            #expect("\(error)".hasPrefix("table.yml:"), "\(error)")
+            #expect((error as? IPVSTableFileError)?.line != nil && (error as? IPVSTableFileError)?.column != nil, "\(error)")
             #expect("\(error)".contains(expected), "\(error)")
         }
     }

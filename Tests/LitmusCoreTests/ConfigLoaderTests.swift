@@ -2,6 +2,7 @@ import AccessControl
 import Foundation
 import LitmusTesting
 import Testing
+import YAML
 
 @testable import LitmusCore
 

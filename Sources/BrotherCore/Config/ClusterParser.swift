@@ -1,6 +1,6 @@
 import Foundation
 import IPVS
-import Yams
+import YAML
 
 /// Which keys may appear where.
 enum ClusterKeys {

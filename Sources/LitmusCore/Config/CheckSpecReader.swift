@@ -1,3 +1,5 @@
+import YAML
+
 /// Turns one `dependencies[i]` or `checks[i]` mapping into a spec; option names follow litmus_paper.
 ///
 /// litmus_paper used `timeout_seconds` for some types and `timeout` for others; both are accepted everywhere.
