@@ -47,6 +47,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.4.0"),
         // No traits: FullFoundation would link full Foundation (and ICU) into the agent; ConfigurationSupport is unused.
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0", traits: []),
+        // Tests only: libyaml, the independent implementation YAMLTests compares the YAML module against.
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.0"),
         .package(url: "https://github.com/apple/swift-async-algorithms.git", from: "1.1.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
@@ -237,9 +238,10 @@ let package = Package(
         .testTarget(name: "VIPSetsTests", dependencies: ["VIPSets", "DeterministicRandom"], swiftSettings: swiftSettings),
         .testTarget(name: "VIPSetsKernelTests", dependencies: ["VIPSets"], swiftSettings: swiftSettings),
         .testTarget(name: "LitmusWireTests", dependencies: ["LitmusWire", "DeterministicRandom"], swiftSettings: swiftSettings),
+        // Yams (libyaml) only here: the independent implementation the differential tests compare against.
         .testTarget(
             name: "YAMLTests",
-            dependencies: ["YAML", .product(name: "PropertyBased", package: "swift-property-based")],
+            dependencies: ["YAML", "DeterministicRandom", "Yams", .product(name: "PropertyBased", package: "swift-property-based")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

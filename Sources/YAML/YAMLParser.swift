@@ -331,6 +331,8 @@ public struct YAMLParser {
         let base = max(parentIndent, 0)
         var contentIndent = explicitIndent.map { parentIndent < 0 ? $0 : base + $0 }
         var lines: [String] = []
+        // Whether each line ends with a line break: the text's last line may not (a file without a final newline).
+        var breaks: [Bool] = []
         while position < bytes.count {
             let lineStart = position
             var spaces = 0
@@ -354,22 +356,25 @@ public struct YAMLParser {
                 position = lineStart
                 break
             }
+            breaks.append(position < bytes.count)
             if position < bytes.count { position += 1 }
         }
         // Do not consume the line that ended the scalar (the caller reads it); keep at its start.
-        var trailingEmpty = 0
+        var trailingBreaks = 0
         while let last = lines.last, last.isEmpty {
-            trailingEmpty += 1
+            if breaks.removeLast() { trailingBreaks += 1 }
             lines.removeLast()
         }
         var text = folded ? Self.fold(lines) : lines.joined(separator: "\n")
+        // Clip and keep end with the last line's break, if it has one.
+        let finalBreak = !lines.isEmpty && breaks.last == true
         switch chomping {
         case UInt8(ascii: "-"): break
         case UInt8(ascii: "+"):
-            if !lines.isEmpty { text += "\n" }
-            text += String(repeating: "\n", count: trailingEmpty)
+            if finalBreak { text += "\n" }
+            text += String(repeating: "\n", count: trailingBreaks)
         default:
-            if !lines.isEmpty { text += "\n" }
+            if finalBreak { text += "\n" }
         }
         return YAMLNode(content: .scalar(YAMLScalar(text: text, style: folded ? .folded : .literal)), mark: mark)
     }

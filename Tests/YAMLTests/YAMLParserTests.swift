@@ -67,6 +67,9 @@ import YAML
             expected: "{a: |line 1\\n  indented\\n\\nline 3\\n|, b: c}"),
         Golden(name: "literal strip", yaml: "a: |-\n  x\n\n", expected: "{a: |x|}"),
         Golden(name: "literal keep", yaml: "a: |+\n  x\n\n", expected: "{a: |x\\n\\n|}"),
+        // Found by the differential test: a file's last line has no line break to keep.
+        Golden(name: "literal at the end without a final line break", yaml: "a: |\n  x\n  y", expected: "{a: |x\\ny|}"),
+        Golden(name: "kept folded at the end without a final line break", yaml: "- >+\n  x", expected: "[>x>]"),
         Golden(name: "literal explicit indentation", yaml: "a: |2\n   x\n  y\n", expected: "{a: | x\\ny\\n|}"),
         Golden(
             name: "folded block", yaml: "a: >\n  one\n  two\n\n  three\n    more\n  four\n", expected: "{a: >one two\\nthree\\n  more\\nfour\\n>}"),
