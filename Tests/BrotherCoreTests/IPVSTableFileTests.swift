@@ -17,6 +17,19 @@ import YAML
         #expect(mark.destinations.first?.upperThreshold == 500)
     }
 
+    /// The table may be JSON, which is YAML's flow style.
+    @Test func aJSONTableLoads() throws {
+        let json = """
+            {"services": [
+              {"service": "FWM 7", "scheduler": "wlc",
+               "destinations": [{"address": "192.0.2.1", "weight": 2}, {"address": "192.0.2.2:80", "weight": "3"}]}
+            ]}
+            """
+        let file = try IPVSTableFile(yaml: json, source: "table.json")
+        let mark = try #require(file.desired.services[.firewallMark(7, family: .ipv4)])
+        #expect(mark.destinations.map(\.weight) == [2, 3])
+    }
+
     @Test(arguments: [
         ("services: 3", "services: must be a list"),
         ("services:\n  - service: TCP 1.2.3.4", "services[0].service: \"TCP 1.2.3.4\" is not a service"),
