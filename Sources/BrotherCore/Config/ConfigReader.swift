@@ -1,11 +1,9 @@
 import YAML
 
-/// A YAML node and the path that names it in errors. A value merged in from `_big_brother` keeps
-/// its own path, so an error in a default points at the default, not at every cluster.
-struct LocatedNode {
-    var node: YAMLNode
-    var path: String
-}
+/// A YAML node and the path that names it in errors: the YAML module's cursor, which litmus's reader
+/// walks too. A value merged in from `_big_brother` keeps its own path, so an error in a default points
+/// at the default, not at every cluster.
+typealias LocatedNode = YAMLCursor
 
 /// Reads typed values by the YAML module's one scalar rule and collects every problem instead of
 /// stopping at the first. The wording of brother's messages is its own (`must be a whole number`), so
@@ -86,7 +84,7 @@ struct ConfigReader {
             }
             visit(pair.value, at: childPath)
             guard !pair.value.isNull else { continue }
-            result.append((key, LocatedNode(node: pair.value, path: childPath)))
+            result.append((key, YAMLCursor(node: pair.value, file: file, path: childPath)))
         }
         return result
     }
@@ -165,7 +163,7 @@ struct ConfigReader {
         }
         return sequence.enumerated().map { index, node in
             visit(node, at: "\(value.path)[\(index)]")
-            return LocatedNode(node: node, path: "\(value.path)[\(index)]")
+            return value.element(index, node)
         }
     }
 }
