@@ -47,6 +47,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.4.0"),
         // No traits: FullFoundation would link full Foundation (and ICU) into the agent; ConfigurationSupport is unused.
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0", traits: []),
+        // Tests only: libyaml, the independent implementation YAMLTests compares the YAML module against.
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.0"),
         .package(url: "https://github.com/apple/swift-async-algorithms.git", from: "1.1.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
@@ -85,6 +86,8 @@ let package = Package(
 
         // MARK: litmus agent (LitmusWire → LitmusCore → LitmusServer)
         .target(name: "LitmusWire", swiftSettings: swiftSettings),
+        // The one YAML reader of both daemons' config files (parser, scalar rule, typed access, problems); no dependencies.
+        .target(name: "YAML", swiftSettings: swiftSettings),
         // Who may change state over HTTP (loopback, Unix socket, networks + token); litmus and brother.
         .target(name: "AccessControl", dependencies: ["NetworkAddress"], swiftSettings: swiftSettings),
         .target(
@@ -94,6 +97,7 @@ let package = Package(
                 "NetworkAddress",
                 "Clocks",
                 "LitmusWire",
+                "YAML",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -160,7 +164,7 @@ let package = Package(
                 "LitmusWire",
                 "AccessControl",
                 "HTTPServing",
-                "Yams",
+                "YAML",
                 .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -259,7 +263,7 @@ let package = Package(
             dependencies: [
                 "Eventually",
                 "BrotherCore", "Clocks", "IPVS", "IPVSTesting", "LitmusWire", "LitmusCore", "AccessControl", "HTTPServing", "NetworkAddress",
-                "DeterministicRandom",
+                "DeterministicRandom", "YAML",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -276,15 +280,20 @@ let package = Package(
         .testTarget(name: "VIPSetsTests", dependencies: ["VIPSets", "NetworkAddress", "DeterministicRandom"], swiftSettings: swiftSettings),
         .testTarget(name: "VIPSetsKernelTests", dependencies: ["VIPSets", "NetworkAddress"], swiftSettings: swiftSettings),
         .testTarget(name: "LitmusWireTests", dependencies: ["LitmusWire", "DeterministicRandom"], swiftSettings: swiftSettings),
+        // Yams (libyaml) only here: the independent implementation the differential tests compare against.
+        .testTarget(
+            name: "YAMLTests",
+            dependencies: ["YAML", "DeterministicRandom", "Yams", .product(name: "PropertyBased", package: "swift-property-based")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "LitmusCoreTests",
             dependencies: [
                 "Eventually",
-                "Clocks", "LitmusCore", "LitmusWire", "LitmusTesting", "AccessControl", "NetworkAddress",
+                "Clocks", "LitmusCore", "LitmusWire", "LitmusTesting", "AccessControl", "NetworkAddress", "YAML",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -8,7 +8,7 @@ struct CheckCommand: ParsableCommand {
         commandName: "check",
         abstract: "Validate a brother configuration file without starting or touching the kernel.",
         discussion: """
-            Prints every problem as FILE: YAML-PATH: what is wrong, one per line, and exits 1; prints a summary of the clusters \
+            Prints every problem as FILE:LINE:COLUMN: YAML-PATH: what is wrong, one per line, and exits 1; prints a summary of the clusters \
             and exits 0 when the file is valid. big_brother keys that brother accepts but does not act on (max_down_ticks, \
             nagios, offset, non_egress_locations, a node's interpol: true) are warnings, not problems: each is printed to standard error as \
             FILE: YAML-PATH: warning: what brother does instead, and the exit status stays 0.

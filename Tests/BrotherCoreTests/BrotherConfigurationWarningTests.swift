@@ -4,6 +4,7 @@ import IPVSTesting
 import Logging
 import NIOConcurrencyHelpers
 import Testing
+import YAML
 
 /// big_brother keys brother accepts but does not act on: warnings that name the key, where it is
 /// and what brother does instead; never errors, so a big_brother file still loads.

@@ -3,6 +3,7 @@ import Foundation
 import IPVS
 import NetworkAddress
 import Testing
+import YAML
 
 @Suite struct ClusterWeightingTests {
     static let t0 = Date(timeIntervalSince1970: 1_800_000_000)

@@ -3,6 +3,7 @@ import Foundation
 import IPVS
 import NetworkAddress
 import Testing
+import YAML
 
 @Suite struct IPVSTableFileTests {
     @Test func theExampleFileLoads() throws {
@@ -15,6 +16,19 @@ import Testing
         #expect(mark.service.persistence == .init(timeout: 300, netmaskPrefixLength: 24))
         #expect(mark.destinations.map(\.forwarding) == [.directRouting, .ipip])
         #expect(mark.destinations.first?.upperThreshold == 500)
+    }
+
+    /// The table may be JSON, which is YAML's flow style.
+    @Test func aJSONTableLoads() throws {
+        let json = """
+            {"services": [
+              {"service": "FWM 7", "scheduler": "wlc",
+               "destinations": [{"address": "192.0.2.1", "weight": 2}, {"address": "192.0.2.2:80", "weight": "3"}]}
+            ]}
+            """
+        let file = try IPVSTableFile(yaml: json, source: "table.json")
+        let mark = try #require(file.desired.services[.firewallMark(7, family: .ipv4)])
+        #expect(mark.destinations.map(\.weight) == [2, 3])
     }
 
     @Test(arguments: [
@@ -38,7 +52,9 @@ import Testing
             _ = try IPVSTableFile(yaml: yaml, source: "table.yml")
             Issue.record("accepted bad input: \(yaml)")
         } catch {
-            #expect("\(error)".hasPrefix("table.yml: "), "\(error)")
+            // `table.yml:LINE:COLUMN: PATH: MESSAGE`
+            #expect("\(error)".hasPrefix("table.yml:"), "\(error)")
+            #expect((error as? IPVSTableFileError)?.line != nil && (error as? IPVSTableFileError)?.column != nil, "\(error)")
             #expect("\(error)".contains(expected), "\(error)")
         }
     }

@@ -3,6 +3,7 @@ import Foundation
 import LitmusTesting
 import NetworkAddress
 import Testing
+import YAML
 
 @testable import LitmusCore
 

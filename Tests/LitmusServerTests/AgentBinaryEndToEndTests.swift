@@ -153,7 +153,7 @@ func runTool(_ argv: [String]) async throws -> ProcessResult {
         let bad = dir.write("bad.yml", "services:\n  web:\n    checks:\n      - type: cpu_load\n        weight: heavy\n")
         let failed = try await runTool([litmus, "check", bad])
         #expect(failed.termination == .exited(1))
-        #expect(failed.standardError.contains("\(bad):5: services.web.checks[0].weight: expected an integer"), "\(failed.standardError)")
+        #expect(failed.standardError.contains("\(bad):5:17: services.web.checks[0].weight: expected an integer"), "\(failed.standardError)")
     }
 
     @Test func litmusctlAgainstARunningAgent() async throws {

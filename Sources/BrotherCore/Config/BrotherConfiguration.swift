@@ -1,6 +1,6 @@
 import Foundation
 import IPVS
-import Yams
+import YAML
 
 /// brother's configuration: big_brother's YAML as it is, plus additive keys.
 ///
@@ -34,7 +34,7 @@ public struct BrotherConfiguration: Hashable, Sendable {
     /// Parses a configuration's text; `source` names it in errors and warnings (usually the file's path).
     /// - Throws: ``BrotherConfigurationError`` listing every problem found.
     public init(yaml text: String, source: String) throws {
-        switch Self.parse(yaml: text) {
+        switch Self.parse(yaml: text, source: source) {
         case .success(let (clusters, warnings)):
             self.init(
                 clusters: clusters,
@@ -43,9 +43,10 @@ public struct BrotherConfiguration: Hashable, Sendable {
         }
     }
 
-    /// Every problem in a configuration's text, in document order; empty when it is valid.
+    /// Every problem in a configuration's text, in document order; empty when it is valid. The problems
+    /// name no file.
     public static func validate(yaml text: String) -> [BrotherConfigurationError.Problem] {
-        if case .failure(let problems) = parse(yaml: text) { return problems.list }
+        if case .failure(let problems) = parse(yaml: text, source: "") { return problems.list }
         return []
     }
 
@@ -57,7 +58,7 @@ public struct BrotherConfiguration: Hashable, Sendable {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
             throw BrotherConfigurationError(
-                source: path, problems: [.init(path: "", message: "cannot read the file: \(error.localizedDescription)")])
+                source: path, problems: [.init(file: path, path: "", message: "cannot read the file: \(error.localizedDescription)")])
         }
         return try BrotherConfiguration(yaml: text, source: path)
     }
@@ -68,18 +69,20 @@ public struct BrotherConfiguration: Hashable, Sendable {
     private struct Problems: Error { var list: [BrotherConfigurationError.Problem] }
 
     /// The clusters and the warnings (as problems: path and message) of a valid text.
-    private static func parse(yaml text: String) -> Result<([ClusterConfiguration], [BrotherConfigurationError.Problem]), Problems> {
-        let root: Node?
+    private static func parse(yaml text: String, source: String) -> Result<
+        ([ClusterConfiguration], [BrotherConfigurationError.Problem]), Problems
+    > {
+        let root: YAMLNode?
         do {
-            root = try Yams.compose(yaml: text)
+            root = try YAMLParser.parse(text, file: source)
         } catch {
-            // Yams describes the spot over several lines; one line per problem keeps the report greppable.
-            let message = "\(error)".split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
-            return .failure(Problems(list: [.init(path: "", message: "not valid YAML: \(message)")]))
+            var problem = error
+            problem.message = "not valid YAML: \(problem.message)"
+            return .failure(Problems(list: [problem]))
         }
-        var reader = ConfigReader()
+        var reader = ConfigReader(file: source)
         guard let root else {
-            return .failure(Problems(list: [.init(path: "", message: "is empty; it needs a `clusters` list")]))
+            return .failure(Problems(list: [.init(file: source, path: "", message: "is empty; it needs a `clusters` list")]))
         }
         let top = reader.entries(of: root, at: "", known: ["_big_brother", "clusters"], hint: "`_big_brother` and `clusters`") ?? []
         let topLevel = Dictionary(top, uniquingKeysWith: { first, _ in first })

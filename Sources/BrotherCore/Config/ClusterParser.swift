@@ -1,7 +1,7 @@
 import Foundation
 import IPVS
 import NetworkAddress
-import Yams
+import YAML
 
 /// Which keys may appear where.
 enum ClusterKeys {

@@ -1,68 +1,110 @@
-import Yams
+import YAML
 
-/// A YAML node and the path that names it in errors. A value merged in from `_big_brother` keeps
-/// its own path, so an error in a default points at the default, not at every cluster.
-struct LocatedNode {
-    var node: Node
-    var path: String
-}
+/// A YAML node and the path that names it in errors: the YAML module's cursor, which litmus's reader
+/// walks too. A value merged in from `_big_brother` keeps its own path, so an error in a default points
+/// at the default, not at every cluster.
+typealias LocatedNode = YAMLCursor
 
-/// Reads typed values and collects every problem instead of stopping at the first.
+/// Reads typed values by the YAML module's one scalar rule and collects every problem instead of
+/// stopping at the first. The wording of brother's messages is its own (`must be a whole number`), so
+/// `brother check` reads as it always has; the values and the places are the YAML module's.
 struct ConfigReader {
-    private(set) var problems: [BrotherConfigurationError.Problem] = []
+    /// The file (or whatever the text came from), for each problem.
+    let file: String
+    private(set) var problems: [YAMLProblem] = []
     /// Keys accepted but not acted on (``ClusterKeys/ignored``), at their paths, in the order read.
-    private(set) var warnings: [BrotherConfigurationError.Problem] = []
+    private(set) var warnings: [YAMLProblem] = []
+    /// Where each path read so far starts. Problems are reported by path (`clusters[0].nodes[1].port`, or
+    /// a missing key's `clusters[0].nodes`); the longest read prefix of that path gives the line and column.
+    private var marks: [String: YAMLMark] = [:]
+
+    init(file: String) { self.file = file }
 
     mutating func warn(_ path: String, _ message: String) {
-        warnings.append(BrotherConfigurationError.Problem(path: path, message: message))
+        warnings.append(problem(path, message, at: nil))
     }
 
-    mutating func report(_ path: String, _ message: String) {
-        let problem = BrotherConfigurationError.Problem(path: path, message: message)
+    /// - Parameter mark: where the problem is, when the path alone does not say (a duplicate key).
+    mutating func report(_ path: String, _ message: String, at mark: YAMLMark? = nil) {
+        let problem = problem(path, message, at: mark)
         // A bad `_big_brother` value is read once per cluster; say so once.
         if !problems.contains(problem) { problems.append(problem) }
     }
 
-    /// The mapping's entries by key, in document order; reports non-string and duplicate keys
-    /// and every key outside `known` ("unknown key": typos must not pass silently).
-    mutating func entries(of node: Node, at path: String, known: Set<String>, hint: String) -> [(String, LocatedNode)]? {
+    /// Records where the node at `path` starts, for problems reported by path later.
+    mutating func visit(_ node: YAMLNode, at path: String) {
+        if marks[path] == nil { marks[path] = node.mark }
+    }
+
+    private func problem(_ path: String, _ message: String, at mark: YAMLMark?) -> YAMLProblem {
+        let mark = mark ?? self.mark(of: path)
+        return YAMLProblem(file: file, path: path, line: mark?.line, column: mark?.column, message: message)
+    }
+
+    /// The mark of `path`, or of its nearest visited ancestor (`a.b[2].c` → `a.b[2]` → `a.b` → `a` → root).
+    private func mark(of path: String) -> YAMLMark? {
+        var path = Substring(path)
+        while true {
+            if let mark = marks[String(path)] { return mark }
+            if path.isEmpty { return nil }
+            if path.last == "]", let open = path.lastIndex(of: "[") {
+                path = path[..<open]
+            } else if let dot = path.lastIndex(of: ".") {
+                path = path[..<dot]
+            } else {
+                path = ""
+            }
+        }
+    }
+
+    /// The mapping's entries by key, in document order; reports duplicate keys and every key outside
+    /// `known` ("unknown key": typos must not pass silently). A null value (`key:`, `key: ~`) is no
+    /// entry: by the scalar rule the key is absent and its default applies.
+    mutating func entries(of node: YAMLNode, at path: String, known: Set<String>, hint: String) -> [(String, LocatedNode)]? {
+        visit(node, at: path)
         guard let mapping = node.mapping else {
             report(path, "must be a mapping of \(hint)")
             return nil
         }
         var result: [(String, LocatedNode)] = []
         var seen: Set<String> = []
-        for (keyNode, value) in mapping {
-            guard let key = keyNode.string else {
-                report(path, "keys must be strings")
+        for pair in mapping {
+            guard let key = pair.key.scalar?.text else {
+                report(path, "keys must be strings", at: pair.key.mark)
                 continue
             }
             let childPath = path.isEmpty ? key : "\(path).\(key)"
             guard known.contains(key) else {
-                report(childPath, "unknown key")
+                report(childPath, "unknown key", at: pair.key.mark)
                 continue
             }
             guard seen.insert(key).inserted else {
-                report(childPath, "given twice")
+                report(childPath, "given twice", at: pair.key.mark)
                 continue
             }
-            result.append((key, LocatedNode(node: value, path: childPath)))
+            visit(pair.value, at: childPath)
+            guard !pair.value.isNull else { continue }
+            result.append((key, YAMLCursor(node: pair.value, file: file, path: childPath)))
         }
         return result
     }
 
     mutating func string(_ value: LocatedNode?) -> String? {
         guard let value else { return nil }
-        guard let text = value.node.scalar?.string else {
+        guard let scalar = value.node.scalar, !scalar.isNull else {
             report(value.path, "must be a string")
             return nil
         }
-        return text
+        return scalar.text
     }
 
     mutating func integer(_ value: LocatedNode?, in range: ClosedRange<Int>) -> Int? {
         guard let value else { return nil }
-        guard let text = value.node.scalar?.string, let number = Int(text) else {
+        if let ambiguity = value.node.scalar?.leadingZeroAmbiguity {
+            report(value.path, ambiguity)
+            return nil
+        }
+        guard let number = value.node.scalar?.int else {
             report(value.path, "must be a whole number")
             return nil
         }
@@ -75,7 +117,7 @@ struct ConfigReader {
 
     mutating func bool(_ value: LocatedNode?) -> Bool? {
         guard let value else { return nil }
-        guard value.node.scalar != nil, let flag = value.node.bool else {
+        guard let flag = value.node.scalar?.bool else {
             report(value.path, "must be true or false")
             return nil
         }
@@ -85,7 +127,11 @@ struct ConfigReader {
     /// Seconds as a whole or decimal number (big_brother writes whole seconds).
     mutating func seconds(_ value: LocatedNode?, allowZero: Bool) -> Duration? {
         guard let value else { return nil }
-        guard let text = value.node.scalar?.string, let number = Double(text), number.isFinite else {
+        if let ambiguity = value.node.scalar?.leadingZeroAmbiguity {
+            report(value.path, ambiguity)
+            return nil
+        }
+        guard let text = value.node.scalar?.text, let number = value.node.scalar?.double, number.isFinite else {
             report(value.path, "must be a number of seconds")
             return nil
         }
@@ -102,7 +148,7 @@ struct ConfigReader {
 
     mutating func fraction(_ value: LocatedNode?) -> Double? {
         guard let value else { return nil }
-        guard let text = value.node.scalar?.string, let number = Double(text), number > 0, number < 1 else {
+        guard let number = value.node.scalar?.double, number > 0, number < 1 else {
             report(value.path, "must be a fraction between 0 and 1 (exclusive), e.g. 0.5")
             return nil
         }
@@ -115,6 +161,9 @@ struct ConfigReader {
             report(value.path, "must be a list")
             return nil
         }
-        return sequence.enumerated().map { LocatedNode(node: $1, path: "\(value.path)[\($0)]") }
+        return sequence.enumerated().map { index, node in
+            visit(node, at: "\(value.path)[\(index)]")
+            return value.element(index, node)
+        }
     }
 }

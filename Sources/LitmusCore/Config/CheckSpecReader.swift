@@ -1,4 +1,5 @@
 import NetworkAddress
+import YAML
 
 /// Turns one `dependencies[i]` or `checks[i]` mapping into a spec; option names follow litmus_paper.
 ///

@@ -2,6 +2,7 @@ import AccessControl
 import Glibc
 import LitmusWire
 import NetworkAddress
+import YAML
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -47,13 +48,15 @@ public enum ConfigLoader {
             return nil
         }
         do {
-            guard let node = try YAMLParser.parse(text) else {
+            guard let node = try YAMLParser.parse(text, file: file) else {
                 errors.append(ConfigError(file: file, path: "", message: "the file is empty; expected a mapping"))
                 return nil
             }
             return YAMLCursor(node: node, file: file, path: "")
         } catch {
-            errors.append(ConfigError(file: file, path: "", line: error.line, message: "not valid YAML: \(error.message) (column \(error.column))"))
+            var problem = error
+            problem.message = "not valid YAML: \(problem.message)"
+            errors.append(problem)
             return nil
         }
     }

@@ -1,15 +1,18 @@
-/// Parses one YAML document into `YAMLNode`s: the YAML that configuration files use, without Foundation.
+/// Parses one YAML document into `YAMLNode`s: the YAML subset that configuration files use, without Foundation.
 ///
 /// Supported: block mappings and sequences (including `- key: value` entries and a sequence at its key's
 /// indentation), flow `[...]` and `{...}` over several lines, plain, single- and double-quoted scalars (all
 /// escapes), `|` and `>` block scalars with chomping and indentation indicators, multi-line plain scalars,
-/// comments, `---`/`...` and directives, anchors and aliases. Not supported, each with a clear error:
-/// tags (`!`), complex keys (`?`), collections as keys, and more than one document.
+/// comments, `---`/`...` and directives, anchors and aliases (both readers this one replaced accepted them).
+/// Refused, each with its line, column and what to write instead: tags (`!`), complex keys (`?`),
+/// collections as keys, merge keys (`<<`), and more than one document.
 ///
 /// Written for the litmus agent so it needs neither Yams nor Foundation (whose ICU data cost the agent
-/// about 9 MB of memory); the rules follow the YAML 1.2 spec, with scalars resolved as YAML 1.1 (`YAMLScalar`).
-struct YAMLParser {
+/// about 9 MB of memory); the syntax follows the YAML 1.2 spec. The parser only keeps each scalar's text and
+/// style; what a scalar means is `YAMLScalar`'s one rule.
+public struct YAMLParser {
     private let bytes: [UInt8]
+    private let file: String
     private var position = 0
     /// Offsets where each line starts, for line and column numbers.
     private let lineStarts: [Int]
@@ -25,14 +28,16 @@ struct YAMLParser {
         case afterKey
     }
 
+    /// - Parameter file: names the text in problems (usually its path).
     /// - Returns: the document's root node, or `nil` if the text holds no node (empty, or only comments).
-    /// - Throws: `YAMLSyntaxError` with the line and column of the first problem.
-    static func parse(_ text: String) throws(YAMLSyntaxError) -> YAMLNode? {
-        var parser = YAMLParser(text)
+    /// - Throws: `YAMLProblem` with the file, line and column of the first problem (its path is empty).
+    public static func parse(_ text: String, file: String = "") throws(YAMLProblem) -> YAMLNode? {
+        var parser = YAMLParser(text, file: file)
         return try parser.document()
     }
 
-    private init(_ text: String) {
+    private init(_ text: String, file: String) {
+        self.file = file
         // Line breaks become \n (CRLF and lone CR are line breaks in YAML too); a byte order mark is skipped.
         var bytes: [UInt8] = []
         bytes.reserveCapacity(text.utf8.count)
@@ -54,7 +59,7 @@ struct YAMLParser {
 
     // MARK: Document
 
-    private mutating func document() throws(YAMLSyntaxError) -> YAMLNode? {
+    private mutating func document() throws(YAMLProblem) -> YAMLNode? {
         try skipToContent()
         // Directives (%YAML, %TAG) only matter for tags, which are not supported; they are skipped.
         while !atEnd, column(of: position) == 0, peek() == UInt8(ascii: "%") {
@@ -89,27 +94,27 @@ struct YAMLParser {
     /// A node on the lines after its key or dash (or nothing if the next content is not indented deeper).
     ///
     /// `sequenceAtParent` allows a block sequence at the key's own indentation (`key:\n- a\n- b`).
-    private mutating func nodeOnFollowingLines(parentIndent: Int, line: Int, sequenceAtParent: Bool) throws(YAMLSyntaxError) -> YAMLNode {
+    private mutating func nodeOnFollowingLines(parentIndent: Int, at mark: YAMLMark, sequenceAtParent: Bool) throws(YAMLProblem) -> YAMLNode {
         try skipToContent()
-        guard !atEnd, !atDocumentMarker("---"), !atDocumentMarker("...") else { return .null(line: line) }
+        guard !atEnd, !atDocumentMarker("---"), !atDocumentMarker("...") else { return .null(at: mark) }
         let indent = column(of: position)
         if indent > parentIndent || (sequenceAtParent && indent == parentIndent && atSequenceEntry) {
             return try node(parentIndent: parentIndent, placement: .ownLine)
         }
-        return .null(line: line)
+        return .null(at: mark)
     }
 
     /// The node that starts at the current position.
-    private mutating func node(parentIndent: Int, placement: Placement) throws(YAMLSyntaxError) -> YAMLNode {
+    private mutating func node(parentIndent: Int, placement: Placement) throws(YAMLProblem) -> YAMLNode {
         let start = position
-        let line = lineNumber(of: start)
+        let mark = markAt(start)
         switch peek() {
         case UInt8(ascii: "&"):
             let name = try anchorName()
             skipSpaces()
             let anchored: YAMLNode
             if atLineEnd {
-                anchored = try nodeOnFollowingLines(parentIndent: parentIndent, line: line, sequenceAtParent: placement == .afterKey)
+                anchored = try nodeOnFollowingLines(parentIndent: parentIndent, at: mark, sequenceAtParent: placement == .afterKey)
             } else {
                 anchored = try node(parentIndent: parentIndent, placement: placement)
             }
@@ -142,27 +147,28 @@ struct YAMLParser {
             throw error("complex mapping keys (?) are not supported")
         default:
             let scalar = try scalarOrKey(parentIndent: parentIndent)
-            guard atMappingIndicator(flow: false) else { return YAMLNode(content: .scalar(scalar), line: line) }
+            guard atMappingIndicator(flow: false) else { return YAMLNode(content: .scalar(scalar), mark: mark) }
             guard placement != .afterKey else {
                 throw error("a mapping cannot start on its key's line (is a quote missing around a value with \": \" in it?)")
             }
-            if lineNumber(of: position) != line {
+            if lineNumber(of: position) != mark.line {
                 throw error("a mapping key must fit on one line", at: start)
             }
-            return try blockMapping(indent: column(of: start), firstKey: YAMLNode(content: .scalar(scalar), line: line))
+            return try blockMapping(indent: column(of: start), firstKey: YAMLNode(content: .scalar(scalar), mark: mark))
         }
     }
 
     /// Entries `key: value` at column `indent`; the position is at the first key's `:`.
-    private mutating func blockMapping(indent: Int, firstKey: YAMLNode) throws(YAMLSyntaxError) -> YAMLNode {
+    private mutating func blockMapping(indent: Int, firstKey: YAMLNode) throws(YAMLProblem) -> YAMLNode {
         var pairs: [YAMLPair] = []
         var key = firstKey
         while true {
+            try refuseMergeKey(key)
             position += 1  // the ':'
             skipSpaces()
             let value: YAMLNode
             if atLineEnd {
-                value = try nodeOnFollowingLines(parentIndent: indent, line: key.line, sequenceAtParent: true)
+                value = try nodeOnFollowingLines(parentIndent: indent, at: key.mark, sequenceAtParent: true)
             } else {
                 value = try node(parentIndent: indent, placement: .afterKey)
             }
@@ -183,21 +189,21 @@ struct YAMLParser {
             guard atMappingIndicator(flow: false), lineNumber(of: position) == lineNumber(of: keyStart) else {
                 throw error("expected \"key: value\" (a key followed by a colon and a space)", at: keyStart)
             }
-            key = YAMLNode(content: .scalar(scalar), line: lineNumber(of: keyStart))
+            key = YAMLNode(content: .scalar(scalar), mark: markAt(keyStart))
         }
-        return YAMLNode(content: .mapping(pairs), line: firstKey.line)
+        return YAMLNode(content: .mapping(pairs), mark: firstKey.mark)
     }
 
     /// Entries `- item` at column `indent`; the position is at the first `-`.
-    private mutating func blockSequence(indent: Int) throws(YAMLSyntaxError) -> YAMLNode {
-        let line = lineNumber(of: position)
+    private mutating func blockSequence(indent: Int) throws(YAMLProblem) -> YAMLNode {
+        let mark = markAt(position)
         var items: [YAMLNode] = []
         while true {
-            let entryLine = lineNumber(of: position)
+            let entryMark = markAt(position)
             position += 1  // the '-'
             skipSpaces()
             if atLineEnd {
-                items.append(try nodeOnFollowingLines(parentIndent: indent, line: entryLine, sequenceAtParent: false))
+                items.append(try nodeOnFollowingLines(parentIndent: indent, at: entryMark, sequenceAtParent: false))
             } else {
                 items.append(try node(parentIndent: indent, placement: .afterDash))
             }
@@ -209,13 +215,13 @@ struct YAMLParser {
             // Same column but no dash: the sequence was a mapping value at its key's indentation; the mapping goes on.
             guard atSequenceEntry else { break }
         }
-        return YAMLNode(content: .sequence(items), line: line)
+        return YAMLNode(content: .sequence(items), mark: mark)
     }
 
     // MARK: Scalars in block context
 
     /// A quoted or plain scalar; stops before a `: ` that makes it a key (the caller checks for one).
-    private mutating func scalarOrKey(parentIndent: Int) throws(YAMLSyntaxError) -> YAMLScalar {
+    private mutating func scalarOrKey(parentIndent: Int) throws(YAMLProblem) -> YAMLScalar {
         switch peek() {
         case UInt8(ascii: "'"), UInt8(ascii: "\""):
             let scalar = try quotedScalar()
@@ -230,7 +236,7 @@ struct YAMLParser {
     }
 
     /// A plain scalar; in block context it continues on following lines indented deeper than `parentIndent`.
-    private mutating func plainScalar(parentIndent: Int, flow: Bool) throws(YAMLSyntaxError) -> YAMLScalar {
+    private mutating func plainScalar(parentIndent: Int, flow: Bool) throws(YAMLProblem) -> YAMLScalar {
         let start = position
         if let byte = peek(), Self.indicators.contains(byte) {
             let nextIsSafe = !isBlankOrEnd(at: position + 1) && !(flow && Self.flowIndicators.contains(bytes[position + 1]))
@@ -301,8 +307,8 @@ struct YAMLParser {
     }
 
     /// `|` or `>` with optional chomping (`-`, `+`) and indentation (1-9) indicators, then the indented lines.
-    private mutating func blockScalar(parentIndent: Int) throws(YAMLSyntaxError) -> YAMLNode {
-        let line = lineNumber(of: position)
+    private mutating func blockScalar(parentIndent: Int) throws(YAMLProblem) -> YAMLNode {
+        let mark = markAt(position)
         let folded = peek() == UInt8(ascii: ">")
         position += 1
         var chomping: UInt8?
@@ -325,6 +331,8 @@ struct YAMLParser {
         let base = max(parentIndent, 0)
         var contentIndent = explicitIndent.map { parentIndent < 0 ? $0 : base + $0 }
         var lines: [String] = []
+        // Whether each line ends with a line break: the text's last line may not (a file without a final newline).
+        var breaks: [Bool] = []
         while position < bytes.count {
             let lineStart = position
             var spaces = 0
@@ -348,24 +356,27 @@ struct YAMLParser {
                 position = lineStart
                 break
             }
+            breaks.append(position < bytes.count)
             if position < bytes.count { position += 1 }
         }
         // Do not consume the line that ended the scalar (the caller reads it); keep at its start.
-        var trailingEmpty = 0
+        var trailingBreaks = 0
         while let last = lines.last, last.isEmpty {
-            trailingEmpty += 1
+            if breaks.removeLast() { trailingBreaks += 1 }
             lines.removeLast()
         }
         var text = folded ? Self.fold(lines) : lines.joined(separator: "\n")
+        // Clip and keep end with the last line's break, if it has one.
+        let finalBreak = !lines.isEmpty && breaks.last == true
         switch chomping {
         case UInt8(ascii: "-"): break
         case UInt8(ascii: "+"):
-            if !lines.isEmpty { text += "\n" }
-            text += String(repeating: "\n", count: trailingEmpty)
+            if finalBreak { text += "\n" }
+            text += String(repeating: "\n", count: trailingBreaks)
         default:
-            if !lines.isEmpty { text += "\n" }
+            if finalBreak { text += "\n" }
         }
-        return YAMLNode(content: .scalar(YAMLScalar(text: text, style: folded ? .folded : .literal)), line: line)
+        return YAMLNode(content: .scalar(YAMLScalar(text: text, style: folded ? .folded : .literal)), mark: mark)
     }
 
     /// `>` folding: a break between two ordinary lines becomes a space; blank lines and lines indented
@@ -398,7 +409,7 @@ struct YAMLParser {
 
     // MARK: Quoted scalars
 
-    private mutating func quotedScalar() throws(YAMLSyntaxError) -> YAMLScalar {
+    private mutating func quotedScalar() throws(YAMLProblem) -> YAMLScalar {
         let open = position
         let quote = bytes[position]
         let double = quote == UInt8(ascii: "\"")
@@ -458,7 +469,7 @@ struct YAMLParser {
     }
 
     /// One `\` escape of a double-quoted string; the position is at the backslash.
-    private mutating func escape(into text: inout [UInt8]) throws(YAMLSyntaxError) {
+    private mutating func escape(into text: inout [UInt8]) throws(YAMLProblem) {
         let start = position
         guard let code = peek(1) else { throw error("a backslash at the end of the text", at: start) }
         position += 2
@@ -491,9 +502,10 @@ struct YAMLParser {
 
     // MARK: Flow collections
 
-    private mutating func flowCollection() throws(YAMLSyntaxError) -> YAMLNode {
+    private mutating func flowCollection() throws(YAMLProblem) -> YAMLNode {
         let open = position
         let line = lineNumber(of: open)
+        let mark = markAt(open)
         let isSequence = peek() == UInt8(ascii: "[")
         let close = isSequence ? UInt8(ascii: "]") : UInt8(ascii: "}")
         let name = isSequence ? "flow sequence ([...])" : "flow mapping ({...})"
@@ -514,16 +526,17 @@ struct YAMLParser {
             let keyIsQuoted = first.scalar.map { $0.style == .singleQuoted || $0.style == .doubleQuoted } ?? false
             if peek() == UInt8(ascii: ":"), keyIsQuoted || atMappingIndicator(flow: true) {
                 guard first.scalar != nil else { throw error("a flow collection cannot be a mapping key") }
+                try refuseMergeKey(first)
                 position += 1
                 try skipFlowSpace(open: open, name: name)
                 let value: YAMLNode
                 if peek() == UInt8(ascii: ",") || peek() == close {
-                    value = .null(line: lineNumber(of: position))
+                    value = .null(at: markAt(position))
                 } else {
                     value = try flowNode(open: open, name: name)
                 }
                 if isSequence {
-                    items.append(YAMLNode(content: .mapping([YAMLPair(key: first, value: value)]), line: first.line))
+                    items.append(YAMLNode(content: .mapping([YAMLPair(key: first, value: value)]), mark: first.mark))
                 } else {
                     pairs.append(YAMLPair(key: first, value: value))
                 }
@@ -531,7 +544,7 @@ struct YAMLParser {
                 items.append(first)
             } else {
                 guard first.scalar != nil else { throw error("a flow collection cannot be a mapping key") }
-                pairs.append(YAMLPair(key: first, value: .null(line: first.line)))
+                pairs.append(YAMLPair(key: first, value: .null(at: first.mark)))
             }
             try skipFlowSpace(open: open, name: name)
             if peek() == UInt8(ascii: ",") {
@@ -544,16 +557,16 @@ struct YAMLParser {
             }
             throw error("expected ',' or '\(Character(Unicode.Scalar(close)))' in the \(name) opened at line \(line)")
         }
-        return YAMLNode(content: isSequence ? .sequence(items) : .mapping(pairs), line: line)
+        return YAMLNode(content: isSequence ? .sequence(items) : .mapping(pairs), mark: mark)
     }
 
-    private mutating func flowNode(open: Int, name: String) throws(YAMLSyntaxError) -> YAMLNode {
-        let line = lineNumber(of: position)
+    private mutating func flowNode(open: Int, name: String) throws(YAMLProblem) -> YAMLNode {
+        let mark = markAt(position)
         switch peek() {
         case UInt8(ascii: "["), UInt8(ascii: "{"):
             return try flowCollection()
         case UInt8(ascii: "'"), UInt8(ascii: "\""):
-            return YAMLNode(content: .scalar(try quotedScalar()), line: line)
+            return YAMLNode(content: .scalar(try quotedScalar()), mark: mark)
         case UInt8(ascii: "&"):
             let anchorName = try anchorName()
             try skipFlowSpace(open: open, name: name)
@@ -568,12 +581,12 @@ struct YAMLParser {
         case UInt8(ascii: "!"):
             throw error("YAML tags (!...) are not supported; write the value without a tag")
         default:
-            return YAMLNode(content: .scalar(try plainScalar(parentIndent: -1, flow: true)), line: line)
+            return YAMLNode(content: .scalar(try plainScalar(parentIndent: -1, flow: true)), mark: mark)
         }
     }
 
     /// Blanks, line breaks and comments inside a flow collection.
-    private mutating func skipFlowSpace(open: Int, name: String) throws(YAMLSyntaxError) {
+    private mutating func skipFlowSpace(open: Int, name: String) throws(YAMLProblem) {
         while let byte = peek() {
             if byte == .space || byte == .tab || byte == .lf {
                 position += 1
@@ -592,7 +605,7 @@ struct YAMLParser {
     // MARK: Anchors
 
     /// `&name` or `*name`: the name runs to a blank or a flow indicator.
-    private mutating func anchorName() throws(YAMLSyntaxError) -> String {
+    private mutating func anchorName() throws(YAMLProblem) -> String {
         let sigil = position
         position += 1
         let start = position
@@ -650,7 +663,7 @@ struct YAMLParser {
 
     /// Skips blanks, comments and empty lines up to the next content; a tab in the indentation of a
     /// content line is an error, since YAML indents with spaces only.
-    private mutating func skipToContent() throws(YAMLSyntaxError) {
+    private mutating func skipToContent() throws(YAMLProblem) {
         var tabInIndentation = false
         while let byte = peek() {
             switch byte {
@@ -689,9 +702,27 @@ struct YAMLParser {
         offset - lineStarts[lineNumber(of: offset) - 1]
     }
 
-    private func error(_ message: String, at offset: Int? = nil) -> YAMLSyntaxError {
-        let offset = min(offset ?? position, bytes.count)
-        return YAMLSyntaxError(line: lineNumber(of: offset), column: column(of: offset) + 1, message: message)
+    /// YAML 1.1's merge key (`<<: *defaults`) is not part of the subset: both readers this parser replaced
+    /// took `<<` for an ordinary key, so a file with one never worked; say so instead of "unknown key".
+    private func refuseMergeKey(_ key: YAMLNode) throws(YAMLProblem) {
+        guard key.scalar == YAMLScalar(text: "<<", style: .plain) else { return }
+        throw YAMLProblem(
+            file: file, path: "", line: key.line, column: key.column,
+            message: "merge keys (<<) are not supported; write the keys out in full")
+    }
+
+    /// Where `offset` is, as people count: 1-based line, and 1-based column in Unicode scalars.
+    private func markAt(_ offset: Int) -> YAMLMark {
+        let line = lineNumber(of: offset)
+        let start = lineStarts[line - 1]
+        // UTF-8 continuation bytes (10xxxxxx) do not start a scalar.
+        let scalars = bytes[start..<min(offset, bytes.count)].reduce(0) { $0 + ($1 & 0xC0 == 0x80 ? 0 : 1) }
+        return YAMLMark(line: line, column: scalars + 1)
+    }
+
+    private func error(_ message: String, at offset: Int? = nil) -> YAMLProblem {
+        let mark = markAt(min(offset ?? position, bytes.count))
+        return YAMLProblem(file: file, path: "", line: mark.line, column: mark.column, message: message)
     }
 }
 

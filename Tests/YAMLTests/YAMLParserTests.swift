@@ -1,9 +1,6 @@
-import Foundation
-import LitmusTesting
 import PropertyBased
 import Testing
-
-@testable import LitmusCore
+import YAML
 
 /// The YAML reader on its own: what each construct parses to, the lines nodes report, what is refused
 /// and where, and a round trip of random documents written in every style.
@@ -70,6 +67,9 @@ import Testing
             expected: "{a: |line 1\\n  indented\\n\\nline 3\\n|, b: c}"),
         Golden(name: "literal strip", yaml: "a: |-\n  x\n\n", expected: "{a: |x|}"),
         Golden(name: "literal keep", yaml: "a: |+\n  x\n\n", expected: "{a: |x\\n\\n|}"),
+        // Found by the differential test: a file's last line has no line break to keep.
+        Golden(name: "literal at the end without a final line break", yaml: "a: |\n  x\n  y", expected: "{a: |x\\ny|}"),
+        Golden(name: "kept folded at the end without a final line break", yaml: "- >+\n  x", expected: "[>x>]"),
         Golden(name: "literal explicit indentation", yaml: "a: |2\n   x\n  y\n", expected: "{a: | x\\ny\\n|}"),
         Golden(
             name: "folded block", yaml: "a: >\n  one\n  two\n\n  three\n    more\n  four\n", expected: "{a: >one two\\nthree\\n  more\\nfour\\n>}"),
@@ -90,18 +90,6 @@ import Testing
     @Test(arguments: goldens)
     func parses(_ golden: Golden) throws {
         #expect(Self.render(try YAMLParser.parse(golden.yaml)) == golden.expected)
-    }
-
-    /// Every YAML file in examples/ and packaging/ parses (the config loaders check what they mean).
-    @Test(arguments: ["examples", "packaging/etc"])
-    func everyShippedFileParses(_ directory: String) throws {
-        let base = "\(Repository.root)/\(directory)"
-        let files = try FileManager.default.subpathsOfDirectory(atPath: base).filter { $0.hasSuffix(".yml") }.map { "\(base)/\($0)" }
-        #expect(!files.isEmpty)
-        for file in files {
-            let text = try String(contentsOfFile: file, encoding: .utf8)
-            #expect(throws: Never.self, "\(file)") { _ = try YAMLParser.parse(text) }
-        }
     }
 
     @Test func nodesKnowTheirLines() throws {
@@ -129,6 +117,28 @@ import Testing
         let check = try #require(checks.sequence?.first?.mapping)
         #expect(check.map(\.value.line) == [6, 8])
         #expect(top[2].value.sequence?.map(\.line) == [9, 10])
+    }
+
+    @Test func nodesKnowTheirColumnsInCharacters() throws {
+        let root = try #require(try YAMLParser.parse("name: café\nnext: [é, x]\nlist:\n  - v\nempty:\n"))
+        let top = try #require(root.mapping)
+        #expect(
+            top.map(\.key.mark) == [
+                YAMLMark(line: 1, column: 1), YAMLMark(line: 2, column: 1), YAMLMark(line: 3, column: 1), YAMLMark(line: 5, column: 1),
+            ])
+        #expect(top[0].value.mark == YAMLMark(line: 1, column: 7))
+        // Counted in characters: "é" is two bytes but one column.
+        #expect(top[1].value.sequence?.map(\.column) == [8, 11])
+        #expect(top[2].value.mark == YAMLMark(line: 4, column: 3))
+        // A key with no value: the null is placed at the key.
+        #expect(top[3].value.isNull && top[3].value.mark == YAMLMark(line: 5, column: 1))
+    }
+
+    @Test func problemsPrintAsFileLineColumnPathMessage() {
+        #expect(YAMLProblem(file: "a.yml", path: "x.y[2]", line: 3, column: 5, message: "bad").description == "a.yml:3:5: x.y[2]: bad")
+        #expect(YAMLProblem(file: "a.yml", path: "", line: 3, column: 5, message: "bad").description == "a.yml:3:5: bad")
+        #expect(YAMLProblem(file: "a.yml", path: "x", message: "cannot read").description == "a.yml: x: cannot read")
+        #expect(YAMLProblem(path: "x", line: 1, column: 2, message: "bad").description == "1:2: x: bad")
     }
 
     struct Bad: Sendable, CustomTestStringConvertible {
@@ -170,38 +180,16 @@ import Testing
     @Test(arguments: bad)
     func refusesWithLineAndColumn(_ bad: Bad) {
         #expect {
-            _ = try YAMLParser.parse(bad.yaml)
+            _ = try YAMLParser.parse(bad.yaml, file: "bad.yml")
         } throws: { error in
-            guard let error = error as? YAMLSyntaxError else { return false }
+            guard let error = error as? YAMLProblem else { return false }
+            #expect(error.file == "bad.yml" && error.path.isEmpty)
             #expect(error.message.contains(bad.message), "\(error)")
             #expect(error.line == bad.line && error.column == bad.column, "\(error)")
             return true
         }
     }
 
-    @Test func scalarsResolveAsYAML11() throws {
-        func scalar(_ yaml: String) throws -> YAMLScalar { try #require(try YAMLParser.parse("v: \(yaml)")?.mapping?.first?.value.scalar) }
-        #expect(try scalar("42").int == 42)
-        #expect(try scalar("-0x1F").int == -31)
-        #expect(try scalar("0o17").int == 15)
-        #expect(try scalar("017").int == 15)
-        #expect(try scalar("0b101").int == 5)
-        #expect(try scalar("1_000").int == 1000)
-        #expect(try scalar("1:30").int == 90)
-        #expect(try scalar("\"42\"").int == nil)
-        #expect(try scalar("4.5").int == nil)
-        #expect(try scalar("4.5").double == 4.5)
-        #expect(try scalar("1e3").double == 1000)
-        #expect(try scalar("-.inf").double == -.infinity)
-        #expect(try scalar("'4.5'").double == nil)
-        for yes in ["true", "True", "TRUE", "yes", "on", "On"] { #expect(try scalar(yes).bool == true) }
-        for no in ["false", "no", "NO", "off"] { #expect(try scalar(no).bool == false) }
-        #expect(try scalar("tRuE").bool == nil)
-        #expect(try scalar("'true'").bool == nil)
-        for null in ["~", "null", "Null", "NULL", ""] { #expect(try scalar(null).isNull) }
-        #expect(try !scalar("'null'").isNull)
-        #expect(try !scalar("\"\"").isNull)
-    }
 }
 
 /// Random documents written out as YAML, in block or flow style with every scalar style, parse back

@@ -1,27 +1,35 @@
-import NetworkAddress
+/// A YAML node plus where it sits (file and YAML path): the typed-access layer over `YAMLNode`s that
+/// the config readers share. Every read applies `YAMLScalar`'s one scalar rule, and every error is a
+/// `YAMLProblem` naming the file, the node's line and column, and its path.
+public struct YAMLCursor: Sendable {
+    public let node: YAMLNode
+    public let file: String
+    /// e.g. `services.web.checks[1]`; empty for the document's root.
+    public let path: String
 
-/// A YAML node plus where it sits (file and YAML path), so every error can say exactly where it is.
-struct YAMLCursor {
-    let node: YAMLNode
-    let file: String
-    let path: String
-
-    var line: Int? { node.line }
-
-    func error(_ message: String) -> ConfigError {
-        ConfigError(file: file, path: path, line: line, message: message)
+    public init(node: YAMLNode, file: String, path: String = "") {
+        self.node = node
+        self.file = file
+        self.path = path
     }
 
-    func child(_ key: String, _ value: YAMLNode) -> YAMLCursor {
+    /// A problem at this node.
+    public func error(_ message: String) -> YAMLProblem {
+        YAMLProblem(file: file, path: path, line: node.line, column: node.column, message: message)
+    }
+
+    /// The cursor of `key` in this mapping; `value` is its node (or, for a missing key, this mapping's own,
+    /// so "is required" points at the mapping that lacks it).
+    public func child(_ key: String, _ value: YAMLNode) -> YAMLCursor {
         YAMLCursor(node: value, file: file, path: path.isEmpty ? key : "\(path).\(key)")
     }
 
-    func element(_ index: Int, _ value: YAMLNode) -> YAMLCursor {
+    public func element(_ index: Int, _ value: YAMLNode) -> YAMLCursor {
         YAMLCursor(node: value, file: file, path: "\(path)[\(index)]")
     }
 
     /// The entries of a mapping, in file order, with string keys.
-    func mapping() throws(ConfigError) -> [(key: String, value: YAMLCursor)] {
+    public func mapping() throws(YAMLProblem) -> [(key: String, value: YAMLCursor)] {
         guard let pairs = node.mapping else { throw error("expected a mapping (key: value pairs), found \(kind)") }
         var result: [(key: String, value: YAMLCursor)] = []
         for pair in pairs {
@@ -31,63 +39,48 @@ struct YAMLCursor {
         return result
     }
 
-    func sequence() throws(ConfigError) -> [YAMLCursor] {
+    public func sequence() throws(YAMLProblem) -> [YAMLCursor] {
         guard let items = node.sequence else { throw error("expected a list, found \(kind)") }
         return items.enumerated().map { element($0.offset, $0.element) }
     }
 
-    var isNull: Bool { node.isNull }
+    public var isNull: Bool { node.isNull }
 
-    func string() throws(ConfigError) -> String {
+    public func string() throws(YAMLProblem) -> String {
         guard let scalar = node.scalar, !scalar.isNull else { throw error("expected a string, found \(kind)") }
         return scalar.text
     }
 
-    func nonEmptyString() throws(ConfigError) -> String {
+    public func nonEmptyString() throws(YAMLProblem) -> String {
         let value = try string()
         guard !value.isEmpty else { throw error("must not be empty") }
         return value
     }
 
-    func int(in range: ClosedRange<Int>) throws(ConfigError) -> Int {
-        guard let value = node.scalar?.int else { throw error("expected an integer, found \(describe)") }
+    public func int(in range: ClosedRange<Int>) throws(YAMLProblem) -> Int {
+        if let ambiguity = node.scalar?.leadingZeroAmbiguity { throw error(ambiguity) }
+        guard let value = node.scalar?.int, !isNull else { throw error("expected an integer, found \(describe)") }
         guard range.contains(value) else { throw error("must be \(range.lowerBound)...\(range.upperBound), got \(value)") }
         return value
     }
 
-    func bool() throws(ConfigError) -> Bool {
+    public func bool() throws(YAMLProblem) -> Bool {
         guard let value = node.scalar?.bool else { throw error("expected true or false, found \(describe)") }
         return value
     }
 
     /// Seconds, integer or fractional, > 0 and at most `maximum`.
-    func seconds(maximum: Double = 3600) throws(ConfigError) -> Duration {
-        guard let scalar = node.scalar, let value = scalar.double ?? scalar.int.map(Double.init) else {
-            throw error("expected a number of seconds, found \(describe)")
-        }
+    public func seconds(maximum: Double = 3600) throws(YAMLProblem) -> Duration {
+        if let ambiguity = node.scalar?.leadingZeroAmbiguity { throw error(ambiguity) }
+        guard let value = node.scalar?.double, !isNull else { throw error("expected a number of seconds, found \(describe)") }
         guard value > 0, value <= maximum else { throw error("must be more than 0 and at most \(Int(maximum)) seconds, got \(value)") }
         return .milliseconds(Int64((value * 1000).rounded()))
     }
 
-    func port() throws(ConfigError) -> Int { try int(in: 1...65535) }
+    public func port() throws(YAMLProblem) -> Int { try int(in: 1...65535) }
 
-    func hostAndPort() throws(ConfigError) -> HostAndPort {
-        let text = try string()
-        guard let value = HostAndPort(parsing: text) else { throw error("expected host:port or [ipv6]:port, got \"\(text)\"") }
-        return value
-    }
-
-    func regex() throws(ConfigError) -> String {
-        let pattern = try string()
-        do {
-            _ = try Regex(pattern)
-        } catch {
-            throw self.error("not a valid regular expression \"\(pattern)\": \(error)")
-        }
-        return pattern
-    }
-
-    var kind: String {
+    /// What the node is, for messages: "a mapping", "a list", "a scalar" or "nothing (null)".
+    public var kind: String {
         switch node.content {
         case .scalar(let scalar): scalar.isNull ? "nothing (null)" : "a scalar"
         case .mapping: "a mapping"
@@ -95,20 +88,21 @@ struct YAMLCursor {
         }
     }
 
-    var describe: String {
+    /// A scalar's text in quotes, or the node's ``kind``.
+    public var describe: String {
         if let scalar = node.scalar, !scalar.isNull { return "\"\(scalar.text)\"" }
         return kind
     }
 }
 
 /// Reads a mapping's keys once each and reports unknown or missing ones by path.
-struct YAMLObject {
-    let cursor: YAMLCursor
+public struct YAMLObject {
+    public let cursor: YAMLCursor
     private var entries: [String: YAMLCursor] = [:]
     private var order: [String] = []
     private var used: Set<String> = []
 
-    init(_ cursor: YAMLCursor) throws(ConfigError) {
+    public init(_ cursor: YAMLCursor) throws(YAMLProblem) {
         self.cursor = cursor
         for (key, value) in try cursor.mapping() {
             if entries[key] != nil { throw value.error("duplicate key") }
@@ -117,7 +111,7 @@ struct YAMLObject {
         }
     }
 
-    mutating func optional(_ keys: String...) -> YAMLCursor? {
+    public mutating func optional(_ keys: String...) -> YAMLCursor? {
         for key in keys {
             used.insert(key)
             if let value = entries[key], !value.isNull { return value }
@@ -125,7 +119,7 @@ struct YAMLObject {
         return nil
     }
 
-    mutating func required(_ key: String, _ aliases: String...) throws(ConfigError) -> YAMLCursor {
+    public mutating func required(_ key: String, _ aliases: String...) throws(YAMLProblem) -> YAMLCursor {
         for name in [key] + aliases {
             used.insert(name)
             if let value = entries[name], !value.isNull { return value }
@@ -134,7 +128,7 @@ struct YAMLObject {
     }
 
     /// Keys nobody asked for: almost always a typo, so they are errors.
-    func unknownKeys() -> [ConfigError] {
+    public func unknownKeys() -> [YAMLProblem] {
         order.filter { !used.contains($0) }.map { key in
             entries[key]!.error("unknown key; known keys here: \(used.sorted().joined(separator: ", "))")
         }
