@@ -151,6 +151,9 @@ let package = Package(
         // Seeded randomness for tests that feed random input.
         .target(name: "DeterministicRandom", swiftSettings: swiftSettings),
 
+        // MARK: `brother ipvs`: the kernel table as text and JSON, and the table files `brother ipvs apply` reads
+        .target(name: "IPVSViews", dependencies: ["IPVS", "NetworkAddress", "YAML"], swiftSettings: swiftSettings),
+
         // MARK: brother (IPVS → BrotherCore)
         .target(
             name: "BrotherCore",
@@ -182,6 +185,7 @@ let package = Package(
             name: "brother",
             dependencies: [
                 "IPVS",
+                "IPVSViews",
                 "NetworkAddress",
                 "VIPSets",
                 "AccessControl",
@@ -248,6 +252,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .testTarget(
+            name: "IPVSViewsTests", dependencies: ["IPVSViews", "IPVS", "IPVSTesting", "NetworkAddress", "YAML"], swiftSettings: swiftSettings),
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "CNetlink"], swiftSettings: swiftSettings),
         .testTarget(
             name: "IPVSTests",

@@ -2,6 +2,7 @@ import ArgumentParser
 import BrotherCore
 import Foundation
 import IPVS
+import IPVSViews
 
 /// `brother ipvs`: the operator's view of the kernel table, and desired-state apply.
 struct IPVSCommand: AsyncParsableCommand {

@@ -1,7 +1,7 @@
-import BrotherCore
 import Foundation
 import IPVS
 import IPVSTesting
+import IPVSViews
 import NetworkAddress
 import Testing
 

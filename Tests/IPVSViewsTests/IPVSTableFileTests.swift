@@ -1,6 +1,6 @@
-import BrotherCore
 import Foundation
 import IPVS
+import IPVSViews
 import NetworkAddress
 import Testing
 import YAML
