@@ -180,12 +180,48 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // DNS discovery of cluster members (A, AAAA, SRV), over its own small NIO client.
+        .target(
+            name: "BrotherDiscovery",
+            dependencies: [
+                "BrotherCore",
+                "IPVS",
+                "NetworkAddress",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // brother's API, dashboard and /metrics, on the HTTP foundation both daemons share.
+        .target(
+            name: "BrotherServer",
+            dependencies: [
+                "AccessControl",
+                "BrotherCore",
+                "HTTPServing",
+                "IPVS",
+                "LitmusWire",
+                "NetworkAddress",
+                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: executables (thin)
         .executableTarget(
             name: "brother",
             dependencies: [
                 "IPVS",
                 "IPVSViews",
+                "BrotherDiscovery",
+                "BrotherServer",
                 "NetworkAddress",
                 "VIPSets",
                 "AccessControl",
@@ -268,7 +304,8 @@ let package = Package(
             name: "BrotherCoreTests",
             dependencies: [
                 "Eventually",
-                "BrotherCore", "Clocks", "IPVS", "IPVSTesting", "LitmusWire", "LitmusCore", "AccessControl", "HTTPServing", "NetworkAddress",
+                "BrotherCore", "BrotherDiscovery", "BrotherServer", "Clocks", "IPVS", "IPVSTesting", "LitmusWire", "LitmusCore", "AccessControl",
+                "HTTPServing", "NetworkAddress",
                 "DeterministicRandom", "YAML",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

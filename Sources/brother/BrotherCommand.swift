@@ -1,5 +1,6 @@
 import ArgumentParser
 import BrotherCore
+import BrotherServer
 
 @main
 struct BrotherCommand: AsyncParsableCommand {

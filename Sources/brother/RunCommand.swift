@@ -1,6 +1,8 @@
 import AccessControl
 import ArgumentParser
 import BrotherCore
+import BrotherDiscovery
+import BrotherServer
 import Foundation
 import IPVS
 import Logging

@@ -1,4 +1,5 @@
 import BrotherCore
+import BrotherServer
 import Clocks
 import Eventually
 import Foundation

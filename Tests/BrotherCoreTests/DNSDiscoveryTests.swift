@@ -1,4 +1,5 @@
 import BrotherCore
+import BrotherDiscovery
 import Clocks
 import Eventually
 import Foundation

@@ -1,4 +1,5 @@
 import BrotherCore
+import BrotherDiscovery
 import IPVS
 import NetworkAddress
 import PropertyBased

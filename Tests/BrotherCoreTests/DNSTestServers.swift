@@ -1,4 +1,5 @@
 import BrotherCore
+import BrotherDiscovery
 import Foundation
 import IPVS
 import NIOConcurrencyHelpers

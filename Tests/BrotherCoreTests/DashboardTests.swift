@@ -1,4 +1,5 @@
 import BrotherCore
+import BrotherServer
 import Foundation
 import HTTPServing
 import Hummingbird

@@ -1,4 +1,5 @@
 import BrotherCore
+import BrotherServer
 import Eventually
 import Foundation
 import HTTPServing

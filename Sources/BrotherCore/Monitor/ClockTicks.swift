@@ -10,7 +10,7 @@ extension Clock where Duration == Swift.Duration {
     /// Calls `body` on every tick of an `interval` timer on this clock (the ticks of
     /// `AsyncTimerSequence`) until `body` returns false, the task is cancelled or, with
     /// `untilGracefulShutdown`, a graceful shutdown begins.
-    func forEachTick(
+    package func forEachTick(
         of interval: Duration, untilGracefulShutdown: Bool = false, isolation: isolated (any Actor)? = #isolation, _ body: () async -> Bool
     ) async {
         let timer = AsyncTimerSequence(interval: interval, clock: self)

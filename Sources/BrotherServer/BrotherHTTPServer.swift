@@ -1,4 +1,5 @@
 import AccessControl
+import BrotherCore
 import Foundation
 import HTTPServing
 import Hummingbird

@@ -1,5 +1,6 @@
 import AccessControl
 import AsyncAlgorithms
+import BrotherCore
 import Foundation
 import HTTPServing
 import HTTPTypes
