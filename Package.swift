@@ -58,10 +58,13 @@ let package = Package(
             pkgConfig: "libnl-genl-3.0",
             providers: [.apt(["libnl-3-dev", "libnl-genl-3-dev"])]
         ),
-        // mallopt for the litmus agent (no library to link: it is glibc's).
+        // mallopt for the daemons' malloc arenas (no library to link: it is glibc's).
         .systemLibrary(name: "CMalloc"),
-        // epoll for brother-bench's simulated agents (glibc's, like CMalloc).
+        // epoll and eventfd for the reactor (glibc's, like CMalloc).
         .systemLibrary(name: "CEpoll"),
+
+        // MARK: POSIX foundation: the system-call seam, the epoll reactor, the process runner, process tuning
+        .target(name: "Posix", dependencies: ["CEpoll", "CMalloc"], swiftSettings: swiftSettings),
         .systemLibrary(
             name: "CIPSet",
             pkgConfig: "libipset",
@@ -90,6 +93,7 @@ let package = Package(
                 "AccessControl",
                 "Clocks",
                 "LitmusWire",
+                "Posix",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -107,6 +111,7 @@ let package = Package(
                 "AccessControl",
                 "LitmusCore",
                 "LitmusWire",
+                "Posix",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -118,7 +123,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        .target(name: "LitmusTesting", swiftSettings: swiftSettings),
+        .target(name: "LitmusTesting", dependencies: ["Posix"], swiftSettings: swiftSettings),
         // A clock that moves only when a test says so (timers, timeouts, rounds); no dependencies.
         .target(name: "Clocks", swiftSettings: swiftSettings),
         // Tests wait for an event with a generous bound, never for a time to pass.
@@ -131,8 +136,8 @@ let package = Package(
             name: "BrotherCore",
             dependencies: [
                 "CEpoll",
-                "CMalloc",
                 "Clocks",
+                "Posix",
                 "IPVS",
                 "VIPSets",
                 "LitmusWire",
@@ -158,6 +163,7 @@ let package = Package(
                 "VIPSets",
                 "AccessControl",
                 "BrotherCore",
+                "Posix",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -168,9 +174,9 @@ let package = Package(
         .executableTarget(
             name: "litmus",
             dependencies: [
-                "CMalloc",
                 "LitmusCore",
                 "LitmusServer",
+                "Posix",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -190,14 +196,14 @@ let package = Package(
         ),
 
         // MARK: benchmarks (release builds; scripts/bench-*)
-        .executableTarget(name: "ipvs-bench", dependencies: ["IPVS"], swiftSettings: swiftSettings),
+        .executableTarget(name: "ipvs-bench", dependencies: ["IPVS", "Posix"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "brother-bench",
             dependencies: [
                 "BrotherCore",
-                "CEpoll",
                 "IPVS",
                 "IPVSTesting",
+                "Posix",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
                 .product(name: "Logging", package: "swift-log"),
@@ -206,6 +212,7 @@ let package = Package(
         ),
 
         // MARK: tests
+        .testTarget(name: "PosixTests", dependencies: ["Posix", "CEpoll"], swiftSettings: swiftSettings),
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "CNetlink"], swiftSettings: swiftSettings),
         .testTarget(
             name: "IPVSTests",
@@ -238,7 +245,7 @@ let package = Package(
             name: "LitmusCoreTests",
             dependencies: [
                 "Eventually",
-                "Clocks", "LitmusCore", "LitmusWire", "LitmusTesting", "AccessControl",
+                "Clocks", "LitmusCore", "LitmusWire", "LitmusTesting", "AccessControl", "Posix",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -250,7 +257,7 @@ let package = Package(
             name: "LitmusServerTests",
             dependencies: [
                 "Eventually",
-                "LitmusServer", "LitmusCore", "LitmusWire", "LitmusTesting", "AccessControl",
+                "LitmusServer", "LitmusCore", "LitmusWire", "LitmusTesting", "AccessControl", "Posix",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -3,6 +3,7 @@ import Hummingbird
 import LitmusCore
 import Logging
 import NIOCore
+import Posix
 import ServiceLifecycle
 
 #if canImport(FoundationEssentials)

@@ -4,6 +4,7 @@ import BrotherCore
 import Foundation
 import IPVS
 import Logging
+import Posix
 import ServiceLifecycle
 import UnixSignals
 import VIPSets

@@ -5,6 +5,7 @@ import Hummingbird
 import HummingbirdTesting
 import LitmusTesting
 import Logging
+import Posix
 import Testing
 
 @testable import LitmusCore

@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOHTTP1
+import Posix
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials

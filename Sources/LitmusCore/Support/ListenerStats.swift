@@ -1,4 +1,5 @@
 import AccessControl
+import Posix
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
