@@ -82,6 +82,33 @@ struct SystemCallTests {
         #expect(String(decoding: buffer.prefix(5), as: UTF8.self) == "hello")
     }
 
+    @Test func aNonblockingConnectIsUnderWayThenConnected() throws {
+        // A listener on loopback, and a non-blocking connect to it: connected at once or under way,
+        // never an error; once writable, SO_ERROR says it succeeded.
+        let listener = try SystemCall.socket(domain: AF_INET, type: Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue))
+        defer { close(listener) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        try SystemCall.bind(listener, to: address)
+        try SystemCall.listen(listener, backlog: 4)
+        let bound = try SystemCall.localAddress(listener, as: sockaddr_in.self, empty: sockaddr_in())
+        let client = try SystemCall.socket(
+            domain: AF_INET, type: Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue))
+        defer { close(client) }
+        switch try SystemCall.connect(client, to: bound) {
+        case .processed: break
+        case .wouldBlock(let code):
+            #expect(code == EINPROGRESS)
+            var entry = [pollfd(fd: client, events: Int16(POLLOUT), revents: 0)]
+            #expect(try SystemCall.poll(&entry, timeoutMilliseconds: 60_000) == 1)
+        }
+        #expect(try SystemCall.pendingError(client) == 0)
+        let accepted = try SystemCall.accept(listener)
+        if case .processed(let fd) = accepted { close(fd) }
+        #expect(accepted != .wouldBlock(errno: EAGAIN))
+    }
+
     @Test func aWaitInterruptedBySignalReturnsToTheCallerOnce() throws {
         var calls = 0
         let interrupted = try SystemCall.runInterruptible("epoll_wait") { () -> Int32 in

@@ -11,11 +11,17 @@ extension SystemCall {
     /// `connect(2)`: `.processed` when connected at once; on a non-blocking socket, `.wouldBlock`
     /// while it is under way (EINPROGRESS, or EAGAIN for a Unix socket whose backlog is full):
     /// wait until it is writable, then read ``pendingError(_:)``.
+    ///
+    /// The one call not retried on EINTR: an interrupted connect goes on in the background (a
+    /// second call would fail with EALREADY), so it is reported as under way, EINPROGRESS.
     @inlinable
     public static func connect(_ fd: Int32, to address: UnsafePointer<sockaddr>, length: socklen_t) throws(SystemCallError) -> IOResult<Void> {
-        switch try runNonblocking("connect", { Glibc.connect(fd, address, length) }) {
-        case .processed: .processed(())
-        case .wouldBlock(let code): .wouldBlock(errno: code)
+        if Glibc.connect(fd, address, length) == 0 { return .processed(()) }
+        let code = errno
+        switch code {
+        case EINPROGRESS, EINTR: return .wouldBlock(errno: EINPROGRESS)
+        case EAGAIN, EWOULDBLOCK: return .wouldBlock(errno: code)
+        default: throw SystemCallError("connect", errno: code)
         }
     }
 
