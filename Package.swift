@@ -135,7 +135,6 @@ let package = Package(
         .target(
             name: "BrotherCore",
             dependencies: [
-                "CEpoll",
                 "Clocks",
                 "Posix",
                 "IPVS",
@@ -212,7 +211,7 @@ let package = Package(
         ),
 
         // MARK: tests
-        .testTarget(name: "PosixTests", dependencies: ["Posix", "CEpoll"], swiftSettings: swiftSettings),
+        .testTarget(name: "PosixTests", dependencies: ["Posix"], swiftSettings: swiftSettings),
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "CNetlink"], swiftSettings: swiftSettings),
         .testTarget(
             name: "IPVSTests",

@@ -1,4 +1,3 @@
-import CEpoll
 import Glibc
 import IPVS
 import NIOCore
@@ -83,7 +82,7 @@ struct AgentSocket {
         }
         // Requests are written whole and answered before the next: no reason to let Nagle hold one.
         // Best effort, as before: a socket without it still works.
-        _ = try? SystemCall.setOption(fd, level: Int32(IPPROTO_TCP), name: TCP_NODELAY, 1)
+        _ = try? SystemCall.setNoDelay(fd)
         let started: Result<IOResult<Void>, SystemCallError>
         if key.address.family == .ipv4 {
             var address = sockaddr_in()

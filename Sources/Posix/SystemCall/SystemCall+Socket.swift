@@ -1,3 +1,4 @@
+import CEpoll
 import Glibc
 
 /// Sockets through the seam. Each wrapper keeps the C call's shape; what it adds is the retry on
@@ -48,6 +49,12 @@ extension SystemCall {
     public static func setOption(_ fd: Int32, level: Int32, name: Int32, _ value: Int32) throws(SystemCallError) {
         var value = value
         _ = try run("setsockopt") { setsockopt(fd, level, name, &value, socklen_t(MemoryLayout<Int32>.size)) }
+    }
+
+    /// `setsockopt(TCP_NODELAY)`: small requests go out at once rather than wait for Nagle's
+    /// algorithm to fill a segment.
+    public static func setNoDelay(_ fd: Int32) throws(SystemCallError) {
+        try setOption(fd, level: Int32(IPPROTO_TCP), name: TCP_NODELAY, 1)
     }
 
     /// `bind(2)` to a `sockaddr_in`, `sockaddr_in6` or `sockaddr_un`.
