@@ -59,10 +59,13 @@ let package = Package(
             pkgConfig: "libnl-genl-3.0",
             providers: [.apt(["libnl-3-dev", "libnl-genl-3-dev"])]
         ),
-        // mallopt for the litmus agent (no library to link: it is glibc's).
+        // mallopt for the daemons' malloc arenas (no library to link: it is glibc's).
         .systemLibrary(name: "CMalloc"),
-        // epoll for brother-bench's simulated agents (glibc's, like CMalloc).
+        // epoll and eventfd for the reactor (glibc's, like CMalloc).
         .systemLibrary(name: "CEpoll"),
+
+        // MARK: POSIX foundation: the system-call seam, the epoll reactor, the process runner, process tuning
+        .target(name: "Posix", dependencies: ["CEpoll", "CMalloc"], swiftSettings: swiftSettings),
         .systemLibrary(
             name: "CIPSet",
             pkgConfig: "libipset",
@@ -97,6 +100,7 @@ let package = Package(
                 "NetworkAddress",
                 "Clocks",
                 "LitmusWire",
+                "Posix",
                 "YAML",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -117,6 +121,7 @@ let package = Package(
                 "NetworkAddress",
                 "LitmusCore",
                 "LitmusWire",
+                "Posix",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -143,7 +148,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        .target(name: "LitmusTesting", swiftSettings: swiftSettings),
+        .target(name: "LitmusTesting", dependencies: ["Posix"], swiftSettings: swiftSettings),
         // A clock that moves only when a test says so (timers, timeouts, rounds); no dependencies.
         .target(name: "Clocks", swiftSettings: swiftSettings),
         // Tests wait for an event with a generous bound, never for a time to pass.
@@ -158,9 +163,8 @@ let package = Package(
         .target(
             name: "BrotherCore",
             dependencies: [
-                "CEpoll",
-                "CMalloc",
                 "Clocks",
+                "Posix",
                 "IPVS",
                 "NetworkAddress",
                 "VIPSets",
@@ -226,6 +230,7 @@ let package = Package(
                 "VIPSets",
                 "AccessControl",
                 "BrotherCore",
+                "Posix",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -236,9 +241,9 @@ let package = Package(
         .executableTarget(
             name: "litmus",
             dependencies: [
-                "CMalloc",
                 "LitmusCore",
                 "LitmusServer",
+                "Posix",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -259,15 +264,15 @@ let package = Package(
         ),
 
         // MARK: benchmarks (release builds; scripts/bench-*)
-        .executableTarget(name: "ipvs-bench", dependencies: ["IPVS", "NetworkAddress"], swiftSettings: swiftSettings),
+        .executableTarget(name: "ipvs-bench", dependencies: ["IPVS", "NetworkAddress", "Posix"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "brother-bench",
             dependencies: [
                 "BrotherCore",
                 "NetworkAddress",
-                "CEpoll",
                 "IPVS",
                 "IPVSTesting",
+                "Posix",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
                 .product(name: "Logging", package: "swift-log"),
@@ -290,6 +295,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IPVSViewsTests", dependencies: ["IPVSViews", "IPVS", "IPVSTesting", "NetworkAddress", "YAML"], swiftSettings: swiftSettings),
+        .testTarget(name: "PosixTests", dependencies: ["Posix"], swiftSettings: swiftSettings),
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "CNetlink"], swiftSettings: swiftSettings),
         .testTarget(
             name: "IPVSTests",
@@ -333,7 +339,7 @@ let package = Package(
             name: "LitmusCoreTests",
             dependencies: [
                 "Eventually",
-                "Clocks", "LitmusCore", "LitmusWire", "LitmusTesting", "AccessControl", "NetworkAddress", "YAML",
+                "Clocks", "LitmusCore", "LitmusWire", "LitmusTesting", "AccessControl", "NetworkAddress", "Posix", "YAML",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -344,7 +350,7 @@ let package = Package(
             name: "LitmusServerTests",
             dependencies: [
                 "Eventually",
-                "LitmusServer", "LitmusCore", "LitmusWire", "LitmusTesting", "AccessControl", "HTTPServing", "NetworkAddress",
+                "LitmusServer", "LitmusCore", "LitmusWire", "LitmusTesting", "AccessControl", "HTTPServing", "NetworkAddress", "Posix",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -6,6 +6,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import NetworkAddress
+import Posix
 import ServiceLifecycle
 
 /// brother's API listeners: one Hummingbird application per TCP address (loopback by default),
@@ -56,21 +57,10 @@ public enum BrotherHTTPServer {
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
         guard FileManager.default.fileExists(atPath: path) else { return }
-        let probe = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(probe) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+        guard path.utf8.count < MemoryLayout.size(ofValue: sockaddr_un().sun_path) else {
             throw BrotherServerError(description: "socket path \(path) is longer than the kernel allows (107 bytes)")
         }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (index, byte) in bytes.enumerated() { raw[index] = byte }
-        }
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(probe, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        if connected == 0 {
+        if (try? BlockingSocket.connect(unixPath: path, deadline: .after(.milliseconds(200)))) != nil {
             throw BrotherServerError(description: "another brother is already listening on \(path); stop it or use --socket with another path")
         }
         unlink(path)

@@ -1,4 +1,4 @@
-/* epoll and eventfd for brother's poll loop and the benchmark's simulated agents: <sys/epoll.h>
+/* epoll and eventfd for the Posix module's reactor (brother's poll loop and the benchmark's simulated agents): <sys/epoll.h>
  * and <sys/eventfd.h> are not part of Swift's Glibc module. */
 #include <netinet/tcp.h>
 #include <sys/epoll.h>

@@ -5,6 +5,7 @@ import LitmusCore
 import Logging
 import NIOCore
 import NetworkAddress
+import Posix
 import ServiceLifecycle
 
 #if canImport(FoundationEssentials)

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Posix
 
 /// A listening socket on 127.0.0.1 (ephemeral port) or a Unix path, closed on deinit.
 public final class Listener: @unchecked Sendable {
@@ -11,34 +12,28 @@ public final class Listener: @unchecked Sendable {
         // No SO_REUSEADDR: with it, the kernel may hand out a port that an established connection
         // (of another test running in parallel) already uses, and the socket-utilization check then
         // counts that connection as this listener's.
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         address.sin_port = 0
-        _ = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        let fd = required { () throws(SystemCallError) in try SystemCall.socket(domain: AF_INET, type: Int32(SOCK_STREAM.rawValue)) }
+        required { () throws(SystemCallError) in
+            try SystemCall.bind(fd, to: address)
+            try SystemCall.listen(fd, backlog: backlog)
         }
-        listen(fd, backlog)
-        var bound = sockaddr_in()
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &bound) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        let bound = required { () throws(SystemCallError) in try SystemCall.localAddress(fd, as: sockaddr_in.self, empty: sockaddr_in()) }
         self.fd = fd
         self.port = Int(UInt16(bigEndian: bound.sin_port))
     }
 
     /// A Unix stream socket at `path`.
     public init(unixPath path: String, backlog: Int32 = 16) {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (index, byte) in path.utf8.enumerated() { raw[index] = byte }
+        let fd = required { () throws(SystemCallError) in try SystemCall.socket(domain: AF_UNIX, type: Int32(SOCK_STREAM.rawValue)) }
+        let address = unixAddress(path)
+        required { () throws(SystemCallError) in
+            try SystemCall.bind(fd, to: address)
+            try SystemCall.listen(fd, backlog: backlog)
         }
-        _ = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        listen(fd, backlog)
         self.fd = fd
         self.port = 0
     }
@@ -85,28 +80,41 @@ public final class Listener: @unchecked Sendable {
 
 /// Opens a client connection to 127.0.0.1:port or a Unix path, kept open until closed.
 public func connectClient(port: Int) -> Int32 {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
     address.sin_port = UInt16(port).bigEndian
-    _ = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    }
+    let fd = required { () throws(SystemCallError) in try SystemCall.socket(domain: AF_INET, type: Int32(SOCK_STREAM.rawValue)) }
+    _ = required { () throws(SystemCallError) in try SystemCall.connect(fd, to: address) }
     return fd
 }
 
 public func connectClient(unixPath path: String) -> Int32 {
-    let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+    let address = unixAddress(path)
+    let fd = required { () throws(SystemCallError) in try SystemCall.socket(domain: AF_UNIX, type: Int32(SOCK_STREAM.rawValue)) }
+    _ = required { () throws(SystemCallError) in try SystemCall.connect(fd, to: address) }
+    return fd
+}
+
+/// A Unix socket address for `path`.
+private func unixAddress(_ path: String) -> sockaddr_un {
     var address = sockaddr_un()
     address.sun_family = sa_family_t(AF_UNIX)
     withUnsafeMutableBytes(of: &address.sun_path) { raw in
         for (index, byte) in path.utf8.enumerated() { raw[index] = byte }
     }
-    _ = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+    return address
+}
+
+/// A socket call a test cannot do without: a failure stops the test run, saying which call failed
+/// and why (a test machine out of descriptors or ports), rather than leave a test with a broken socket.
+@discardableResult
+private func required<Value>(_ body: () throws(SystemCallError) -> Value) -> Value {
+    do {
+        return try body()
+    } catch {
+        fatalError("LitmusTesting: \(error)")
     }
-    return fd
 }
 
 /// A port on 127.0.0.1 where nothing listens (bound then closed).

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import IPVS
+import Posix
 
 #if canImport(Glibc)
     import Glibc
@@ -81,20 +82,21 @@ struct DetectCommand: AsyncParsableCommand {
         try await Task.sleep(for: .seconds(Double.random(in: 0..<max(jitter, 0.001))))
         let clock = ContinuousClock()
         let start = clock.now
-        var child: pid_t?
+        var child: ChildProcess?
         var actionTime: Duration?
         if let kill {
             guard Glibc.kill(kill, SIGKILL) == 0 else { throw BenchFailure("kill \(kill): \(String(cString: strerror(errno)))") }
             actionTime = .zero
         } else {
-            child = try Spawn.start(command)
+            // Its output is not the benchmark's; its errors are.
+            child = try ChildProcess.spawn(command, options: .init(standardInput: .null, standardOutput: .null))
         }
         var reads = 0
         var detected: Duration?
         while detected == nil {
-            if let pid = child, actionTime == nil, let status = Spawn.reap(pid, wait: false) {
+            if let child, actionTime == nil, let termination = try child.exitStatus() {
                 actionTime = clock.now - start
-                guard status == 0 else { throw BenchFailure("\(command.joined(separator: " ")) exited with status \(status)") }
+                guard termination == .exited(0) else { throw BenchFailure("\(command.joined(separator: " ")) \(termination)") }
             }
             if forceTime == nil, let forceFile, Self.fileIdentity(forceFile) != forceFileBefore {
                 forceTime = clock.now - start
@@ -108,10 +110,10 @@ struct DetectCommand: AsyncParsableCommand {
             if clock.now - start > .seconds(timeout) { throw BenchFailure("weight still \(weight ?? -1) after \(timeout) s") }
             try await Task.sleep(for: .milliseconds(every))
         }
-        if let pid = child, actionTime == nil {
-            let status = Spawn.reap(pid, wait: true)
+        if let child, actionTime == nil {
+            let termination = try child.wait()
             actionTime = clock.now - start
-            guard status == 0 else { throw BenchFailure("\(command.joined(separator: " ")) exited with status \(status ?? -1)") }
+            guard termination == .exited(0) else { throw BenchFailure("\(command.joined(separator: " ")) \(termination)") }
         }
         let elapsed = detected ?? .zero
         if forceTime == nil, let forceFile, Self.fileIdentity(forceFile) != forceFileBefore { forceTime = clock.now - start }
@@ -154,33 +156,5 @@ struct WaitWeightCommand: AsyncParsableCommand {
         }
         throw BenchFailure(
             "\(watched.destination) in \(watched.service): weight \(weight.map(String.init) ?? "absent"), not \(atLeast), after \(timeout) s")
-    }
-}
-
-/// Child processes without Foundation's Process (which is slow to start, especially in UML).
-enum Spawn {
-    static func start(_ arguments: [String]) throws -> pid_t {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        let argv = arguments.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var pid: pid_t = 0
-        let result = posix_spawnp(&pid, arguments[0], &actions, nil, argv, environ)
-        guard result == 0 else { throw BenchFailure("posix_spawnp \(arguments[0]): \(String(cString: strerror(result)))") }
-        return pid
-    }
-
-    /// The exit status once the child has ended; nil while it runs (without `wait`).
-    static func reap(_ pid: pid_t, wait: Bool) -> Int32? {
-        var status: Int32 = 0
-        while true {
-            let result = waitpid(pid, &status, wait ? 0 : WNOHANG)
-            if result == pid { return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f) }
-            if result == 0 { return nil }
-            if errno != EINTR { return -1 }
-        }
     }
 }

@@ -1,7 +1,7 @@
-import CEpoll
 import Glibc
+import Posix
 
-/// The simulated agents' server: one thread, one epoll set, non-blocking sockets, and a canned
+/// The simulated agents' server: one thread, one reactor (brother's own), non-blocking sockets, and a canned
 /// litmus answer per request. It shares the machine's cores with brother during the scale
 /// benchmark, so it must cost as little as it can: a general HTTP server pipeline per agent cost
 /// about as much CPU as brother itself when 10,000 connections opened at once.
@@ -17,7 +17,7 @@ final class EpollResponder: @unchecked Sendable {
     private let agents: [Agent]
     private let port: UInt16
     private let served: ServedCounter
-    private let epoll: Int32
+    private let reactor: EpollReactor
     /// What each descriptor is: a listener or a connection, and for which agent.
     private var listenerAgent: [Int32: Int] = [:]
     private var connectionAgent: [Int32: Int] = [:]
@@ -29,47 +29,52 @@ final class EpollResponder: @unchecked Sendable {
         self.agents = agents
         self.port = port
         self.served = served
-        epoll = epoll_create1(Int32(EPOLL_CLOEXEC))
-        guard epoll >= 0 else { throw BenchFailure("epoll_create1: \(String(cString: strerror(errno)))") }
+        reactor = try EpollReactor(capacity: 1024)
         for (index, agent) in agents.enumerated() {
             let address = AgentLayout.address(cluster: agent.cluster, node: agent.node)
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-            guard fd >= 0 else { throw BenchFailure("socket for \(address): \(String(cString: strerror(errno)))") }
-            var one: Int32 = 1
-            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
             var socketAddress = sockaddr_in()
             socketAddress.sin_family = sa_family_t(AF_INET)
             socketAddress.sin_port = port.bigEndian
             inet_pton(AF_INET, address, &socketAddress.sin_addr)
-            let bound = withUnsafePointer(to: &socketAddress) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            let fd: Int32
+            do {
+                fd = try SystemCall.socket(
+                    domain: AF_INET, type: Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue))
+            } catch {
+                throw BenchFailure("socket for \(address): \(error)")
             }
-            guard bound == 0, listen(fd, 64) == 0 else {
-                throw BenchFailure("listening on \(address):\(port): \(String(cString: strerror(errno)))")
+            do {
+                try SystemCall.setOption(fd, level: SOL_SOCKET, name: SO_REUSEADDR, 1)
+                try SystemCall.bind(fd, to: socketAddress)
+                try SystemCall.listen(fd, backlog: 64)
+            } catch {
+                throw BenchFailure("listening on \(address):\(port): \(error)")
             }
             listenerAgent[fd] = index
-            watch(fd)
+            try watch(fd)
         }
     }
 
     var listenerCount: Int { listenerAgent.count }
 
-    private func watch(_ fd: Int32) {
-        var event = epoll_event()
-        event.events = EPOLLIN.rawValue
-        event.data.fd = fd
-        epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &event)
+    private func watch(_ fd: Int32) throws(SystemCallError) {
+        try reactor.register(fd, token: UInt64(UInt32(bitPattern: fd)), interest: .readable)
     }
 
     /// Serves until the process ends.
     func run() -> Never {
-        var events = [epoll_event](repeating: epoll_event(), count: 1024)
         var buffer = [UInt8](repeating: 0, count: 16 * 1024)
         while true {
-            let count = epoll_wait(epoll, &events, Int32(events.count), -1)
-            guard count > 0 else { continue }
-            for event in events[0..<Int(count)] {
-                let fd = event.data.fd
+            let count: Int
+            do {
+                count = try reactor.wait(timeoutMilliseconds: -1)
+            } catch {
+                // Only a broken epoll set fails here: the simulated agents are gone, and the run with them.
+                Self.report("\(error)")
+                exit(1)
+            }
+            for index in 0..<count {
+                let fd = Int32(bitPattern: UInt32(truncatingIfNeeded: reactor.event(at: index).token))
                 if let agent = listenerAgent[fd] {
                     accept(on: fd, agent: agent)
                 } else if let agent = connectionAgent[fd] {
@@ -81,18 +86,28 @@ final class EpollResponder: @unchecked Sendable {
 
     private func accept(on listener: Int32, agent: Int) {
         while true {
-            let fd = Glibc.accept(listener, nil, nil)
-            guard fd >= 0 else { return }
-            _ = fcntl(fd, F_SETFL, O_NONBLOCK)
+            // Until none waits (or accept fails, e.g. out of descriptors: the next readiness retries).
+            guard case .processed(let fd)? = try? SystemCall.accept(listener) else { return }
+            do {
+                try SystemCall.setNonblocking(fd)
+                try watch(fd)
+            } catch {
+                Self.report("a connection to agent \(agent) closed: \(error)")
+                Glibc.close(fd)
+                continue
+            }
             connectionAgent[fd] = agent
-            watch(fd)
         }
     }
 
     private func read(_ fd: Int32, agent: Int, into buffer: inout [UInt8]) {
-        let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-        if count < 0, errno == EAGAIN || errno == EINTR { return }
-        guard count > 0 else { return close(fd) }
+        let outcome = buffer.withUnsafeMutableBytes { bytes in Result { () throws(SystemCallError) in try SystemCall.read(fd, into: bytes) } }
+        let count: Int
+        switch outcome {
+        case .success(.wouldBlock): return
+        case .success(.processed(let read)) where read > 0: count = read
+        case .success(.processed), .failure: return close(fd)
+        }
         var request = pending.removeValue(forKey: fd) ?? []
         request.append(contentsOf: buffer[0..<count])
         // Every complete request (up to the blank line) gets an answer; brother sends no body.
@@ -112,16 +127,22 @@ final class EpollResponder: @unchecked Sendable {
         let status = health > 0 ? "200 OK" : "503 Service Unavailable"
         let response = Array(
             "HTTP/1.1 \(status)\r\nX-Health: \(health)\r\nContent-Type: text/plain\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)".utf8)
-        let written = response.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        let written = response.withUnsafeBytes { bytes in try? SystemCall.send(fd, bytes, flags: Int32(MSG_NOSIGNAL)) }
         served.increment()
         // An answer is a few hundred bytes into an empty socket buffer: a short write means trouble.
-        return written == response.count
+        return written == .processed(response.count)
     }
 
     private func close(_ fd: Int32) {
         connectionAgent[fd] = nil
         pending[fd] = nil
         Glibc.close(fd)
+    }
+
+    /// A line on standard error; the responder's thread has nothing else to tell it to.
+    private static func report(_ text: String) {
+        let line = Array("brother-bench respond: \(text)\n".utf8)
+        _ = line.withUnsafeBytes { bytes in try? SystemCall.write(2, bytes) }
     }
 
     /// The index just past the request's `\r\n\r\n`.

@@ -4,29 +4,8 @@ import Foundation
     import Glibc
 #endif
 
-/// This process's own resources: the file-descriptor limit, CPU time, and memory from /proc.
+/// This process's own resources: CPU time, and memory from /proc.
 enum ProcessResources {
-    /// Raises RLIMIT_NOFILE to at least `wanted` (the hard limit too, which needs root); returns the soft limit now in force.
-    @discardableResult
-    static func raiseFileLimit(to wanted: Int) -> Int {
-        var limit = rlimit()
-        getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
-        let target = rlim_t(wanted)
-        if limit.rlim_cur < target {
-            var raised = limit
-            raised.rlim_cur = target
-            raised.rlim_max = max(limit.rlim_max, target)
-            if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) != 0 {
-                // Not root: go as high as the hard limit allows.
-                raised.rlim_cur = limit.rlim_max
-                raised.rlim_max = limit.rlim_max
-                setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised)
-            }
-        }
-        getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
-        return Int(limit.rlim_cur)
-    }
-
     /// User and system CPU time used so far, in seconds.
     static func cpuTime() -> (user: Double, system: Double) {
         var usage = rusage()

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Posix
 import Synchronization
 
 /// `brother-bench respond`: thousands of fast stand-ins for litmus agents, one listener per agent on
@@ -26,7 +27,7 @@ struct RespondCommand: AsyncParsableCommand {
         let clusters = (0..<layout.clusters).filter { $0 % shards == shard }
         let agents = clusters.count * layout.nodes
         // A listener and an accepted connection per agent, plus some room.
-        let limit = ProcessResources.raiseFileLimit(to: 2 * agents + 1024)
+        let limit = FileDescriptorLimit.raise(toAtLeast: 2 * agents + 1024)
         guard limit >= 2 * agents + 64 else { throw BenchFailure("RLIMIT_NOFILE is \(limit); \(2 * agents + 64) are needed: use more --shards") }
         let served = ServedCounter()
         let responder = try EpollResponder(

@@ -6,6 +6,7 @@ import IPVS
 import IPVSTesting
 import Logging
 import NetworkAddress
+import Posix
 import Synchronization
 
 /// `brother-bench scale`: brother's real `ClusterMonitor` and `HTTPAgentFetcher` polling every agent
@@ -41,7 +42,7 @@ struct ScaleCommand: AsyncParsableCommand {
         // One socket per agent; brother run raises its limit too (to the hard limit).
         // As brother run does at start.
         MallocArenas.limit(to: 2)
-        let limit = ProcessResources.raiseFileLimit(to: layout.agentCount + 1024)
+        let limit = FileDescriptorLimit.raise(toAtLeast: layout.agentCount + 1024)
         guard limit >= layout.agentCount + 64 else { throw BenchFailure("RLIMIT_NOFILE is \(limit); \(layout.agentCount + 64) are needed") }
         let interval = Duration.seconds(interval)
         let ticks = Int((duration / self.interval).rounded(.down))

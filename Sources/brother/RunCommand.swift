@@ -7,6 +7,7 @@ import Foundation
 import IPVS
 import Logging
 import NetworkAddress
+import Posix
 import ServiceLifecycle
 import UnixSignals
 import VIPSets

@@ -1,6 +1,7 @@
 import Foundation
 import IPVS
 import NetworkAddress
+import Posix
 
 #if canImport(Glibc)
     import Glibc
@@ -115,44 +116,14 @@ enum IPVSBench {
         return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
     }
 
-    /// Runs a program with argv (no shell) and waits for it. Without input it uses posix_spawnp
-    /// directly: Foundation's Process adds tens of milliseconds per start here, which would flatter
-    /// the library.
-    static func spawn(_ arguments: [String], input: String? = nil) throws -> Int32 {
-        if input == nil { return try posixSpawn(arguments) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        let pipe = Pipe()
-        process.standardInput = input == nil ? FileHandle.nullDevice : pipe
-        try process.run()
-        if let input {
-            pipe.fileHandleForWriting.write(Data(input.utf8))
-            try pipe.fileHandleForWriting.close()
+    /// Runs a program with argv (no shell) and waits for it: its output goes to /dev/null.
+    /// Without input it is a bare spawn and wait, so the per-process cost measured is the
+    /// process's own; with input, ``ProcessRunner`` writes it while the program reads.
+    static func spawn(_ arguments: [String], input: String? = nil) throws -> ProcessResult.Termination {
+        guard let input else {
+            return try ChildProcess.spawn(arguments, options: .init(standardInput: .null, standardOutput: .null, standardError: .null)).wait()
         }
-        process.waitUntilExit()
-        return process.terminationStatus
-    }
-}
-
-extension IPVSBench {
-    static func posixSpawn(_ arguments: [String]) throws -> Int32 {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        let argv = arguments.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var pid: pid_t = 0
-        let result = posix_spawnp(&pid, arguments[0], &actions, nil, argv, environ)
-        guard result == 0 else { throw BenchFailure("posix_spawnp \(arguments[0]): \(String(cString: strerror(result)))") }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        return status
+        return try ProcessRunner.run(arguments, input: Array(input.utf8), deadline: .after(.seconds(600))).termination
     }
 }
 

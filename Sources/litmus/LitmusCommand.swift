@@ -3,6 +3,7 @@ import LitmusCore
 import LitmusServer
 import Logging
 import Metrics
+import Posix
 import Prometheus
 
 /// `litmus`: the health agent. Parses arguments and hands over to LitmusServer; nothing happens before `run()`.

@@ -16,12 +16,6 @@ struct ClusterTimerPhaseTests {
         #expect(slots.allSatisfy { $0 > 0 && $0 < 34 }, "\(slots)")
         #expect(ClusterMonitor.timerPhase(of: "web", interval: .seconds(2)) == ClusterMonitor.timerPhase(of: "web", interval: .seconds(1)) * 2)
     }
-
-    @Test func aFileLimitBelowOneConnectionPerAgentIsWarnedAbout() {
-        #expect(FileDescriptorLimit.warning(limit: 1024, agents: 10_000)?.contains("LimitNOFILE") == true)
-        #expect(FileDescriptorLimit.warning(limit: 65_536, agents: 10_000) == nil)
-        #expect(FileDescriptorLimit.raiseToHardLimit() > 0)
-    }
 }
 
 /// A cluster's rounds run on the monitor's clock: one at start, one at its phase in the interval,

@@ -6,6 +6,7 @@ import HummingbirdTesting
 import LitmusTesting
 import Logging
 import NetworkAddress
+import Posix
 import Testing
 
 @testable import LitmusCore

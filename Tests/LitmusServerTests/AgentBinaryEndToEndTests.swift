@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 import LitmusCore
 import LitmusTesting
+import Posix
 import Testing
 
 /// The built `litmus` and `litmusctl` executables, found next to the test bundle (`swift build` puts them there).

@@ -5,6 +5,7 @@ import LitmusTesting
 import LitmusWire
 import Logging
 import NIOCore
+import Posix
 import Synchronization
 import Testing
 

@@ -6,6 +6,7 @@ import LitmusServer
 import LitmusTesting
 import LitmusWire
 import Logging
+import Posix
 import Testing
 
 /// A real HAProxy (Debian package) polling our agent-check ports; its view is read from the stats socket.

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Posix
 import ServiceLifecycle
 
 /// Runs a cluster's notify command (argv, never a shell) on node and cluster state changes, at most
@@ -146,34 +147,23 @@ public actor AlertNotifier: Service {
         return (configuration.command, environment, json)
     }
 
-    /// Starts the program without a shell, feeds it the JSON, and kills it after 10 s. Waits for it
-    /// to end even when the task is cancelled (at shutdown): the watchdog bounds the wait.
+    /// Starts the program without a shell (in a process group of its own), feeds it the JSON, and
+    /// kills the group after 10 s. Waits for it to end even when the task is cancelled (at
+    /// shutdown): the deadline bounds the wait.
     static func spawn(_ argv: [String], environment: [String: String], input: Data, logger: Logger) async {
         guard let program = argv.first else { return }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: program)
-        process.arguments = Array(argv.dropFirst())
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-        let stdin = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        let status: Int32? = await withCheckedContinuation { continuation in
-            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-            do {
-                try process.run()
-            } catch {
-                logger.error("notify command \(program) cannot start: \(error)")
-                continuation.resume(returning: nil)
-                return
-            }
-            // A timer on a dispatch queue rather than a task: it outlives nothing but this process.
-            DispatchQueue.global().asyncAfter(deadline: .now() + 10) {
-                if process.isRunning { process.terminate() }
-            }
-            try? stdin.fileHandleForWriting.write(contentsOf: input)
-            try? stdin.fileHandleForWriting.close()
+        let result: ProcessResult
+        do {
+            result = try await ProcessRunner.runOnOwnThread(argv, environment: environment, input: [UInt8](input), deadline: .after(.seconds(10)))
+        } catch {
+            logger.error("notify command \(program) cannot start: \(error)")
+            return
         }
-        if let status, status != 0 { logger.warning("notify command \(program) exited with status \(status)") }
+        switch result.termination {
+        case .exited(0): break
+        case .exited(let status): logger.warning("notify command \(program) exited with status \(status)")
+        case .signalled(let signal): logger.warning("notify command \(program) was killed by signal \(signal)")
+        case .timedOut, .cancelled: logger.warning("notify command \(program) did not finish in 10 s and was killed")
+        }
     }
 }

@@ -1,5 +1,6 @@
 import Glibc
 import NIOCore
+import Posix
 
 /// An agent's HTTP answer, as much of it as brother reads.
 struct AgentAnswer: Sendable, Equatable {
@@ -34,5 +35,12 @@ enum AgentExchangeError: Error, Hashable, CustomStringConvertible {
         case .notHTTP(let detail): "not an HTTP answer (\(detail))"
         case .socket(let call, let code): "\(call): \(String(cString: strerror(code)))"
         }
+    }
+}
+
+extension AgentExchangeError {
+    /// A failed call on the connection, as the poll reports it (`connect: Connection refused`).
+    init(_ error: SystemCallError) {
+        self = .socket(call: error.call, errno: error.errno)
     }
 }

@@ -1,6 +1,6 @@
-import CEpoll
 import Glibc
 import NIOCore
+import Posix
 
 /// One poll on the loop: connect (or take the kept-alive connection), write, read, parse, fill the slot.
 extension AgentPollLoop {
@@ -16,7 +16,12 @@ extension AgentPollLoop {
         job.reused[slot] = false
         do {
             let (fd, connected) = try AgentSocket.open(to: key)
-            adopt(fd: fd, key: key, connected: connected)
+            do {
+                try adopt(fd: fd, key: key, connected: connected)
+            } catch {
+                close(fd)
+                throw AgentExchangeError(error)
+            }
             send(job, slot, on: fd)
         } catch {
             job.fill(slot, HTTPAgentFetcher.failure(error, latency: job.latency(slot, now: now()), timeout: job.timeoutDuration))
@@ -33,18 +38,25 @@ extension AgentPollLoop {
     }
 
     /// An epoll event for a connection.
-    func handle(_ fd: Int32, generation: UInt32, events: UInt32) {
+    func handle(_ event: EpollReactor.Event) {
+        let fd = Int32(bitPattern: UInt32(truncatingIfNeeded: event.token))
+        let generation = UInt32(truncatingIfNeeded: event.token >> 32)
         guard fd >= 0, Int(fd) < sockets.count, let socket = sockets[Int(fd)], socket.generation == generation else { return }
         switch socket.state {
         case .connecting:
-            guard events & (EPOLLOUT.rawValue | EPOLLERR.rawValue | EPOLLHUP.rawValue) != 0 else { return }
-            let code = AgentSocket.connectError(fd)
+            guard event.isWritable || event.isErrorOrHangUp else { return }
+            let code: Int32
+            do {
+                code = try SystemCall.pendingError(fd)
+            } catch {
+                return end(fd, .failure(AgentExchangeError(error)))
+            }
             guard code == 0 else { return end(fd, .failure(AgentExchangeError.socket(call: "connect", errno: code))) }
             sockets[Int(fd)]!.state = .busy
             writeRequest(fd)
         case .busy:
-            if events & EPOLLOUT.rawValue != 0, socket.unsent > 0 { writeRequest(fd) }
-            if events & (EPOLLIN.rawValue | EPOLLERR.rawValue | EPOLLHUP.rawValue) != 0, sockets[Int(fd)]?.generation == generation {
+            if event.isWritable, socket.unsent > 0 { writeRequest(fd) }
+            if event.isReadable || event.isErrorOrHangUp, sockets[Int(fd)]?.generation == generation {
                 readAnswer(fd)
             }
         case .idle:
@@ -56,13 +68,19 @@ extension AgentPollLoop {
 
     private func writeRequest(_ fd: Int32) {
         guard let socket = sockets[Int(fd)], socket.unsent > 0 else { return }
-        let written = socket.request.withUnsafeReadableBytes { bytes in
-            Glibc.send(fd, bytes.baseAddress! + (bytes.count - socket.unsent), socket.unsent, Int32(MSG_NOSIGNAL))
+        let outcome = socket.request.withUnsafeReadableBytes { bytes in
+            Result { () throws(SystemCallError) in
+                try SystemCall.send(
+                    fd, UnsafeRawBufferPointer(start: bytes.baseAddress! + (bytes.count - socket.unsent), count: socket.unsent),
+                    flags: Int32(MSG_NOSIGNAL))
+            }
         }
-        if written < 0 {
-            let code = errno
-            if code == EAGAIN || code == EINTR { return watchWrites(fd, true) }
-            let error = code == EPIPE || code == ECONNRESET ? AgentExchangeError.closedBeforeAnswer : .socket(call: "send", errno: code)
+        let written: Int
+        switch outcome {
+        case .success(.processed(let count)): written = count
+        case .success(.wouldBlock): return watchWrites(fd, true)
+        case .failure(let failure):
+            let error = failure.errno == EPIPE || failure.errno == ECONNRESET ? AgentExchangeError.closedBeforeAnswer : AgentExchangeError(failure)
             return end(fd, .failure(error))
         }
         sockets[Int(fd)]!.unsent -= written
@@ -77,20 +95,23 @@ extension AgentPollLoop {
 
     private func readAnswer(_ fd: Int32) {
         readBuffer.clear()
-        var result = 0
-        var code: Int32 = 0
+        var outcome: Result<IOResult<Int>, SystemCallError> = .success(.processed(0))
         readBuffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 0) { bytes in
-            result = Glibc.read(fd, bytes.baseAddress, bytes.count)
-            code = errno
-            return max(0, result)
+            outcome = Result { () throws(SystemCallError) in try SystemCall.read(fd, into: bytes) }
+            guard case .success(.processed(let count)) = outcome else { return 0 }
+            return count
         }
         let partial = sockets[Int(fd)]!.received
         let hasPartial = (partial?.readableBytes ?? 0) > 0
-        if result < 0 {
-            if code == EAGAIN || code == EINTR { return }
+        let result: Int
+        switch outcome {
+        case .success(.processed(let count)): result = count
+        case .success(.wouldBlock): return
+        case .failure(let failure):
             // A reset before any answer is a connection the agent dropped, like a close.
             let error =
-                (code == ECONNRESET || code == EPIPE) && !hasPartial ? AgentExchangeError.closedBeforeAnswer : .socket(call: "read", errno: code)
+                (failure.errno == ECONNRESET || failure.errno == EPIPE) && !hasPartial
+                ? AgentExchangeError.closedBeforeAnswer : AgentExchangeError(failure)
             return end(fd, .failure(error))
         }
         if result == 0 {
@@ -126,7 +147,7 @@ extension AgentPollLoop {
 
     /// The exchange on `fd` ended: the connection goes back to the pool or closes, and the slot is
     /// filled, or retried on a new connection when a kept-alive one turned out stale.
-    private func end(_ fd: Int32, _ result: Result<AgentAnswer, any Error>) {
+    func end(_ fd: Int32, _ result: Result<AgentAnswer, any Error>) {
         guard let socket = sockets[Int(fd)] else { return }
         sockets[Int(fd)]!.job = nil
         sockets[Int(fd)]!.received = nil

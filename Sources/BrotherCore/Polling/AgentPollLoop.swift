@@ -1,7 +1,7 @@
-import CEpoll
 import Clocks
 import Glibc
 import NIOCore
+import Posix
 import Synchronization
 
 /// brother's poll thread: one epoll set with every agent connection, non-blocking sockets, and the
@@ -13,7 +13,7 @@ import Synchronization
 /// At 10,000 agents a second, a SwiftNIO channel per agent cost about 7 KB each and most of
 /// brother's CPU in channel and pipeline machinery; this costs a table entry and the syscalls.
 ///
-/// Unchecked `Sendable`: the inbox is behind a mutex and the eventfd is safe to write from any
+/// Unchecked `Sendable`: the inbox is behind a mutex and the reactor's wake-up is safe from any
 /// thread; everything else is touched only by the loop's own thread.
 final class AgentPollLoop: @unchecked Sendable {
     enum Command: Sendable {
@@ -29,8 +29,8 @@ final class AgentPollLoop: @unchecked Sendable {
     /// Why the loop could not start (no epoll, eventfd or thread): every poll then says so. Set
     /// only in `init`, before the loop is shared.
     private(set) var startupProblem: String?
-    private let epollFD: Int32
-    private let wakeFD: Int32
+    /// Every connection's readiness, and the wake-up for commands; nil only when it could not be made.
+    private let reactor: EpollReactor?
     private let inbox = Mutex<[Command]>([])
 
     let clock: AgentPollClock
@@ -52,31 +52,19 @@ final class AgentPollLoop: @unchecked Sendable {
     init(idleTimeout: Duration, clock: AgentPollClock = .monotonic) {
         self.clock = clock
         self.idleTimeout = UInt64(max(0, idleTimeout.wholeNanoseconds))
-        epollFD = epoll_create1(Int32(EPOLL_CLOEXEC))
-        let epollError = errno
-        wakeFD = eventfd(0, Int32(EFD_NONBLOCK) | Int32(EFD_CLOEXEC))
-        let wakeError = errno
-        if epollFD < 0 {
-            startupProblem = "brother's poll loop could not start: epoll_create1: \(String(cString: strerror(epollError)))"
-        } else if wakeFD < 0 {
-            startupProblem = "brother's poll loop could not start: eventfd: \(String(cString: strerror(wakeError)))"
-        } else {
-            startupProblem = nil
-        }
-        guard startupProblem == nil else {
-            if epollFD >= 0 { close(epollFD) }
-            if wakeFD >= 0 { close(wakeFD) }
+        do {
+            reactor = try EpollReactor(capacity: 1024)
+        } catch {
+            reactor = nil
+            startupProblem = "brother's poll loop could not start: \(error)"
             return
         }
-        var event = epoll_event()
-        event.events = EPOLLIN.rawValue
-        event.data.u64 = UInt64(UInt32(bitPattern: wakeFD))  // generation 0: the wake-up descriptor
-        epoll_ctl(epollFD, EPOLL_CTL_ADD, wakeFD, &event)
         lastSweep = now()
-        if let problem = Self.spawn(self) {
-            startupProblem = problem
-            close(epollFD)
-            close(wakeFD)
+        do {
+            // The thread keeps the loop until `run` returns (after `.stop`).
+            try DetachedThread.start(named: "brother-poll") { self.run() }
+        } catch {
+            startupProblem = "brother's poll loop could not start: \(error)"
             return
         }
         if case .manual(let manual) = clock {
@@ -92,7 +80,7 @@ final class AgentPollLoop: @unchecked Sendable {
             return commands.count == 1
         }
         // The loop takes every queued command on one wake-up.
-        if wasEmpty { eventfd_write(wakeFD, 1) }
+        if wasEmpty { reactor?.wake() }
     }
 
     /// The loop's time in nanoseconds (monotonic, or the test's manual clock).
@@ -100,43 +88,26 @@ final class AgentPollLoop: @unchecked Sendable {
         clock.now()
     }
 
-    /// Starts the loop's thread; why not, if it could not.
-    private static func spawn(_ loop: AgentPollLoop) -> String? {
-        let context = Unmanaged.passRetained(loop).toOpaque()
-        var thread = pthread_t()
-        let created = pthread_create(
-            &thread, nil,
-            { context in
-                let loop = Unmanaged<AgentPollLoop>.fromOpaque(context!).takeRetainedValue()
-                cepoll_name_thread("brother-poll")
-                loop.run()
-                return nil
-            }, context)
-        guard created == 0 else {
-            Unmanaged<AgentPollLoop>.fromOpaque(context).release()
-            return "brother's poll loop could not start: pthread_create: \(String(cString: strerror(created)))"
-        }
-        pthread_detach(thread)
-        return nil
-    }
-
     // MARK: the loop
 
     private func run() {
-        var events = [epoll_event](repeating: epoll_event(), count: 1024)
+        guard let reactor else { return }
         while true {
-            let count = epoll_wait(epollFD, &events, Int32(events.count), waitMilliseconds(now: now()))
-            if count < 0, errno != EINTR {
-                // Not expected with a valid epoll set; rather than spin, wait a little and go on.
+            var count = 0
+            do {
+                count = try reactor.wait(timeoutMilliseconds: waitMilliseconds(now: now()))
+            } catch {
+                // Not expected with a valid epoll set. The polls in flight end now with the error
+                // rather than at their deadlines, and the loop waits a little rather than spin.
+                failInFlight(AgentExchangeError(error))
                 usleep(10_000)
             }
-            for index in 0..<max(0, Int(count)) {
-                let data = events[index].data.u64
-                let fd = Int32(bitPattern: UInt32(truncatingIfNeeded: data))
-                if fd == wakeFD {
-                    if !takeCommands() { return finish() }
+            for index in 0..<count {
+                let event = reactor.event(at: index)
+                if event.isWake {
+                    if !takeCommands(reactor) { return finish() }
                 } else {
-                    handle(fd, generation: UInt32(truncatingIfNeeded: data >> 32), events: events[index].events)
+                    handle(event)
                 }
             }
             runTimers(now: now())
@@ -144,9 +115,8 @@ final class AgentPollLoop: @unchecked Sendable {
     }
 
     /// Runs the queued commands; false when the loop must stop.
-    private func takeCommands() -> Bool {
-        var value: eventfd_t = 0
-        eventfd_read(wakeFD, &value)
+    private func takeCommands(_ reactor: EpollReactor) -> Bool {
+        reactor.acknowledgeWake()
         let commands = inbox.withLock { commands in
             let taken = commands
             commands.removeAll(keepingCapacity: true)
@@ -179,8 +149,7 @@ final class AgentPollLoop: @unchecked Sendable {
             case .stop, .tick: break
             }
         }
-        close(epollFD)
-        close(wakeFD)
+        // The reactor's descriptors close with the loop (its deinit), once nothing can wake it.
     }
 
     private func waitMilliseconds(now: UInt64) -> Int32 {
@@ -244,26 +213,39 @@ final class AgentPollLoop: @unchecked Sendable {
 
     // MARK: the descriptor table and the idle pool
 
-    /// Registers a new connection's descriptor.
-    func adopt(fd: Int32, key: AgentKey, connected: Bool) {
+    /// Registers a new connection's descriptor; on failure (epoll_ctl) the caller closes it.
+    func adopt(fd: Int32, key: AgentKey, connected: Bool) throws(SystemCallError) {
         let generation = nextGeneration
         nextGeneration = nextGeneration == .max ? 1 : nextGeneration + 1
         if Int(fd) >= sockets.count { sockets.append(contentsOf: repeatElement(nil, count: Int(fd) + 1 - sockets.count + 256)) }
+        try reactor?.register(fd, token: Self.token(fd, generation), interest: connected ? .readable : .readable.union(.writable))
         sockets[Int(fd)] = AgentSocket(fd: fd, generation: generation, key: key, connected: connected)
-        var event = epoll_event()
-        event.events = EPOLLIN.rawValue | (connected ? 0 : EPOLLOUT.rawValue)
-        event.data.u64 = UInt64(generation) << 32 | UInt64(UInt32(bitPattern: fd))
-        epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, &event)
     }
 
-    /// Whether epoll also reports the connection writable (only while connecting or writing a long request).
+    /// Whether epoll also reports the connection writable (only while connecting or writing a long
+    /// request). If epoll_ctl fails, the poll on the connection ends with its error.
     func watchWrites(_ fd: Int32, _ watch: Bool) {
         guard let socket = sockets[Int(fd)], socket.watchesWrites != watch else { return }
         sockets[Int(fd)]!.watchesWrites = watch
-        var event = epoll_event()
-        event.events = EPOLLIN.rawValue | (watch ? EPOLLOUT.rawValue : 0)
-        event.data.u64 = UInt64(socket.generation) << 32 | UInt64(UInt32(bitPattern: fd))
-        epoll_ctl(epollFD, EPOLL_CTL_MOD, fd, &event)
+        do {
+            try reactor?.modify(fd, token: Self.token(fd, socket.generation), interest: watch ? .readable.union(.writable) : .readable)
+        } catch {
+            end(fd, .failure(AgentExchangeError(error)))
+        }
+    }
+
+    /// A connection's epoll token: its generation above its descriptor, so that an event for an
+    /// earlier connection on the same descriptor number is told apart. Never the reactor's wake
+    /// token: generations stop at `UInt32.max` and descriptors are below 2^31.
+    static func token(_ fd: Int32, _ generation: UInt32) -> UInt64 {
+        UInt64(generation) << 32 | UInt64(UInt32(bitPattern: fd))
+    }
+
+    /// Ends every poll in flight with `error`: the loop cannot wait for their answers.
+    private func failInFlight(_ error: AgentExchangeError) {
+        for index in sockets.indices where sockets[index]?.job != nil {
+            end(Int32(index), .failure(error))
+        }
     }
 
     func closeSocket(_ fd: Int32) {

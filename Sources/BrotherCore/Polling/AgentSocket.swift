@@ -1,8 +1,8 @@
-import CEpoll
 import Glibc
 import IPVS
 import NIOCore
 import NetworkAddress
+import Posix
 
 /// Which agent a connection goes to.
 struct AgentKey: Hashable {
@@ -74,43 +74,40 @@ struct AgentSocket {
     /// it is already connected (otherwise epoll says when the connect ends).
     static func open(to key: AgentKey) throws(AgentExchangeError) -> (fd: Int32, connected: Bool) {
         let family = key.address.family == .ipv4 ? AF_INET : AF_INET6
-        let fd = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw .socket(call: "socket", errno: errno) }
+        let fd: Int32
+        do {
+            fd = try SystemCall.socket(
+                domain: family, type: Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue))
+        } catch {
+            throw AgentExchangeError(error)
+        }
         // Requests are written whole and answered before the next: no reason to let Nagle hold one.
-        var one: Int32 = 1
-        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-        let result: Int32
+        // Best effort, as before: a socket without it still works.
+        _ = try? SystemCall.setNoDelay(fd)
+        let started: Result<IOResult<Void>, SystemCallError>
         if key.address.family == .ipv4 {
             var address = sockaddr_in()
             address.sin_family = sa_family_t(AF_INET)
             address.sin_port = key.port.bigEndian
             withUnsafeMutableBytes(of: &address.sin_addr) { $0.copyBytes(from: key.address.bytes) }
-            result = connect(fd, to: address)
+            started = Result { () throws(SystemCallError) in try SystemCall.connect(fd, to: address) }
         } else {
             var address = sockaddr_in6()
             address.sin6_family = sa_family_t(AF_INET6)
             address.sin6_port = key.port.bigEndian
             withUnsafeMutableBytes(of: &address.sin6_addr) { $0.copyBytes(from: key.address.bytes) }
-            result = connect(fd, to: address)
+            started = Result { () throws(SystemCallError) in try SystemCall.connect(fd, to: address) }
         }
-        if result == 0 { return (fd, true) }
-        let code = errno
-        if code == EINPROGRESS { return (fd, false) }
-        close(fd)
-        throw .socket(call: "connect", errno: code)
-    }
-
-    private static func connect<Address>(_ fd: Int32, to address: Address) -> Int32 {
-        withUnsafePointer(to: address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<Address>.size)) }
+        switch started {
+        case .success(.processed): return (fd, true)
+        case .success(.wouldBlock(let code)) where code == EINPROGRESS: return (fd, false)
+        case .success(.wouldBlock(let code)):
+            // EAGAIN on a TCP connect: no local port left, not a connect under way.
+            close(fd)
+            throw .socket(call: "connect", errno: code)
+        case .failure(let error):
+            close(fd)
+            throw AgentExchangeError(error)
         }
-    }
-
-    /// The outcome of a non-blocking connect, once epoll reports the socket: 0 or the errno.
-    static func connectError(_ fd: Int32) -> Int32 {
-        var code: Int32 = 0
-        var length = socklen_t(MemoryLayout<Int32>.size)
-        guard getsockopt(fd, SOL_SOCKET, SO_ERROR, &code, &length) == 0 else { return errno }
-        return code
     }
 }

@@ -1,5 +1,6 @@
 import Logging
 import NIOPosix
+import Posix
 
 /// What checks need from the outside world, owned by the evaluator for its lifetime.
 public final class CheckContext: Sendable {

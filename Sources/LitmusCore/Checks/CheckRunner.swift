@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NetworkAddress
+import Posix
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials

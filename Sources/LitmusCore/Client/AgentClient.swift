@@ -1,4 +1,5 @@
 import NetworkAddress
+import Posix
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials

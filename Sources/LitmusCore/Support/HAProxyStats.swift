@@ -1,3 +1,5 @@
+import Posix
+
 /// One row of HAProxy's `show stat` CSV.
 public struct HAProxyStatRow: Sendable, Equatable {
     public var proxy: String

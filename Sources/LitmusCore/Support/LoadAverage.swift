@@ -1,3 +1,5 @@
+import Posix
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else

@@ -1,25 +1,9 @@
-import NetworkAddress
-
-#if canImport(Glibc)
-    import Glibc
-#endif
-
-/// What went wrong talking to a socket, and with whom.
-public struct SocketError: Error, Sendable, CustomStringConvertible {
-    public var peer: String
-    public var operation: String
-    public var reason: String
-
-    public var description: String { "\(operation) \(peer): \(reason)" }
-
-    static func errno(_ peer: String, _ operation: String, _ code: Int32 = Glibc.errno) -> SocketError {
-        SocketError(peer: peer, operation: operation, reason: String(cString: strerror(code)))
-    }
-}
+import Glibc
 
 /// A connected stream socket (TCP or Unix) whose every operation gives up at a deadline.
 ///
-/// Used from thread pools by checks and by litmusctl; never on an event loop.
+/// Used from thread pools by checks and by litmusctl, and for the daemons' stale-socket probes;
+/// never on an event loop.
 public final class BlockingSocket {
     private let fd: Int32
     public let peer: String
@@ -30,7 +14,7 @@ public final class BlockingSocket {
         self.peer = peer
     }
 
-    deinit { close(fd) }
+    deinit { try? SystemCall.close(fd) }
 
     /// Connects to a Unix stream socket.
     public static func connect(unixPath path: String, deadline: Deadline) throws(SocketError) -> BlockingSocket {
@@ -43,19 +27,21 @@ public final class BlockingSocket {
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
             for (index, byte) in bytes.enumerated() { raw[index] = byte }
         }
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
-        guard fd >= 0 else { throw .errno(path, "socket") }
-        let socket = BlockingSocket(fd: fd, peer: path)
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        let fd: Int32
+        do {
+            fd = try SystemCall.socket(
+                domain: AF_UNIX, type: Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue))
+        } catch {
+            throw SocketError(path, "socket", error)
         }
-        try socket.finishConnect(result: result, deadline: deadline)
+        let socket = BlockingSocket(fd: fd, peer: path)
+        try socket.finishConnect(Result { () throws(SystemCallError) in try SystemCall.connect(fd, to: address) }, deadline: deadline)
         return socket
     }
 
     /// Connects over TCP to `host` (a name or literal) and `port`, trying each resolved address.
     public static func connect(host: String, port: Int, deadline: Deadline) throws(SocketError) -> BlockingSocket {
-        let peer = HostAndPort(host: host, port: port).description
+        let peer = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         hints.ai_family = AF_UNSPEC
@@ -69,15 +55,20 @@ public final class BlockingSocket {
         var entry: UnsafeMutablePointer<addrinfo>? = first
         while let info = entry {
             entry = info.pointee.ai_next
-            let fd = Glibc.socket(
-                info.pointee.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
-            guard fd >= 0 else {
-                lastError = .errno(peer, "socket")
+            let fd: Int32
+            do {
+                fd = try SystemCall.socket(
+                    domain: info.pointee.ai_family, type: Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue))
+            } catch {
+                lastError = SocketError(peer, "socket", error)
                 continue
             }
             let socket = BlockingSocket(fd: fd, peer: peer)
             do {
-                try socket.finishConnect(result: Glibc.connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen), deadline: deadline)
+                let started = Result { () throws(SystemCallError) in
+                    try SystemCall.connect(fd, to: info.pointee.ai_addr, length: info.pointee.ai_addrlen)
+                }
+                try socket.finishConnect(started, deadline: deadline)
                 return socket
             } catch {
                 lastError = error
@@ -86,25 +77,36 @@ public final class BlockingSocket {
         throw lastError
     }
 
-    private func finishConnect(result: Int32, deadline: Deadline) throws(SocketError) {
-        if result == 0 { return }
-        guard errno == EINPROGRESS || errno == EAGAIN else { throw .errno(peer, "connect") }
+    private func finishConnect(_ started: Result<IOResult<Void>, SystemCallError>, deadline: Deadline) throws(SocketError) {
+        switch started {
+        case .success(.processed): return
+        case .failure(let error): throw SocketError(peer, "connect", error)
+        case .success(.wouldBlock): break
+        }
         try wait(for: POLLOUT, deadline: deadline, operation: "connect")
-        var error: Int32 = 0
-        var length = socklen_t(MemoryLayout<Int32>.size)
-        getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length)
-        guard error == 0 else { throw .errno(peer, "connect", error) }
+        let code: Int32
+        do {
+            code = try SystemCall.pendingError(fd)
+        } catch {
+            throw SocketError(peer, "connect", error)
+        }
+        guard code == 0 else { throw .errno(peer, "connect", code) }
     }
 
     private func wait(for event: Int32, deadline: Deadline, operation: String) throws(SocketError) {
         while true {
-            var entry = pollfd(fd: fd, events: Int16(event), revents: 0)
+            var entry = [pollfd(fd: fd, events: Int16(event), revents: 0)]
             let remaining = deadline.remainingMilliseconds
             guard remaining > 0 else { throw SocketError(peer: peer, operation: operation, reason: "timed out") }
-            let ready = poll(&entry, 1, remaining)
+            let ready: Int32?
+            do {
+                ready = try SystemCall.poll(&entry, timeoutMilliseconds: remaining)
+            } catch {
+                throw SocketError(peer, operation, error)
+            }
+            guard let ready else { continue }  // a signal: look at the time left again
             if ready > 0 { return }
-            if ready == 0 { throw SocketError(peer: peer, operation: operation, reason: "timed out") }
-            if errno != EINTR { throw .errno(peer, operation) }
+            throw SocketError(peer: peer, operation: operation, reason: "timed out")
         }
     }
 
@@ -112,13 +114,14 @@ public final class BlockingSocket {
     public func write(_ text: String, deadline: Deadline) throws(SocketError) {
         var bytes = Array(text.utf8)[...]
         while !bytes.isEmpty {
-            let written = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if written > 0 {
-                bytes = bytes.dropFirst(written)
-            } else if written < 0 && (errno == EAGAIN || errno == EINTR) {
-                try wait(for: POLLOUT, deadline: deadline, operation: "write to")
-            } else {
-                throw .errno(peer, "write to")
+            let written = bytes.withUnsafeBytes { raw in
+                Result { () throws(SystemCallError) in try SystemCall.send(fd, raw, flags: Int32(MSG_NOSIGNAL)) }
+            }
+            switch written {
+            case .success(.processed(let count)) where count > 0: bytes = bytes.dropFirst(count)
+            case .success(.processed): throw SocketError(peer: peer, operation: "write to", reason: "the socket took no bytes")
+            case .success(.wouldBlock): try wait(for: POLLOUT, deadline: deadline, operation: "write to")
+            case .failure(let error): throw SocketError(peer, "write to", error)
             }
         }
     }
@@ -153,14 +156,15 @@ public final class BlockingSocket {
     private func fill(deadline: Deadline) throws(SocketError) -> Bool {
         var chunk = [UInt8](repeating: 0, count: 16 * 1024)
         while true {
-            let count = recv(fd, &chunk, chunk.count, 0)
-            if count > 0 {
+            let count = chunk.withUnsafeMutableBytes { raw in Result { () throws(SystemCallError) in try SystemCall.read(fd, into: raw) } }
+            switch count {
+            case .success(.processed(0)): return false
+            case .success(.processed(let count)):
                 buffered += chunk[0..<count]
                 return true
+            case .success(.wouldBlock): try wait(for: POLLIN, deadline: deadline, operation: "read from")
+            case .failure(let error): throw SocketError(peer, "read from", error)
             }
-            if count == 0 { return false }
-            guard errno == EAGAIN || errno == EINTR else { throw .errno(peer, "read from") }
-            try wait(for: POLLIN, deadline: deadline, operation: "read from")
         }
     }
 

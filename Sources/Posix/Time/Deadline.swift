@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#endif
+import Glibc
 
 /// A point on the monotonic clock, used by blocking helpers that must give up on their own.
 public struct Deadline: Sendable, Comparable {

@@ -1,8 +1,5 @@
+import Glibc
 import Synchronization
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// Stops a `ProcessRunner.run` from another thread: the run kills the child's whole process group and
 /// returns `.cancelled` at once, instead of waiting for the child's own deadline.
@@ -20,12 +17,9 @@ public final class ProcessCancellation: Sendable {
     public init() {
         // Without a pipe (no descriptors left) cancellation still works, only without the wake-up:
         // the run then looks at the flag every 100 ms.
-        var ends: [Int32] = [-1, -1]
-        if pipe(&ends) == 0 {
-            for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
-        }
-        descriptor = ends[0]
-        writeEnd = ends[1]
+        let ends = try? SystemCall.pipe()
+        descriptor = ends?.read ?? -1
+        writeEnd = ends?.write ?? -1
     }
 
     public var isCancelled: Bool { cancelled.load(ordering: .acquiring) }
@@ -35,7 +29,7 @@ public final class ProcessCancellation: Sendable {
         guard !cancelled.exchange(true, ordering: .acquiringAndReleasing) else { return }
         if writeEnd >= 0 {
             var byte: UInt8 = 1
-            _ = write(writeEnd, &byte, 1)
+            _ = try? SystemCall.run("write") { write(writeEnd, &byte, 1) }
         }
     }
 
