@@ -159,27 +159,41 @@ let package = Package(
         // MARK: `brother ipvs`: the kernel table as text and JSON, and the table files `brother ipvs apply` reads
         .target(name: "IPVSViews", dependencies: ["IPVS", "NetworkAddress", "YAML"], swiftSettings: swiftSettings),
 
-        // MARK: brother (IPVS → BrotherCore)
+        // MARK: brother (BrotherCore → BrotherPolling → BrotherMonitor → BrotherServer, BrotherDiscovery)
+        // The pure core: configuration model and reader, weight policy, round planning, cluster state values.
         .target(
             name: "BrotherCore",
+            dependencies: ["IPVS", "LitmusWire", "NetworkAddress", "YAML"],
+            swiftSettings: swiftSettings
+        ),
+        // Polls agents: one thread on the Posix reactor, HTTP/1 to litmus and litmus_paper agents.
+        .target(
+            name: "BrotherPolling",
             dependencies: [
+                "BrotherCore",
                 "Clocks",
+                "IPVS",
+                "LitmusWire",
+                "NetworkAddress",
                 "Posix",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The sequencer of rounds, the kernel reconciler, the state file, notifications, reloads.
+        .target(
+            name: "BrotherMonitor",
+            dependencies: [
+                "BrotherCore",
+                "BrotherPolling",
                 "IPVS",
                 "NetworkAddress",
+                "Posix",
                 "VIPSets",
-                "LitmusWire",
-                "AccessControl",
-                "HTTPServing",
-                "YAML",
                 .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -189,6 +203,7 @@ let package = Package(
             name: "BrotherDiscovery",
             dependencies: [
                 "BrotherCore",
+                "BrotherMonitor",
                 "IPVS",
                 "NetworkAddress",
                 .product(name: "Logging", package: "swift-log"),
@@ -204,6 +219,7 @@ let package = Package(
             dependencies: [
                 "AccessControl",
                 "BrotherCore",
+                "BrotherMonitor",
                 "HTTPServing",
                 "IPVS",
                 "LitmusWire",
@@ -225,6 +241,8 @@ let package = Package(
                 "IPVS",
                 "IPVSViews",
                 "BrotherDiscovery",
+                "BrotherMonitor",
+                "BrotherPolling",
                 "BrotherServer",
                 "NetworkAddress",
                 "VIPSets",
@@ -269,6 +287,8 @@ let package = Package(
             name: "brother-bench",
             dependencies: [
                 "BrotherCore",
+                "BrotherMonitor",
+                "BrotherPolling",
                 "NetworkAddress",
                 "IPVS",
                 "IPVSTesting",
@@ -310,7 +330,8 @@ let package = Package(
             name: "BrotherCoreTests",
             dependencies: [
                 "Eventually",
-                "BrotherCore", "BrotherDiscovery", "BrotherServer", "Clocks", "IPVS", "IPVSTesting", "LitmusWire", "LitmusCore", "AccessControl",
+                "BrotherCore", "BrotherDiscovery", "BrotherMonitor", "BrotherPolling", "BrotherServer", "Clocks", "IPVS", "IPVSTesting", "LitmusWire",
+                "LitmusCore", "AccessControl",
                 "HTTPServing", "NetworkAddress",
                 "DeterministicRandom", "YAML",
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -1,4 +1,5 @@
 import BrotherCore
+import BrotherMonitor
 import Foundation
 import IPVS
 import Logging

@@ -1,5 +1,6 @@
 import AccessControl
 import BrotherCore
+import BrotherMonitor
 import Foundation
 import HTTPServing
 import Hummingbird

@@ -1,6 +1,7 @@
 import AccessControl
 import AsyncAlgorithms
 import BrotherCore
+import BrotherMonitor
 import Foundation
 import HTTPServing
 import HTTPTypes

@@ -1,4 +1,5 @@
 import BrotherCore
+import BrotherPolling
 import Synchronization
 
 /// Latencies in fixed buckets (10 µs below 10 ms, 100 µs below 100 ms, 1 ms up to 10 s), so millions

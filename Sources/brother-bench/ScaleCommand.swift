@@ -1,6 +1,8 @@
 import ArgumentParser
 import AsyncAlgorithms
 import BrotherCore
+import BrotherMonitor
+import BrotherPolling
 import Foundation
 import IPVS
 import IPVSTesting

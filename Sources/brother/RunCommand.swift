@@ -2,6 +2,8 @@ import AccessControl
 import ArgumentParser
 import BrotherCore
 import BrotherDiscovery
+import BrotherMonitor
+import BrotherPolling
 import BrotherServer
 import Foundation
 import IPVS

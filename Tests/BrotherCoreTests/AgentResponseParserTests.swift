@@ -4,6 +4,7 @@ import NetworkAddress
 import Testing
 
 @testable import BrotherCore
+@testable import BrotherPolling
 
 /// The poller's HTTP/1.x answer reader: every framing agents use, fed whole and byte by byte, and
 /// the malformed answers it must refuse.

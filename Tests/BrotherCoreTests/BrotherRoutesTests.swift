@@ -1,5 +1,6 @@
 import AccessControl
 import BrotherCore
+import BrotherMonitor
 import BrotherServer
 import Foundation
 import HTTPServing

@@ -1,4 +1,6 @@
 import BrotherCore
+import BrotherMonitor
+import BrotherPolling
 import BrotherServer
 import Clocks
 import Eventually

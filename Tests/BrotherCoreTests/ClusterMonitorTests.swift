@@ -1,4 +1,6 @@
 import BrotherCore
+import BrotherMonitor
+import BrotherPolling
 import Foundation
 import IPVS
 import IPVSTesting

@@ -5,6 +5,7 @@ import NetworkAddress
 import Testing
 
 @testable import BrotherCore
+@testable import BrotherMonitor
 
 /// The monitor's state file: what a save writes comes back on the next start, the durable part only.
 struct ClusterStateFileTests {

@@ -1,4 +1,5 @@
 import BrotherCore
+import BrotherMonitor
 import Clocks
 import Logging
 import Testing

@@ -1,5 +1,7 @@
 import BrotherCore
 import BrotherDiscovery
+import BrotherMonitor
+import BrotherPolling
 import Clocks
 import Eventually
 import Foundation

@@ -1,4 +1,5 @@
 import BrotherCore
+import BrotherMonitor
 import BrotherServer
 import Foundation
 import HTTPServing

@@ -4,6 +4,7 @@ import NetworkAddress
 import Testing
 
 @testable import BrotherCore
+@testable import BrotherMonitor
 
 /// The state file written cluster by cluster must be the document `JSONEncoder` writes for the
 /// whole snapshot, and a save must encode only the clusters that changed.

@@ -1,4 +1,5 @@
 import BrotherCore
+import BrotherPolling
 import Clocks
 import Eventually
 import Glibc

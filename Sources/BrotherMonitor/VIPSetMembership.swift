@@ -1,3 +1,4 @@
+import BrotherCore
 import IPVS
 import NetworkAddress
 import VIPSets

@@ -1,3 +1,5 @@
+import BrotherCore
+
 /// One round's polls on the poll loop: each slot's target, when it starts (after its jitter) and
 /// must end, the connection carrying it, and its result. Created by the caller, handed to the loop
 /// thread once, touched only there afterwards (hence the unchecked `Sendable`); the loop resumes

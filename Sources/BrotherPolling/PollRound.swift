@@ -1,3 +1,5 @@
+import BrotherCore
+
 /// One round of polls: every agent of a set in parallel, each bounded by the poll timeout, so a round
 /// takes at most `jitter + timeout` and no agent ever has two polls in flight.
 public enum PollRound {

@@ -1,3 +1,4 @@
+import BrotherCore
 import Logging
 import ServiceLifecycle
 import UnixSignals

@@ -1,3 +1,4 @@
+import BrotherCore
 import Glibc
 import IPVS
 import LitmusWire

@@ -1,3 +1,4 @@
+import BrotherCore
 import IPVS
 
 /// What one ``KernelReconciler/apply(_:owned:cluster:now:)`` did, for the cluster's status and counters.

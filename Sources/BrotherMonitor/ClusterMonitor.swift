@@ -1,3 +1,5 @@
+import BrotherCore
+import BrotherPolling
 import Foundation
 import IPVS
 import Logging

@@ -1,3 +1,4 @@
+import BrotherCore
 import Clocks
 import Glibc
 import NIOCore

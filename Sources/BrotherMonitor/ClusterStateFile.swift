@@ -1,3 +1,4 @@
+import BrotherCore
 import Foundation
 import IPVS
 import Logging

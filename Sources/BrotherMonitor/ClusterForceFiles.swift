@@ -1,3 +1,4 @@
+import BrotherCore
 import Foundation
 
 /// big_brother's cluster force files: `<data-dir>/up/<cluster>` sets every node to 100 and
