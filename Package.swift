@@ -133,17 +133,20 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // The HTTP server foundation of both daemons: transport, request context with the peer, error
-        // mapping, admin gate, forms.
+        // The HTTP server foundation of both daemons: listeners and the Unix socket, transport, request
+        // context with the peer, error mapping, admin gate, forms.
         .target(
             name: "HTTPServing",
             dependencies: [
                 "AccessControl",
                 "LitmusWire",
                 "NetworkAddress",
+                "Posix",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -21,52 +21,12 @@ public enum AgentHTTPServer {
     public static func applications(
         settings: AgentSettings, state: AgentState, logger: Logger, renderMetrics: (@Sendable () -> String)?,
         onListening: @escaping @Sendable (String, Int) -> Void = { _, _ in }
-    ) throws -> [any ServiceLifecycle.Service] {
-        var services: [any ServiceLifecycle.Service] = []
-        let tcpRouter = AgentRoutes(state: state, transport: .tcp, renderMetrics: renderMetrics).buildRouter()
-        for address in settings.effectiveListen {
-            let label = address.description
-            services.append(
-                Application(
-                    router: tcpRouter,
-                    configuration: ApplicationConfiguration(address: .hostname(address.host, port: address.port), serverName: nil, backlog: 1024),
-                    onServerRunning: { channel in onListening(label, channel.localAddress?.port ?? address.port) },
-                    logger: logger
-                )
-            )
-        }
-        if let path = settings.unixSocket {
-            try prepareSocketPath(path)
-            let unixRouter = AgentRoutes(state: state, transport: .unixSocket, renderMetrics: renderMetrics).buildRouter()
-            services.append(
-                Application(
-                    router: unixRouter,
-                    configuration: ApplicationConfiguration(address: .unixDomainSocket(path: path)),
-                    onServerRunning: { _ in
-                        // Only root and the socket's group may force; the socket is the admin door.
-                        chmod(path, 0o660)
-                        onListening("unix:\(path)", 0)
-                    },
-                    logger: logger
-                )
-            )
-        }
-        return services
+    ) throws(HTTPListenerError) -> [any ServiceLifecycle.Service] {
+        // Pollers of a whole fleet may connect at once: a deeper accept queue than Hummingbird's 256.
+        try HTTPListeners.applications(
+            tcp: settings.effectiveListen, unixSocket: settings.unixSocket, backlog: 1024, naming: naming, logger: logger,
+            router: { AgentRoutes(state: state, transport: $0, renderMetrics: renderMetrics).buildRouter() }, onListening: onListening)
     }
 
-    /// Creates the socket's directory and removes a stale socket left by a previous run (but not a live one).
-    static func prepareSocketPath(_ path: String) throws {
-        let directory = FilePaths.directory(of: path)
-        if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
-        guard FileManager.default.fileExists(atPath: path) else { return }
-        if (try? BlockingSocket.connect(unixPath: path, deadline: .after(.milliseconds(200)))) != nil {
-            throw AgentServerError(description: "another agent is already listening on \(path); stop it or set unix_socket to another path")
-        }
-        unlink(path)
-    }
-}
-
-/// Why the agent's servers could not start.
-public struct AgentServerError: Error, Sendable, CustomStringConvertible {
-    public var description: String
+    static let naming = HTTPListeners.Naming(daemon: "agent", socketAdvice: "set unix_socket to another path")
 }
