@@ -75,8 +75,8 @@ public enum HTTPListeners {
         guard path.utf8.count < MemoryLayout.size(ofValue: sockaddr_un().sun_path) else {
             throw HTTPListenerError(description: "socket path \(path) is longer than the kernel allows (107 bytes)")
         }
-        if let slash = path.lastIndex(of: "/"), slash != path.startIndex {
-            let directory = String(path[..<slash])
+        let directory = FilePaths.directory(of: path)
+        if !directory.isEmpty {
             do {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             } catch {

@@ -2,6 +2,7 @@ import AccessControl
 import Glibc
 import LitmusWire
 import NetworkAddress
+import Posix
 import YAML
 
 #if canImport(FoundationEssentials)
