@@ -308,7 +308,7 @@ let package = Package(
         .testTarget(
             name: "HTTPServingTests",
             dependencies: [
-                "AccessControl", "HTTPServing", "LitmusWire", "NetworkAddress",
+                "AccessControl", "HTTPServing", "LitmusWire", "NetworkAddress", "Posix",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -335,7 +335,7 @@ let package = Package(
                 "Eventually",
                 "BrotherCore", "BrotherDiscovery", "BrotherMonitor", "BrotherPolling", "BrotherServer", "Clocks", "IPVS", "IPVSTesting", "LitmusWire",
                 "LitmusCore", "AccessControl",
-                "HTTPServing", "NetworkAddress",
+                "HTTPServing", "NetworkAddress", "Posix",
                 "DeterministicRandom", "YAML",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -33,6 +33,8 @@ public actor ClusterMonitor: Service {
     public internal(set) var counters = MonitorCounters()
     /// The last reload's outcome: when, and its error if it was refused.
     public internal(set) var lastReload: (time: Date, error: String?)?
+    /// brother.yml's `admin:` section as last loaded: the API reads it for every change, so a reload applies it.
+    public var adminSettings: BrotherAdminSettings { configuration.admin }
     /// Applies rounds' tables to the kernel and keeps the VIP sets.
     let reconciler: KernelReconciler
     /// Names this brother in the poll headers agents keep (`HOSTNAME/CLUSTER`).

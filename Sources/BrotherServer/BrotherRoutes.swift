@@ -43,7 +43,10 @@ public struct BrotherRoutes: Sendable {
     /// big_brother answers with Sinatra's default type; kept so that byte-for-byte clients see no change.
     static let bigBrotherContentType = "text/html;charset=utf-8"
     static let tokenHeader = HTTPField.Name("X-Brother-Token")!
-    static let wording = AdminPolicy.Wording(subject: "changes", socket: "brother's Unix socket", networksSetting: "--admin-network")
+    static let wording = AdminPolicy.Wording(
+        subject: "changes", socket: "brother's Unix socket", networksSetting: "--admin-network", tokenSetting: "--admin-token-file",
+        loopbackSetting: "admin.trust_loopback in brother.yml", socketGroupSetting: "admin.socket_group in brother.yml",
+        serverNamesSetting: "admin.server_names in brother.yml")
 
     public func buildRouter() -> Router<PeerRequestContext> {
         let router = Router(context: PeerRequestContext.self)
@@ -86,8 +89,9 @@ public struct BrotherRoutes: Sendable {
 
     func clusterStatus(_ request: Request, _ context: PeerRequestContext, synchronize: Bool) async -> Response {
         guard let name = context.parameters.get("name"), var status = await monitor.status(of: name) else { return notFound(request, context) }
-        // The side effect of big_brother's GET is a change: only for callers allowed to make changes.
-        if synchronize, status.phase == .stopped, authorizationFailure(request, context) == nil {
+        // The side effect of big_brother's GET is a change: only for callers allowed to make changes,
+        // and never for a page of another site (a GET stays simple: big_brother's clients send it so).
+        if synchronize, status.phase == .stopped, await authorizationFailure(request, context, simple: .allowed) == nil {
             try? await monitor.synchronize(cluster: name)
             status = await monitor.status(of: name) ?? status
         }
@@ -102,7 +106,7 @@ public struct BrotherRoutes: Sendable {
     }
 
     func start(_ request: Request, _ context: PeerRequestContext) async -> Response {
-        if let denied = authorizationFailure(request, context) { return denied }
+        if let denied = await authorizationFailure(request, context) { return denied }
         guard let name = context.parameters.get("name"), await monitor.status(of: name) != nil else { return notFound(request, context) }
         do {
             try await monitor.synchronize(cluster: name)
@@ -115,7 +119,7 @@ public struct BrotherRoutes: Sendable {
     }
 
     func stop(_ request: Request, _ context: PeerRequestContext) async -> Response {
-        if let denied = authorizationFailure(request, context) { return denied }
+        if let denied = await authorizationFailure(request, context) { return denied }
         guard let name = context.parameters.get("name"), await monitor.status(of: name) != nil else { return notFound(request, context) }
         do {
             guard try await monitor.stop(cluster: name) else { return notModified() }
@@ -139,7 +143,7 @@ public struct BrotherRoutes: Sendable {
     }
 
     func force(_ request: Request, _ context: PeerRequestContext, _ force: WeightForce?) async -> Response {
-        if let denied = authorizationFailure(request, context) { return denied }
+        if let denied = await authorizationFailure(request, context) { return denied }
         guard let name = context.parameters.get("name"), await monitor.status(of: name) != nil else { return notFound(request, context) }
         let fields: FormFields
         do {
@@ -163,7 +167,7 @@ public struct BrotherRoutes: Sendable {
     /// Dynamic membership: `PUT /cluster/<n>/members/<address:port>` with the fields of
     /// ``MemberRegistration`` (the contract litmus's registrar sends).
     func join(_ request: Request, _ context: PeerRequestContext) async -> Response {
-        if let denied = authorizationFailure(request, context) { return denied }
+        if let denied = await authorizationFailure(request, context) { return denied }
         guard let name = context.parameters.get("name"), await monitor.status(of: name) != nil else { return notFound(request, context) }
         let text = context.parameters.get("node") ?? ""
         guard let id = Destination.ID(parsing: text), id.port > 0 else {
@@ -189,7 +193,7 @@ public struct BrotherRoutes: Sendable {
     }
 
     func leave(_ request: Request, _ context: PeerRequestContext) async -> Response {
-        if let denied = authorizationFailure(request, context) { return denied }
+        if let denied = await authorizationFailure(request, context) { return denied }
         guard let name = context.parameters.get("name"), await monitor.status(of: name) != nil else { return notFound(request, context) }
         do {
             try await monitor.leave(cluster: name, node: context.parameters.get("node") ?? "")
@@ -200,7 +204,7 @@ public struct BrotherRoutes: Sendable {
     }
 
     func reload(_ request: Request, _ context: PeerRequestContext) async -> Response {
-        if let denied = authorizationFailure(request, context) { return denied }
+        if let denied = await authorizationFailure(request, context) { return denied }
         guard let reloader else { return failure(request, .notFound, "this brother has no configuration file to reload") }
         switch await reloader.reload() {
         case .applied(let report):
@@ -301,9 +305,17 @@ public struct BrotherRoutes: Sendable {
         return bigBrother(.notFound, BigBrotherText.notFound(name))
     }
 
-    func authorizationFailure(_ request: Request, _ context: PeerRequestContext) -> Response? {
+    /// - Parameter simple: `.allowed` only for the routes brother-api(7) lists as staying simple.
+    func authorizationFailure(
+        _ request: Request, _ context: PeerRequestContext, simple: CrossSiteGuard.SimpleRequests = .refused
+    ) async -> Response? {
+        // The networks and the token come from the command line, the rest from brother.yml (reloadable).
+        let settings = await monitor.adminSettings
+        let access = AdminAccess(
+            allowedNetworks: self.access.allowedNetworks, token: self.access.token, trustLoopback: settings.trustLoopback,
+            socketGroup: settings.socketGroup, serverNames: settings.serverNames)
         let gate = AdminGate(policy: AdminPolicy(access: access, wording: BrotherRoutes.wording), tokenHeader: BrotherRoutes.tokenHeader)
-        switch gate.decide(request, context, transport: transport) {
+        switch await gate.decide(request, context, transport: transport, simple: simple) {
         case .allowed: return nil
         case .needsToken(let reason): return failure(request, .unauthorized, reason)
         case .forbidden(let reason): return failure(request, .forbidden, reason)

@@ -136,7 +136,8 @@ public struct AgentRoutes: Sendable {
     // MARK: force changes
 
     func createForce(_ request: Request, _ context: PeerRequestContext, scope: Force.Scope, direction: ForceDirection) async -> Response {
-        if let denied = await authorize(request, context) { return denied }
+        // litmus_paper's litmusctl posts a plain form: the browser checks stop pages (see docs/litmus.md).
+        if let denied = await authorize(request, context, simple: .allowed) { return denied }
         let fields: FormFields
         do { fields = try await request.formFields() } catch { return text(.badRequest, "\(error)") }
         let forceRequest: ForceRequest
@@ -167,9 +168,11 @@ public struct AgentRoutes: Sendable {
         return request.wantsJSON ? json(.ok, ["result": "deleted"]) : text(.ok, "File deleted")
     }
 
-    func authorize(_ request: Request, _ context: PeerRequestContext) async -> Response? {
+    func authorize(
+        _ request: Request, _ context: PeerRequestContext, simple: CrossSiteGuard.SimpleRequests = .refused
+    ) async -> Response? {
         let gate = AdminGate(policy: AdminPolicy(access: await state.settings.admin), tokenHeader: AgentRoutes.tokenHeader)
-        switch gate.decide(request, context, transport: transport) {
+        switch await gate.decide(request, context, transport: transport, simple: simple) {
         case .allowed: return nil
         case .needsToken(let reason): return text(.unauthorized, reason)
         case .forbidden(let reason): return text(.forbidden, reason)

@@ -93,6 +93,11 @@ struct RunCommand: AsyncParsableCommand {
             printError("\(error)")
             throw ExitCode(1)
         }
+        // A group that does not exist would lock every tool out of the socket: refused at start.
+        if let group = configuration.admin.socketGroup, (try? UserDatabase.groupID(named: group)) == nil {
+            printError("brother: \(config): admin.socket_group: there is no group \(group) on this host (or the group database cannot be read)")
+            throw ExitCode(1)
+        }
         var access = AdminAccess(allowedNetworks: adminNetwork.compactMap(IPNetwork.init(parsing:)))
         if let adminTokenFile {
             guard let token = try? String(contentsOfFile: adminTokenFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines),
@@ -102,6 +107,9 @@ struct RunCommand: AsyncParsableCommand {
                 throw ExitCode(1)
             }
             access.token = token
+        }
+        if !configuration.admin.trustLoopback && access.token == nil {
+            logger.warning("admin.trust_loopback is false and there is no --admin-token-file: changes are accepted over the Unix socket only")
         }
         let ipvs: IPVSClient
         do {

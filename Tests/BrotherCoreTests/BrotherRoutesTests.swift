@@ -194,7 +194,7 @@ import Testing
             try "clusters:\n  - cluster_name: web\n    fwmark: 101\n    nodes: nope\n".write(toFile: path, atomically: true, encoding: .utf8)
             await h.fake.resetRecording()
             try await Self.app(monitor, reloader: reloader).test(.router) { client in
-                try await client.execute(uri: "/reload", method: .post) { response in
+                try await client.execute(uri: "/reload", method: .post, headers: [CrossSiteGuard.requestedByHeader: "test"]) { response in
                     #expect(response.status == .unprocessableContent)
                     #expect(Self.body(response).hasPrefix("reload refused, nothing changed:\n"))
                     #expect(Self.body(response).contains("clusters[0].nodes"))

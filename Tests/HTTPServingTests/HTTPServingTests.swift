@@ -6,6 +6,7 @@ import HummingbirdTesting
 import LitmusWire
 import NIOCore
 import NetworkAddress
+import Posix
 import Testing
 
 /// The server foundation both daemons share, through a router of its own: error styles, forms and
@@ -22,7 +23,7 @@ import Testing
         }
         router.post("/change") { request, context in
             let gate = AdminGate(policy: AdminPolicy(access: access), tokenHeader: tokenHeader)
-            return switch gate.decide(request, context, transport: transport) {
+            return switch await gate.decide(request, context, transport: transport) {
             case .allowed: "allowed"
             case .needsToken(let why): "token: \(why)"
             case .forbidden(let why): "forbidden: \(why)"
@@ -69,7 +70,8 @@ import Testing
         let access = AdminAccess(allowedNetworks: [IPNetwork(parsing: "10.0.0.0/8")!], token: "s3cret")
         let unix = Application(router: Self.router(style: .bigBrother, transport: .unixSocket, access: access))
         try await unix.test(.router) { client in
-            try await client.execute(uri: "/change", method: .post) { #expect(String(buffer: $0.body) == "allowed") }
+            let notAForm: HTTPFields = [CrossSiteGuard.requestedByHeader: "test"]
+            try await client.execute(uri: "/change", method: .post, headers: notAForm) { #expect(String(buffer: $0.body) == "allowed") }
         }
         // The router test client has no peer address: over TCP that is refused, never trusted.
         let tcp = Application(router: Self.router(style: .bigBrother, transport: .tcp, access: access))
@@ -96,5 +98,61 @@ import Testing
         }
         #expect(gate.decide(headers: [:], peer: IPAddress("::1"), transport: .tcp) == .allowed, "loopback")
         #expect(gate.decide(headers: [:], peer: nil, transport: .unixSocket) == .allowed, "the Unix socket")
+    }
+
+    @Test func loopbackTrustCanBeTurnedOffAndThenTheTokenIsNeeded() {
+        let loopback = IPAddress("127.0.0.1")
+        let trusting = AdminPolicy(access: AdminAccess(token: "s3cret"))
+        #expect(trusting.decide(remoteAddress: loopback, viaUnixSocket: false, token: nil) == .allowed, "today's default")
+        let strict = AdminPolicy(access: AdminAccess(token: "s3cret", trustLoopback: false))
+        #expect(
+            strict.decide(remoteAddress: loopback, viaUnixSocket: false, token: nil)
+                == .needsToken(
+                    "admin.trust_loopback is off: loopback clients need the admin token too (Authorization: Bearer <token>), or use the agent's Unix socket"
+                ))
+        #expect(strict.decide(remoteAddress: IPAddress("::1"), viaUnixSocket: false, token: "wrong") != .allowed)
+        #expect(strict.decide(remoteAddress: loopback, viaUnixSocket: false, token: "s3cret") == .allowed)
+        #expect(strict.decide(remoteAddress: nil, viaUnixSocket: true, token: nil) == .allowed, "the socket stays the door")
+        let noToken = AdminPolicy(access: AdminAccess(trustLoopback: false))
+        guard case .forbidden(let why) = noToken.decide(remoteAddress: loopback, viaUnixSocket: false, token: nil) else {
+            Issue.record("without a token configured, loopback has no way in over TCP")
+            return
+        }
+        #expect(why.contains("none is set (admin.token)"))
+    }
+
+    /// A fixed group table: "admins" is 4242, user 1000 is a member of it, user 2000 is not.
+    struct Directory: GroupDirectory {
+        func group(named name: String) throws -> SocketGroup? { name == "admins" || name == "4242" ? SocketGroup(name: name, id: 4242) : nil }
+        func memberships(ofUser userID: UInt32) throws -> [UInt32] { userID == 1000 ? [1000, 4242] : [userID] }
+    }
+
+    @Test func theSocketGroupAdmitsRootAndMembersOnly() {
+        let access = AdminAccess(socketGroup: "admins")
+        let gate = AdminGate(policy: AdminPolicy(access: access), tokenHeader: Self.tokenHeader, groups: Directory())
+        func decide(uid: UInt32, gid: UInt32) -> AdminPolicy.Decision {
+            let identity = gate.identity(of: PeerCredentials(processID: 77, userID: uid, groupID: gid), group: "admins")
+            return gate.policy.decide(remoteAddress: nil, viaUnixSocket: true, token: nil, socketIdentity: identity)
+        }
+        #expect(decide(uid: 0, gid: 0) == .allowed, "root always")
+        #expect(decide(uid: 1000, gid: 1000) == .allowed, "a member through the group database")
+        #expect(decide(uid: 2000, gid: 4242) == .allowed, "running in the group (newgrp, sg)")
+        #expect(
+            decide(uid: 2000, gid: 2000)
+                == .forbidden(
+                    "force changes over the agent's Unix socket are accepted only from root and members of group admins (admin.socket_group); "
+                        + "this client is pid 77, uid 2000, gid 2000"))
+        let missing = gate.identity(of: PeerCredentials(processID: 1, userID: 0, groupID: 0), group: "nosuch")
+        #expect(
+            gate.policy.decide(remoteAddress: nil, viaUnixSocket: true, token: nil, socketIdentity: missing)
+                == .forbidden("force changes over the agent's Unix socket are refused: there is no group nosuch on this host (admin.socket_group)"),
+            "fails closed, even for root: the setting is wrong")
+        guard case .forbidden = gate.policy.decide(remoteAddress: nil, viaUnixSocket: true, token: nil) else {
+            Issue.record("unknown credentials must not pass a group check")
+            return
+        }
+        #expect(
+            AdminPolicy(access: AdminAccess()).decide(remoteAddress: nil, viaUnixSocket: true, token: nil) == .allowed,
+            "without a group the socket's mode is the door, as before")
     }
 }

@@ -134,14 +134,16 @@ struct BrotherEndToEndKernelTests {
         try await stack.waitForRounds(2)  // rounds after the failed reload run on the old configuration
         #expect(try stack.ipvsadmSave() == beforeReload)
         #expect(try stack.metric("brother_reload_failures_total") == 1)
-        let refused = try Command.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "\(stack.api)/reload"])
+        let refused = try Command.run([
+            "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "-H", "X-Requested-By: curl", "\(stack.api)/reload",
+        ])
         #expect(refused.stdout == "422")
         #expect(try stack.ipvsadmSave() == beforeReload)
 
         // 9. A valid reload that removes node 3: it drains (no connections, so it goes at once).
         try valid.replacingOccurrences(of: "      - {address: 192.0.2.10, port: 9292, path: /web/status, real_port: 8080}\n", with: "").write(
             toFile: stack.brotherConfig, atomically: true, encoding: .utf8)
-        let reload = try Command.check(["curl", "-s", "-X", "POST", "\(stack.api)/reload"])
+        let reload = try Command.check(["curl", "-s", "-X", "POST", "-H", "X-Requested-By: curl", "\(stack.api)/reload"])
         #expect(reload.contains("draining removed nodes web 192.0.2.10:8080"))
         let removed = try await stack.waitUntil(timeout: Self.bound) { try stack.weights()[E2EStack.nodes[2].realServer] == nil }
         #expect(removed != nil, "node 3 deleted after its drain: \((try? stack.weights()) ?? [:])")

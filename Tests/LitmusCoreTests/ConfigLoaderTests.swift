@@ -70,6 +70,17 @@ import YAML
         #expect(web.metrics == [.constant(weight: 60), .cpuLoad(weight: 40)])
     }
 
+    @Test func adminTakesLoopbackTrustTheSocketGroupAndServerNames() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.write(
+            "litmus.yml",
+            "admin:\n  trust_loopback: false\n  token: s3cret\n  socket_group: root\n  server_names: [node1.example.com]\nservices: {}\n")
+        let admin = try ConfigLoader.load(path: path).admin
+        #expect(admin == AdminAccess(token: "s3cret", trustLoopback: false, socketGroup: "root", serverNames: ["node1.example.com"]))
+        let defaults = try ConfigLoader.load(path: dir.write("plain.yml", "services: {}\n")).admin
+        #expect(defaults.trustLoopback && defaults.socketGroup == nil && defaults.serverNames.isEmpty, "today's behaviour by default")
+    }
+
     @Test func includedFilesReplaceEarlierServices() throws {
         let dir = TemporaryDirectory()
         dir.write("conf.d/a.yml", "services:\n  web:\n    checks:\n      - type: constant_metric\n        weight: 10\n")
@@ -111,6 +122,10 @@ import YAML
         BadConfig(yaml: "servics: {}\n", path: "servics", message: "unknown key"),
         BadConfig(yaml: "admin:\n  allowed_networks: [10.0.0.0/8]\n", path: "admin", message: "needs a token"),
         BadConfig(yaml: "admin:\n  allowed_networks: [10.0.0.0/33]\n  token: x\n", path: "admin.allowed_networks[0]", message: "CIDR"),
+        BadConfig(
+            yaml: "admin:\n  socket_group: no-such-group-plimsoll\n", path: "admin.socket_group", message: "there is no group no-such-group-plimsoll"),
+        BadConfig(yaml: "admin:\n  server_names: [\"node1:9292\"]\n", path: "admin.server_names[0]", message: "host name without port"),
+        BadConfig(yaml: "admin:\n  trust_loopback: perhaps\n", path: "admin.trust_loopback", message: "true or false"),
         BadConfig(yaml: "agent_check:\n  ports:\n    nope: 9191\n", path: "agent_check.ports.nope", message: "no service"),
         BadConfig(yaml: "listen: [\"localhost\"]\n", path: "listen[0]", message: "host:port"),
         BadConfig(yaml: "services:\n  global:\n    checks: []\n", path: "services.global", message: "service names"),

@@ -1,3 +1,4 @@
+import AccessControl
 import Foundation
 import HTTPServing
 import HTTPTypes
@@ -14,8 +15,9 @@ import Testing
 @Suite struct AgentRoutesTests {
     static let evaluatedAt = Date(timeIntervalSince1970: 1_700_000_000)
 
-    static func makeState(_ dir: TemporaryDirectory, staleAfter: Duration = .seconds(30)) async -> AgentState {
+    static func makeState(_ dir: TemporaryDirectory, staleAfter: Duration = .seconds(30), admin: AdminAccess = AdminAccess()) async -> AgentState {
         var settings = AgentSettings()
+        settings.admin = admin
         settings.dataDirectory = "\(dir.path)/data"
         settings.stalenessLimit = staleAfter
         settings.services["web"] = ServiceSpec(name: "web", dependencies: [], metrics: [], file: "x")

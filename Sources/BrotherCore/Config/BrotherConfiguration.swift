@@ -17,28 +17,35 @@ import YAML
 /// The keys, defaults and semantics are documented in `brother.yml(5)`.
 public struct BrotherConfiguration: Hashable, Sendable {
     public var clusters: [ClusterConfiguration]
+    /// `admin:`: who may change state through the API, besides the command line's networks and token.
+    public var admin: BrotherAdminSettings
     /// big_brother keys the text gives that brother accepts but does not act on: `_big_brother`'s,
     /// then each cluster's (its own keys, then its nodes').
     /// They describe the file, not what brother runs: two configurations with the same clusters are
     /// equal whatever their warnings.
     public var warnings: [BrotherConfigurationWarning]
 
-    public init(clusters: [ClusterConfiguration], warnings: [BrotherConfigurationWarning] = []) {
+    public init(clusters: [ClusterConfiguration], warnings: [BrotherConfigurationWarning] = [], admin: BrotherAdminSettings = BrotherAdminSettings())
+    {
         self.clusters = clusters
         self.warnings = warnings
+        self.admin = admin
     }
 
-    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.clusters == rhs.clusters }
-    public func hash(into hasher: inout Hasher) { hasher.combine(clusters) }
+    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.clusters == rhs.clusters && lhs.admin == rhs.admin }
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(clusters)
+        hasher.combine(admin)
+    }
 
     /// Parses a configuration's text; `source` names it in errors and warnings (usually the file's path).
     /// - Throws: ``BrotherConfigurationError`` listing every problem found.
     public init(yaml text: String, source: String) throws {
         switch Self.parse(yaml: text, source: source) {
-        case .success(let (clusters, warnings)):
+        case .success(let (clusters, warnings, admin)):
             self.init(
                 clusters: clusters,
-                warnings: warnings.map { BrotherConfigurationWarning(source: source, path: $0.path, message: $0.message) })
+                warnings: warnings.map { BrotherConfigurationWarning(source: source, path: $0.path, message: $0.message) }, admin: admin)
         case .failure(let problems): throw BrotherConfigurationError(source: source, problems: problems.list)
         }
     }
@@ -68,9 +75,9 @@ public struct BrotherConfiguration: Hashable, Sendable {
 
     private struct Problems: Error { var list: [BrotherConfigurationError.Problem] }
 
-    /// The clusters and the warnings (as problems: path and message) of a valid text.
+    /// The clusters, the warnings (as problems: path and message) and the admin settings of a valid text.
     private static func parse(yaml text: String, source: String) -> Result<
-        ([ClusterConfiguration], [BrotherConfigurationError.Problem]), Problems
+        ([ClusterConfiguration], [BrotherConfigurationError.Problem], BrotherAdminSettings), Problems
     > {
         let root: YAMLNode?
         do {
@@ -84,7 +91,8 @@ public struct BrotherConfiguration: Hashable, Sendable {
         guard let root else {
             return .failure(Problems(list: [.init(file: source, path: "", message: "is empty; it needs a `clusters` list")]))
         }
-        let top = reader.entries(of: root, at: "", known: ["_big_brother", "clusters"], hint: "`_big_brother` and `clusters`") ?? []
+        let top =
+            reader.entries(of: root, at: "", known: ["_big_brother", "clusters", "admin"], hint: "`_big_brother`, `clusters` and `admin`") ?? []
         let topLevel = Dictionary(top, uniquingKeysWith: { first, _ in first })
 
         var defaults: [String: LocatedNode] = [:]
@@ -106,9 +114,10 @@ public struct BrotherConfiguration: Hashable, Sendable {
             reader.report("clusters", "required: a list of clusters")
         }
         checkUniqueness(clusters, reader: &reader)
+        let admin = topLevel["admin"].map { BrotherAdminSettings.read($0, reader: &reader) } ?? BrotherAdminSettings()
 
         guard reader.problems.isEmpty else { return .failure(Problems(list: reader.problems)) }
-        return .success((clusters, reader.warnings))
+        return .success((clusters, reader.warnings, admin))
     }
 
     /// Names, services and VIPs must each belong to one cluster: two owners would fight over one

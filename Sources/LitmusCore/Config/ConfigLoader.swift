@@ -212,6 +212,24 @@ public enum ConfigLoader {
                 guard !trimmed.isEmpty else { throw value.error("the token file \(path) is empty") }
                 settings.admin.token = trimmed
             }
+            if let value = object.optional("trust_loopback") { settings.admin.trustLoopback = try value.bool() }
+            if let value = object.optional("socket_group") {
+                let group = try value.nonEmptyString()
+                // Checked here, so that a typo is refused at start (or by a reload) rather than lock litmusctl out.
+                let found: UInt32?
+                do { found = try UserDatabase.groupID(named: group) } catch { throw value.error("cannot look up group \(group): \(error)") }
+                guard found != nil else { throw value.error("there is no group \(group) on this host") }
+                settings.admin.socketGroup = group
+            }
+            if let value = object.optional("server_names") {
+                for item in try value.sequence() {
+                    let name = try item.nonEmptyString()
+                    guard !name.contains(where: { $0.isWhitespace || $0 == "/" || $0 == ":" }) else {
+                        throw item.error("expected a host name without port, e.g. node1.example.com, got \"\(name)\"")
+                    }
+                    settings.admin.serverNames.append(name)
+                }
+            }
             errors += object.unknownKeys()
             if !settings.admin.allowedNetworks.isEmpty, settings.admin.token == nil {
                 throw cursor.error("allowed_networks needs a token (token or token_file): remote force changes are only accepted with one")
