@@ -381,7 +381,7 @@ import YAML
             "panic_threshold", "sorry_server", "drain_timeout", "poll_timeout", "poll_jitter", "cluster_name", "fwmark", "service",
             "address_family", "vips", "non_egress_locations", "nodes", "address", "port", "path", "priority", "max_weight", "interpol",
             "real_port", "group", "shift", "from", "to", "start", "duration", "notify", "command", "min_interval", "discovery", "dns",
-            "type", "nameserver", "interval", "agent_port",
+            "type", "nameserver", "interval", "agent_port", "join_token", "drain_report_token",
         ]
         for key in keys { #expect(text.contains("\(key):"), "examples/brother.yml lacks \(key)") }
         let manual = try String(
