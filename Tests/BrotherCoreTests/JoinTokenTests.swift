@@ -11,6 +11,7 @@ import IPVS
 import NIOCore
 import NetworkAddress
 import Testing
+import YAML
 
 /// Registration has its own token: a cluster's `join_token` lets an agent join and leave that
 /// cluster from anywhere, and opens no other route. The admin token keeps working for joins.
