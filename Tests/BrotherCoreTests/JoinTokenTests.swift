@@ -75,7 +75,8 @@ import YAML
         let appNode = IPAddress("203.0.113.9")
         #expect(gate.decide(headers: Self.bearer(Self.joinToken), peer: appNode, transport: .tcp, cluster: "web") == .allowed)
         #expect(gate.decide(headers: Self.bearer(Self.adminToken), peer: operatorHost, transport: .tcp, cluster: "web") == .allowed, "compatible")
-        #expect(gate.decide(headers: [HTTPField.Name("X-Brother-Token")!: Self.joinToken], peer: appNode, transport: .tcp, cluster: "web") == .allowed)
+        #expect(
+            gate.decide(headers: [HTTPField.Name("X-Brother-Token")!: Self.joinToken], peer: appNode, transport: .tcp, cluster: "web") == .allowed)
         guard case .needsToken = gate.decide(headers: Self.bearer("other-clusters-token"), peer: appNode, transport: .tcp, cluster: "web") else {
             Issue.record("a wrong join token must be refused with 401")
             return
