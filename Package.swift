@@ -334,7 +334,7 @@ let package = Package(
             dependencies: [
                 "Eventually",
                 "BrotherCore", "BrotherDiscovery", "BrotherMonitor", "BrotherPolling", "BrotherServer", "Clocks", "IPVS", "IPVSTesting", "LitmusWire",
-                "LitmusCore", "AccessControl",
+                "LitmusCore", "LitmusServer", "AccessControl",
                 "HTTPServing", "NetworkAddress", "Posix",
                 "DeterministicRandom", "YAML",
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -251,14 +251,17 @@ public actor ClusterMonitor: Service {
         if outcome.needsSave { saveState(cluster: name) }
     }
 
-    /// Every node's agent, told the node's weight and connections (`X-Brother-*`).
+    /// Every node's agent, told the node's weight and connections (`X-Brother-*`), with the
+    /// cluster's drain report token so the agent believes them.
     private func pollTargets(_ status: ClusterStatus, poller: String) -> [Destination.ID: AgentTarget] {
         let weights = RoundPlanner.reportedWeights(of: status)
         let kernel = status.kernel
+        let token = status.configuration.drainReportToken
         var targets: [Destination.ID: AgentTarget] = [:]
         for node in status.effective.realServers {
             let id = node.destinationID
-            let report = PollReport(poller: poller, weight: weights[id] ?? 0, activeConnections: Int(kernel[id]?.activeConnections ?? 0))
+            let report = PollReport(
+                poller: poller, weight: weights[id] ?? 0, activeConnections: Int(kernel[id]?.activeConnections ?? 0), token: token)
             targets[id] = AgentTarget(address: node.address, port: node.port, path: node.path, report: report)
         }
         return targets

@@ -38,9 +38,9 @@ struct AgentSocket {
     var job: AgentPollJob?
     var slot = 0
     /// The last request; its first `prefix.length` bytes are the constant part (request line, Host,
-    /// poller), reused from poll to poll, and each poll writes only the weight and connections after it.
+    /// poller, token), reused from poll to poll, and each poll writes only the weight and connections after it.
     var request = ByteBuffer()
-    var prefix: (length: Int, path: String, poller: String?)?
+    var prefix: (length: Int, path: String, poller: String?, token: String?)?
     /// Bytes at the end of `request` not yet written (the socket buffer was full).
     var unsent = 0
     /// Whether epoll also watches the socket for writing (connecting, or a request only partly written).
@@ -60,11 +60,12 @@ struct AgentSocket {
     /// Writes `target`'s request into the connection's buffer, reusing its constant part when the
     /// path and poller are the same as last time.
     mutating func prepareRequest(_ target: AgentTarget) {
-        if let prefix, prefix.path == target.path, prefix.poller == target.report?.poller {
+        // The strings compare by storage first: the same configuration's values cost no byte compare.
+        if let prefix, prefix.path == target.path, prefix.poller == target.report?.poller, prefix.token == target.report?.token {
             request.moveWriterIndex(to: prefix.length)
         } else {
             request = HTTPAgentFetcher.requestPrefix(target, allocator: ByteBufferAllocator())
-            prefix = (request.writerIndex, target.path, target.report?.poller)
+            prefix = (request.writerIndex, target.path, target.report?.poller, target.report?.token)
         }
         HTTPAgentFetcher.writeRequestTail(target, into: &request)
         unsent = request.readableBytes

@@ -34,10 +34,14 @@ public struct PollReport: Hashable, Sendable {
     public var weight: Int
     /// Its active connections at the last kernel read.
     public var activeConnections: Int
+    /// The cluster's `drain_report_token`, sent as `X-Brother-Poller-Token` so the agent believes
+    /// the report (anyone can send `X-Brother-*` headers); nil sends none.
+    public var token: String?
 
-    public init(poller: String, weight: Int, activeConnections: Int) {
+    public init(poller: String, weight: Int, activeConnections: Int, token: String? = nil) {
         self.poller = poller
         self.weight = weight
         self.activeConnections = activeConnections
+        self.token = token
     }
 }

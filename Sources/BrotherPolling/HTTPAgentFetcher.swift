@@ -80,7 +80,8 @@ public final class HTTPAgentFetcher: AgentHealthFetching {
         return buffer
     }
 
-    /// What stays the same from poll to poll of a target: the request line, Host, and who polls.
+    /// What stays the same from poll to poll of a target: the request line, Host, who polls and its
+    /// token; written once per connection and target, so a poll writes only the tail.
     static func requestPrefix(_ target: AgentTarget, allocator: ByteBufferAllocator) -> ByteBuffer {
         var buffer = allocator.buffer(capacity: 256)
         buffer.writeStaticString("GET ")
@@ -95,7 +96,10 @@ public final class HTTPAgentFetcher: AgentHealthFetching {
         let host = target.address.family == .ipv6 ? "[\(target.address)]" : "\(target.address)"
         buffer.writeString(target.port == 80 ? host : "\(host):\(target.port)")
         buffer.writeStaticString("\r\nUser-Agent: brother (plimsoll)\r\nAccept: text/plain\r\n")
-        if let report = target.report { writeHeader(HealthReport.pollerHeader, report.poller, into: &buffer) }
+        if let report = target.report {
+            writeHeader(HealthReport.pollerHeader, report.poller, into: &buffer)
+            if let token = report.token { writeHeader(HealthReport.pollerTokenHeader, token, into: &buffer) }
+        }
         return buffer
     }
 

@@ -23,7 +23,7 @@ import ServiceLifecycle
 /// | PUT / DELETE `/cluster/<n>` | start / stop with a drain: 200 `OK`, 304 when already so |
 /// | GET `/cluster/<n>/nodes/<node>` | one node: weight and why, health, connections, force |
 /// | PUT `/cluster/<n>/nodes/<node>/up\|down\|drain`, DELETE `…/force` | per-node forces (`reason` field) |
-/// | PUT / DELETE `/cluster/<n>/members/<address:port>` | a node joins with `ttl`, `agent_port`, `path` (refresh = PUT again) / leaves |
+/// | PUT / DELETE `/cluster/<n>/members/<address:port>` | a node joins with `ttl`, `agent_port`, `path` (refresh = PUT again) / leaves; the cluster's join token suffices |
 /// | POST `/reload` | re-read the configuration; 422 and nothing changed when invalid |
 /// | GET `/metrics` | Prometheus |
 /// | GET `/dashboard`, `/events` | the live dashboard and its server-sent events (a JSON snapshot on every change) |
@@ -167,8 +167,10 @@ public struct BrotherRoutes: Sendable {
     /// Dynamic membership: `PUT /cluster/<n>/members/<address:port>` with the fields of
     /// ``MemberRegistration`` (the contract litmus's registrar sends).
     func join(_ request: Request, _ context: PeerRequestContext) async -> Response {
-        if let denied = await authorizationFailure(request, context) { return denied }
-        guard let name = context.parameters.get("name"), await monitor.status(of: name) != nil else { return notFound(request, context) }
+        let name = context.parameters.get("name") ?? ""
+        let status = await monitor.status(of: name)
+        if let denied = await membershipFailure(request, context, cluster: name, joinToken: status?.configuration.joinToken) { return denied }
+        guard status != nil else { return notFound(request, context) }
         let text = context.parameters.get("node") ?? ""
         guard let id = Destination.ID(parsing: text), id.port > 0 else {
             return failure(request, .badRequest, "member \"\(text)\" is not ADDRESS:PORT (the real server as IPVS sees it, e.g. 192.0.2.2:8080)")
@@ -193,8 +195,10 @@ public struct BrotherRoutes: Sendable {
     }
 
     func leave(_ request: Request, _ context: PeerRequestContext) async -> Response {
-        if let denied = await authorizationFailure(request, context) { return denied }
-        guard let name = context.parameters.get("name"), await monitor.status(of: name) != nil else { return notFound(request, context) }
+        let name = context.parameters.get("name") ?? ""
+        let status = await monitor.status(of: name)
+        if let denied = await membershipFailure(request, context, cluster: name, joinToken: status?.configuration.joinToken) { return denied }
+        guard status != nil else { return notFound(request, context) }
         do {
             try await monitor.leave(cluster: name, node: context.parameters.get("node") ?? "")
         } catch {
@@ -320,6 +324,18 @@ public struct BrotherRoutes: Sendable {
         case .needsToken(let reason): return failure(request, .unauthorized, reason)
         case .forbidden(let reason): return failure(request, .forbidden, reason)
         }
+    }
+
+    /// The membership routes' gate (``MembershipGate``): the cluster's join token opens them by itself
+    /// (a web page cannot know it); without it they are changes like any other, behind the whole admin
+    /// gate with its cross-site checks.
+    func membershipFailure(_ request: Request, _ context: PeerRequestContext, cluster: String, joinToken: String?) async -> Response? {
+        let admin = AdminGate(policy: AdminPolicy(access: access, wording: BrotherRoutes.wording), tokenHeader: BrotherRoutes.tokenHeader)
+        let gate = MembershipGate(admin: admin, joinToken: joinToken)
+        if gate.acceptsJoinToken(in: request.headers) { return nil }
+        guard let denied = await authorizationFailure(request, context) else { return nil }
+        if joinToken != nil, denied.status == .unauthorized { return failure(request, .unauthorized, MembershipGate.advice(cluster: cluster)) }
+        return denied
     }
 
     func failure(_ request: Request, _ status: HTTPResponse.Status, _ message: String) -> Response {

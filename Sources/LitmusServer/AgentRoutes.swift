@@ -38,6 +38,7 @@ public struct AgentRoutes: Sendable {
     static let pollerHeader = HTTPField.Name(HealthReport.pollerHeader)!
     static let pollerWeightHeader = HTTPField.Name(HealthReport.pollerWeightHeader)!
     static let pollerConnectionsHeader = HTTPField.Name(HealthReport.pollerConnectionsHeader)!
+    static let pollerTokenHeader = HTTPField.Name(HealthReport.pollerTokenHeader)!
 
     /// Builds the router; every handler answers 4xx with a reason for bad input and never throws a 500.
     public func buildRouter() -> Router<PeerRequestContext> {
@@ -75,10 +76,13 @@ public struct AgentRoutes: Sendable {
     }
 
     func status(_ request: Request, _ context: PeerRequestContext) async -> Response {
+        // Kept only from a trusted brother and for a configured service; the answer is the same
+        // bytes whoever polls (litmus_paper's pollers send no such headers at all).
         if let poller = request.headers[AgentRoutes.pollerHeader], let name = context.parameters.get("service") {
             state.pollers.record(
                 service: name, poller: poller, weight: request.headers[AgentRoutes.pollerWeightHeader],
-                connections: request.headers[AgentRoutes.pollerConnectionsHeader], at: now())
+                connections: request.headers[AgentRoutes.pollerConnectionsHeader], token: request.headers[AgentRoutes.pollerTokenHeader],
+                peer: context.remoteIPAddress, viaUnixSocket: transport == .unixSocket, at: now())
         }
         // Hot path: the status rendered at the last change, without an actor hop.
         if !request.wantsJSON, let name = context.parameters.get("service") {
@@ -128,6 +132,7 @@ public struct AgentRoutes: Sendable {
     func prometheus() async -> Response {
         guard let renderMetrics else { return text(.notFound, "NOT FOUND") }
         for status in await state.allStatuses() { ReportedHealthMetrics.record(status) }
+        DrainReportMetrics.record(state.pollers)
         var headers = HTTPFields()
         headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: renderMetrics())))

@@ -14,6 +14,9 @@ public struct HealthReport: Sendable, Hashable {
     public static let pollerHeader = "X-Brother-Poller"
     public static let pollerWeightHeader = "X-Brother-Weight"
     public static let pollerConnectionsHeader = "X-Brother-Connections"
+    /// The shared secret that makes the agent believe those headers (brother.yml's
+    /// `drain_report_token`, litmus.yml's `drain_reports.token`); the answer never depends on it.
+    public static let pollerTokenHeader = "X-Brother-Poller-Token"
 
     /// Reported health, 0...100 for litmus agents (a `brother_cluster` metric can publish more).
     public var health: Int

@@ -5,7 +5,10 @@
 ///   `application/x-www-form-urlencoded` body. `ADDRESS:PORT` is the real server as IPVS sees it.
 ///   brother answers 201 for a new member and 200 for a refresh.
 /// - Leave: `DELETE` on the same path (the node drains at once instead of when its TTL lapses).
-/// - Beyond loopback and brother's Unix socket, brother needs `Authorization: Bearer <token>`.
+/// - Beyond loopback and brother's Unix socket, brother needs `Authorization: Bearer <token>`:
+///   the cluster's join token (`join_token` in brother.yml), which grants only these two routes.
+///   The admin token also works, but it grants every change and a registration repeats it in
+///   every refresh: agents should not carry it.
 public struct MemberRegistration: Sendable, Hashable {
     public static let ttlRange = 1...86_400
     public static let agentPortRange = 1...65_535

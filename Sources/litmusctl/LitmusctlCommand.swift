@@ -125,8 +125,9 @@ extension LitmusctlCommand {
         @Flag(name: .shortAndLong, help: "Delete the force instead of creating it.") var delete = false
         @Flag(
             help: """
-                With force down SVC: return once every brother that polls this node reports weight 0 and no active \
-                connection to it (the deploy workflow: force down --wait, deploy, force down --delete).
+                With force down SVC: return once every trusted brother that polls this node reports weight 0 and no active \
+                connection to it (the deploy workflow: force down --wait, deploy, force down --delete). Only reports from \
+                drain_reports in litmus.yml(5) count.
                 """)
         var wait = false
         @Option(help: "How long --wait waits: seconds, or 90s, 15m, 2h.") var waitTimeout = "5m"
@@ -207,7 +208,11 @@ extension LitmusctlCommand {
                 case .noPollers:
                     // Give brothers one poll interval or so to show up before giving up.
                     if Date().timeIntervalSince(since) > min(15, timeout) {
-                        print("no brother has polled \(service) recently (no X-Brother-Poller header): cannot confirm the drain", to: &standardError)
+                        print(
+                            """
+                            no trusted brother has polled \(service) recently: cannot confirm the drain (reports count only from \
+                            drain_reports.trusted_networks, with drain_reports.token when one is set; see litmus.yml(5))
+                            """, to: &standardError)
                         throw ExitCode(1)
                     }
                 }

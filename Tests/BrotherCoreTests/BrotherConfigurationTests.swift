@@ -382,6 +382,7 @@ import YAML
             "address_family", "vips", "non_egress_locations", "nodes", "address", "port", "path", "priority", "max_weight", "interpol",
             "real_port", "group", "shift", "from", "to", "start", "duration", "notify", "command", "min_interval", "discovery", "dns",
             "type", "nameserver", "interval", "agent_port", "admin", "trust_loopback", "socket_group", "server_names",
+            "join_token", "drain_report_token",
         ]
         for key in keys { #expect(text.contains("\(key):"), "examples/brother.yml lacks \(key)") }
         let manual = try String(

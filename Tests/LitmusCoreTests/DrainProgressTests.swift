@@ -1,5 +1,6 @@
 import Foundation
 import LitmusCore
+import NetworkAddress
 import Testing
 
 /// `litmusctl force down --wait`: when is a node drained by every brother that polls it?
@@ -30,10 +31,16 @@ import Testing
 
     @Test func theRegistryIgnoresMalformedHeadersAndKeepsTheLatest() {
         let registry = PollerRegistry()
-        registry.record(service: "web", poller: "lb1/web", weight: "80", connections: "2", at: Self.force)
-        registry.record(service: "web", poller: "lb1/web", weight: "0", connections: "0", at: Self.force.addingTimeInterval(1))
-        registry.record(service: "web", poller: "lb2/web", weight: "lots", connections: "1", at: Self.force)
-        registry.record(service: "web", poller: "lb3/web", weight: "5", connections: "-1", at: Self.force)
+        registry.configure(services: ["web", "db"], trust: DrainReportTrust())
+        func record(_ poller: String, _ weight: String, _ connections: String, at offset: TimeInterval) {
+            registry.record(
+                service: "web", poller: poller, weight: weight, connections: connections, token: nil, peer: IPAddress("127.0.0.1"),
+                viaUnixSocket: false, at: Self.force.addingTimeInterval(offset))
+        }
+        record("lb1/web", "80", "2", at: 0)
+        record("lb1/web", "0", "0", at: 1)
+        record("lb2/web", "lots", "1", at: 0)
+        record("lb3/web", "5", "-1", at: 0)
         #expect(registry.reports(for: "web") == [Self.report("lb1/web", weight: 0, connections: 0, at: 1)])
         #expect(registry.reports(for: "db").isEmpty)
     }

@@ -72,6 +72,12 @@ public struct ClusterConfiguration: Hashable, Sendable, Codable {
     public var discovery: DNSDiscoveryConfiguration?
     /// The alert hook, if any.
     public var notify: NotifyConfiguration?
+    /// Grants only joining and leaving this cluster (`PUT`/`DELETE /cluster/<name>/members/…`):
+    /// what app nodes' agents send to register, instead of the admin token. nil: none.
+    public var joinToken: String?
+    /// Sent with every poll as `X-Brother-Poller-Token`, so agents believe this brother's drain
+    /// reports (`X-Brother-*`) for `litmusctl force down --wait`. nil: none sent.
+    public var drainReportToken: String?
 
     public init(
         name: String, serviceID: VirtualService.ID, scheduler: Scheduler = .weightedRoundRobin, forwarding: ForwardingMethod = .ipip,

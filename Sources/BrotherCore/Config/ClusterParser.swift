@@ -9,7 +9,8 @@ enum ClusterKeys {
     static let shared: Set<String> = [
         "check_interval", "ramp_up_time", "backend_mode", "max_down_ticks", "has_downpage", "nagios", "scheduler",
         "forwarding", "ramp_curve", "min_weight", "rise", "fall", "unreachable_hold", "dead_band", "panic_threshold",
-        "sorry_server", "drain_timeout", "poll_timeout", "poll_jitter", "notify",
+        "sorry_server", "drain_timeout", "poll_timeout", "poll_jitter", "notify", "join_token", "join_token_file", "drain_report_token",
+        "drain_report_token_file",
     ]
     /// Only in `_big_brother`.
     static let defaultsOnly: Set<String> = ["offset"]
@@ -220,13 +221,62 @@ enum ClusterParser {
         let discovery = parseDiscovery(fields["discovery"], cluster: name ?? "cluster", defaultRealPort: defaultRealPort, reader: &reader)
         let notify = parseNotify(fields["notify"], reader: &reader)
 
+        let joinToken = parseToken("join_token", fields: fields, own: own, reader: &reader)
+        let drainReportToken = parseToken("drain_report_token", fields: fields, own: own, reader: &reader)
+
         guard reader.problems.count == problemsBefore, let name, let serviceID else { return nil }
-        return ClusterConfiguration(
+        var cluster = ClusterConfiguration(
             name: name, serviceID: serviceID, scheduler: scheduler, forwarding: forwarding, vips: vips, checkInterval: checkInterval,
             rampUpTime: rampUpTime, rampCurve: rampCurve, minimumWeight: minimumWeight, backendMode: backendMode, maxDownTicks: maxDownTicks,
             rise: rise, fall: fall, unreachableHold: unreachableHold, deadBand: deadBand, panicThreshold: panicThreshold,
             sorryServer: sorryServer, drainTimeout: drainTimeout, pollTimeout: pollTimeout, pollJitter: pollJitter, nagios: nagios,
             offset: offset, nonEgressLocations: nonEgress, nodes: nodes, shift: shift, discovery: discovery, notify: notify)
+        cluster.joinToken = joinToken
+        cluster.drainReportToken = drainReportToken
+        return cluster
+    }
+
+    /// A token given as `KEY` or as `KEY_file` (a file holding it); the cluster's own key wins over
+    /// the other one from `_big_brother`. Tokens travel in HTTP headers: visible ASCII, no spaces.
+    private static func parseToken(_ key: String, fields: [String: LocatedNode], own: [(String, LocatedNode)], reader: inout ConfigReader)
+        -> String?
+    {
+        let fileKey = "\(key)_file"
+        var inline = fields[key]
+        var file = fields[fileKey]
+        if let inlineNode = inline, let fileNode = file {
+            let ownInline = own.contains(where: { $0.0 == key })
+            let ownFile = own.contains(where: { $0.0 == fileKey })
+            switch (ownInline, ownFile) {
+            case (true, false): file = nil
+            case (false, true): inline = nil
+            default:
+                reader.report(fileNode.path, "give \(key) or \(fileKey), not both (\(key) is at \(inlineNode.path))")
+                return nil
+            }
+        }
+        let token: String
+        let path: String
+        if let inline {
+            guard let text = reader.string(inline) else { return nil }
+            token = text
+            path = inline.path
+        } else if let file {
+            guard let location = reader.string(file) else { return nil }
+            guard let text = try? String(contentsOfFile: location, encoding: .utf8) else {
+                reader.report(file.path, "cannot read the token file \(location)")
+                return nil
+            }
+            token = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            path = file.path
+        } else {
+            return nil
+        }
+        guard !token.isEmpty, token.utf8.count <= 1024, token.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+            reader.report(path, "a token must be 1 to 1024 bytes of visible ASCII without spaces (it is sent in an HTTP header)")
+            return nil
+        }
+        return token
     }
 
     private static func parseShift(_ value: LocatedNode?, nodes: [NodeConfiguration], reader: inout ConfigReader) -> GroupShift? {

@@ -27,6 +27,9 @@ public struct AgentSettings: Sendable, Equatable {
     public var services: [String: ServiceSpec] = [:]
     /// brothers this agent registers its node with (`register:`).
     public var registrations: [Registration] = []
+    /// Whose drain reports (`X-Brother-*` on a poll) count for `litmusctl force down --wait`
+    /// (`drain_reports:`; default: loopback plus the `register:` brothers given by address).
+    public var drainReports = DrainReportTrust()
 
     public init(files: [String] = []) { self.files = files }
 

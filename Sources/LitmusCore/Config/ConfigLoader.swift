@@ -126,6 +126,9 @@ public enum ConfigLoader {
         if let value = object.optional("agent_check") { readAgentCheck(value, into: &settings, errors: &errors) }
         if let value = object.optional("services") { readServices(value, into: &settings, errors: &errors) }
         if let value = object.optional("register") { readRegistrations(value, into: &settings, errors: &errors) }
+        var drainNetworksGiven = false
+        if let value = object.optional("drain_reports") { drainNetworksGiven = readDrainReports(value, into: &settings, errors: &errors) }
+        if !drainNetworksGiven { settings.drainReports.networks = defaultDrainReportNetworks(settings.registrations) }
         errors += object.unknownKeys()
         for (index, registration) in settings.registrations.enumerated() where settings.services[registration.service] == nil {
             errors.append(root.child("register", root.node).error("register[\(index)].service: no service \"\(registration.service)\" is defined"))
@@ -178,20 +181,79 @@ public enum ConfigLoader {
                 if registration.interval >= registration.ttl {
                     throw item.error("interval must be shorter than ttl, or the node would lapse between refreshes")
                 }
-                if let value = object.optional("token") { registration.token = try value.nonEmptyString() }
-                if let value = object.optional("token_file") {
-                    let path = try value.nonEmptyString()
-                    guard let token = try? String(contentsOfFile: path, encoding: .utf8) else {
-                        throw value.error("cannot read the token file \(path)")
-                    }
-                    registration.token = token.trimmingWhitespace()
-                }
+                // brother's join token (join_token in brother.yml(5)); `token` is the older name.
+                if let value = object.optional("join_token", "token") { registration.token = try token(value) }
+                if let value = object.optional("join_token_file", "token_file") { registration.token = try tokenFile(value) }
                 if let unknown = object.unknownKeys().first { throw unknown }
                 settings.registrations.append(registration)
             }) {
                 errors.append(error)
             }
         }
+    }
+
+    /// `drain_reports:`; returns whether `trusted_networks` was given (otherwise the default applies).
+    private static func readDrainReports(_ cursor: YAMLCursor, into settings: inout AgentSettings, errors: inout [ConfigError]) -> Bool {
+        var networksGiven = false
+        if let error = attempt({ () throws(ConfigError) in
+            var object = try YAMLObject(cursor)
+            if let value = object.optional("trusted_networks") {
+                var networks: [IPNetwork] = []
+                for item in try value.sequence() {
+                    let text = try item.string()
+                    guard let network = IPNetwork(parsing: text) else {
+                        throw item.error("expected an address or CIDR network of a polling brother, got \"\(text)\"")
+                    }
+                    networks.append(network)
+                }
+                settings.drainReports.networks = networks
+                networksGiven = true
+            }
+            let inline = object.optional("token")
+            let file = object.optional("token_file")
+            if inline != nil, let file { throw file.error("give token or token_file, not both") }
+            if let inline { settings.drainReports.token = try token(inline) }
+            if let file { settings.drainReports.token = try tokenFile(file) }
+            errors += object.unknownKeys()
+        }) {
+            errors.append(error)
+        }
+        return networksGiven
+    }
+
+    /// Without `drain_reports.trusted_networks`: loopback (a brother on this host) and every
+    /// `register:` brother whose URL gives an address. Host names are not resolved: a brother named
+    /// by host name, or polling from another address than its API's, must be listed.
+    static func defaultDrainReportNetworks(_ registrations: [Registration]) -> [IPNetwork] {
+        var networks = DrainReportTrust.loopback
+        for registration in registrations {
+            guard let address = DrainReportTrust.literalAddress(ofURL: registration.brother),
+                let network = IPNetwork(address: address, prefixLength: address.family.maximumPrefixLength), !networks.contains(network)
+            else { continue }
+            networks.append(network)
+        }
+        return networks
+    }
+
+    /// A token written in the file: sent in a header, so visible ASCII without spaces.
+    private static func token(_ value: YAMLCursor) throws(ConfigError) -> String {
+        let text = try value.nonEmptyString()
+        guard DrainReportTrust.isValidToken(text) else {
+            throw value.error("a token must be visible ASCII without spaces, at most 1024 bytes (it is sent in an HTTP header)")
+        }
+        return text
+    }
+
+    /// A token read from a file (surrounding whitespace trimmed).
+    private static func tokenFile(_ value: YAMLCursor) throws(ConfigError) -> String {
+        let path = try value.nonEmptyString()
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw value.error("cannot read the token file \(path)") }
+        let token = text.trimmingWhitespace()
+        guard !token.isEmpty else { throw value.error("the token file \(path) is empty") }
+        guard DrainReportTrust.isValidToken(token) else {
+            throw value.error("the token in \(path) must be visible ASCII without spaces, at most 1024 bytes (it is sent in an HTTP header)")
+        }
+        return token
     }
 
     private static func readAdmin(_ cursor: YAMLCursor, into settings: inout AgentSettings, errors: inout [ConfigError]) {

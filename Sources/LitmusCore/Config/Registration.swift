@@ -13,7 +13,8 @@ public struct Registration: Sendable, Equatable {
     public var agentPort: Int?
     public var ttl: Duration
     public var interval: Duration
-    /// Sent as `Authorization: Bearer …` (brother needs it for clients beyond loopback).
+    /// The cluster's join token (brother.yml's `join_token`), sent as `Authorization: Bearer …`:
+    /// brother needs it for clients beyond loopback, and it grants nothing but joining and leaving.
     public var token: String?
 
     public init(

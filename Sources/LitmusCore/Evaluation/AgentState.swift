@@ -19,14 +19,17 @@ public actor AgentState {
     private let clock: @Sendable () -> Date
     /// Rendered statuses for readers that must not wait for the actor (the status route).
     public nonisolated let snapshots = StatusSnapshots()
-    /// What polling brothers said about this node, per service (for `litmusctl force down --wait`).
-    public nonisolated let pollers = PollerRegistry()
+    /// What trusted polling brothers said about this node, per configured service (for
+    /// `litmusctl force down --wait`).
+    public nonisolated let pollers: PollerRegistry
 
     public init(settings: AgentSettings, logger: Logger, clock: @escaping @Sendable () -> Date = { Date() }) {
         self.settings = settings
         self.logger = logger
         self.clock = clock
         self.forceStore = ForceStore(directory: settings.dataDirectory)
+        self.pollers = PollerRegistry(logger: logger)
+        pollers.configure(services: settings.services.keys, trust: settings.drainReports)
         for problem in forceStore.reload(knownServices: settings.services.keys) {
             logger.error("force store problem", metadata: ["problem": "\(problem)"])
         }
@@ -43,6 +46,7 @@ public actor AgentState {
             guard let new = newSettings.services[entry.key] else { return false }
             return old.services[entry.key] == new
         }
+        pollers.configure(services: newSettings.services.keys, trust: newSettings.drainReports)
         if forceStore.directory != newSettings.dataDirectory { forceStore = ForceStore(directory: newSettings.dataDirectory) }
         refreshForces()
     }
