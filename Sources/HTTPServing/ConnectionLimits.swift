@@ -23,7 +23,8 @@ public struct ConnectionLimits: Sendable, Hashable {
     public var idleTimeout: Duration
 
     public init(
-        maxConnections: Int = 1024, maxConnectionsPerPeer: Int = 256, requestReadTimeout: Duration = .seconds(10), idleTimeout: Duration = .seconds(75)
+        maxConnections: Int = 1024, maxConnectionsPerPeer: Int = 256, requestReadTimeout: Duration = .seconds(10),
+        idleTimeout: Duration = .seconds(75)
     ) {
         self.maxConnections = maxConnections
         self.maxConnectionsPerPeer = maxConnectionsPerPeer
