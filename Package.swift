@@ -47,6 +47,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.4.0"),
         // No traits: FullFoundation would link full Foundation (and ICU) into the agent; ConfigurationSupport is unused.
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0", traits: []),
+        // Already under Hummingbird; named here for NIOHTTPTypes, the HTTP parts HTTPServing's connection guard watches.
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.0"),
         // Tests only: libyaml, the independent implementation YAMLTests compares the YAML module against.
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.0"),
         .package(url: "https://github.com/apple/swift-async-algorithms.git", from: "1.1.0"),
@@ -143,9 +145,11 @@ let package = Package(
                 "NetworkAddress",
                 "Posix",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
@@ -247,6 +251,7 @@ let package = Package(
                 "BrotherMonitor",
                 "BrotherPolling",
                 "BrotherServer",
+                "HTTPServing",
                 "NetworkAddress",
                 "VIPSets",
                 "AccessControl",
@@ -308,11 +313,14 @@ let package = Package(
         .testTarget(
             name: "HTTPServingTests",
             dependencies: [
-                "AccessControl", "HTTPServing", "LitmusWire", "NetworkAddress", "Posix",
+                "AccessControl", "Eventually", "HTTPServing", "LitmusTesting", "LitmusWire", "NetworkAddress", "Posix",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -333,8 +341,8 @@ let package = Package(
             name: "BrotherCoreTests",
             dependencies: [
                 "Eventually",
-                "BrotherCore", "BrotherDiscovery", "BrotherMonitor", "BrotherPolling", "BrotherServer", "Clocks", "IPVS", "IPVSTesting", "LitmusWire",
-                "LitmusCore", "LitmusServer", "AccessControl",
+                "BrotherCore", "BrotherDiscovery", "BrotherMonitor", "BrotherPolling", "BrotherServer", "Clocks", "IPVS", "IPVSTesting",
+                "LitmusTesting", "LitmusWire", "LitmusCore", "LitmusServer", "AccessControl",
                 "HTTPServing", "NetworkAddress", "Posix",
                 "DeterministicRandom", "YAML",
                 .product(name: "Hummingbird", package: "hummingbird"),

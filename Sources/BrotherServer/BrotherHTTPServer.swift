@@ -20,13 +20,15 @@ public enum BrotherHTTPServer {
         return listener
     }
 
-    /// - Parameter onListening: called with each listener's description and bound port (0 for the socket).
+    /// - Parameters:
+    ///   - limits: the timeouts and connection caps (`--http-*`).
+    ///   - onListening: called with each listener's description and bound port (0 for the socket).
     public static func applications(
-        monitor: ClusterMonitor, listeners: [HostAndPort], unixSocket: String?, access: AdminAccess, reloader: ConfigurationReloader?, logger: Logger,
-        onListening: @escaping @Sendable (String, Int) -> Void = { _, _ in }
+        monitor: ClusterMonitor, listeners: [HostAndPort], unixSocket: String?, limits: ConnectionLimits = ConnectionLimits(), access: AdminAccess,
+        reloader: ConfigurationReloader?, logger: Logger, onListening: @escaping @Sendable (String, Int) -> Void = { _, _ in }
     ) throws(HTTPListenerError) -> [any ServiceLifecycle.Service] {
         try HTTPListeners.applications(
-            tcp: listeners, unixSocket: unixSocket, naming: naming, logger: logger,
+            tcp: listeners, unixSocket: unixSocket, limits: limits, naming: naming, logger: logger,
             router: { BrotherRoutes(monitor: monitor, transport: $0, access: access, reloader: reloader).buildRouter() }, onListening: onListening)
     }
 

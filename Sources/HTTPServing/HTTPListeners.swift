@@ -33,20 +33,25 @@ public enum HTTPListeners {
     /// - Parameters:
     ///   - router: the router for each transport (the Unix socket's may trust more).
     ///   - backlog: the TCP listeners' accept queue.
+    ///   - limits: timeouts and connection caps; the TCP listeners share one ``ConnectionTable``, the
+    ///     Unix socket has its own (no peer address, and TCP clients must never lock out local tools).
     ///   - onListening: called with each listener's description and bound port (0 for the socket).
     /// - Throws: ``HTTPListenerError`` when the socket's path cannot be used.
     public static func applications(
-        tcp listeners: [HostAndPort], unixSocket: String?, backlog: Int = 256, naming: Naming, logger: Logger,
-        router: (ServerTransport) -> Router<PeerRequestContext>, onListening: @escaping @Sendable (String, Int) -> Void = { _, _ in }
+        tcp listeners: [HostAndPort], unixSocket: String?, backlog: Int = 256, limits: ConnectionLimits = ConnectionLimits(), naming: Naming,
+        logger: Logger, router: (ServerTransport) -> Router<PeerRequestContext>,
+        onListening: @escaping @Sendable (String, Int) -> Void = { _, _ in }
     ) throws(HTTPListenerError) -> [any ServiceLifecycle.Service] {
         var services: [any ServiceLifecycle.Service] = []
         if !listeners.isEmpty {
             let tcpRouter = router(.tcp)
+            let table = ConnectionTable(maxConnections: limits.maxConnections, maxConnectionsPerPeer: limits.maxConnectionsPerPeer)
             for listener in listeners {
                 let label = listener.description
                 services.append(
                     Application(
                         router: tcpRouter,
+                        server: BoundedHTTP1Channel.builder(limits: limits, table: table),
                         configuration: ApplicationConfiguration(
                             address: .hostname(listener.host, port: listener.port), serverName: nil, backlog: backlog),
                         onServerRunning: { channel in onListening(label, channel.localAddress?.port ?? listener.port) },
@@ -58,6 +63,8 @@ public enum HTTPListeners {
             services.append(
                 Application(
                     router: router(.unixSocket),
+                    server: BoundedHTTP1Channel.builder(
+                        limits: limits, table: ConnectionTable(maxConnections: limits.maxConnections, maxConnectionsPerPeer: nil)),
                     configuration: ApplicationConfiguration(address: .unixDomainSocket(path: path)),
                     onServerRunning: { _ in
                         // The socket accepts changes without a token: root and its group only.

@@ -1,5 +1,7 @@
+import HTTPServing
 import LitmusCore
 import Logging
+import Posix
 import ServiceLifecycle
 import UnixSignals
 
@@ -15,8 +17,14 @@ public enum AgentRunner {
             HealthEvaluator(state: state, logger: logger),
             ConfigReloader(path: configPath, state: state, logger: logger),
         ]
+        // Like brother, the agent takes the open-file limit its hard limit allows (the unit sets LimitNOFILE),
+        // then keeps its HTTP connections within it, with room left for checks and their scripts.
+        let openFiles = FileDescriptorLimit.raiseToHardLimit()
+        let (limits, limitWarning) = AgentHTTPServer.connectionLimits(settings.httpLimits)
+            .fitted(toOpenFileLimit: openFiles, reserved: FileDescriptorLimit.reserve)
+        if let limitWarning { logger.warning("\(limitWarning)") }
         services += try AgentHTTPServer.applications(
-            settings: settings, state: state, logger: logger, renderMetrics: renderMetrics,
+            settings: settings, state: state, logger: logger, renderMetrics: renderMetrics, limits: limits,
             onListening: { label, port in logger.notice("listening", metadata: ["address": "\(label)", "port": "\(port)"]) }
         )
         if settings.agentCheck.isEnabled {

@@ -6,6 +6,7 @@ import BrotherMonitor
 import BrotherPolling
 import BrotherServer
 import Foundation
+import HTTPServing
 import IPVS
 import Logging
 import NetworkAddress
@@ -32,7 +33,9 @@ struct RunCommand: AsyncParsableCommand {
             one connection open per agent (idle connections close after 60 s unused) and raises its open-file limit to the hard limit at start; it warns when that is too \
             low (raise LimitNOFILE or `ulimit -Hn`). Every poll runs on one thread of brother's own, named brother-poll in \
             top -H; brother polling 10,000 agents every second took under 40% of one core in the project's scale benchmark. \
-            The API is described in brother-api(7).
+            The API closes connections that send no whole request within --http-request-read-timeout or wait unused for \
+            --http-idle-timeout, and holds at most --http-max-connections (--http-max-connections-per-peer from one address): at \
+            a cap the connection that has waited longest gives way. The API is described in brother-api(7).
             """)
 
     @Option(name: .long, help: "The configuration file (big_brother's YAML plus brother's keys; see brother.yml.5).")
@@ -69,6 +72,32 @@ struct RunCommand: AsyncParsableCommand {
             valueName: "all|in-kernel"))
     var startClusters = "all"
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "HTTP connections the TCP listeners hold together; at the cap the longest-waiting idle or half-open one gives way.", valueName: "n"))
+    var httpMaxConnections = ConnectionLimits().maxConnections
+
+    @Option(name: .long, help: ArgumentHelp("HTTP connections one IP address may hold.", valueName: "n"))
+    var httpMaxConnectionsPerPeer = ConnectionLimits().maxConnectionsPerPeer
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Seconds a client has to send a whole request (head and body) from its first byte, or from connecting.", valueName: "seconds"))
+    var httpRequestReadTimeout = ConnectionLimits().requestReadTimeout.inSeconds
+
+    @Option(name: .long, help: ArgumentHelp("Seconds a kept-alive HTTP connection may wait unused for its next request.", valueName: "seconds"))
+    var httpIdleTimeout = ConnectionLimits().idleTimeout.inSeconds
+
+    /// The API's timeouts and connection caps from the options.
+    var connectionLimits: ConnectionLimits {
+        ConnectionLimits(
+            maxConnections: httpMaxConnections, maxConnectionsPerPeer: httpMaxConnectionsPerPeer,
+            requestReadTimeout: .milliseconds(Int64((httpRequestReadTimeout * 1000).rounded())),
+            idleTimeout: .milliseconds(Int64((httpIdleTimeout * 1000).rounded())))
+    }
+
     func validate() throws {
         guard ClusterStartMode(rawValue: startClusters) != nil else {
             throw ValidationError("--start-clusters must be all or in-kernel, not \"\(startClusters)\"")
@@ -78,6 +107,19 @@ struct RunCommand: AsyncParsableCommand {
         }
         for text in adminNetwork where IPNetwork(parsing: text) == nil {
             throw ValidationError("--admin-network \"\(text)\" is not an address or CIDR network")
+        }
+        for (name, value) in [("--http-max-connections", httpMaxConnections), ("--http-max-connections-per-peer", httpMaxConnectionsPerPeer)]
+        where !ConnectionLimits.connectionRange.contains(value) {
+            throw ValidationError(
+                "\(name) must be \(ConnectionLimits.connectionRange.lowerBound)...\(ConnectionLimits.connectionRange.upperBound), not \(value)")
+        }
+        if httpMaxConnectionsPerPeer > httpMaxConnections {
+            throw ValidationError(
+                "--http-max-connections-per-peer (\(httpMaxConnectionsPerPeer)) must not exceed --http-max-connections (\(httpMaxConnections))")
+        }
+        for (name, value) in [("--http-request-read-timeout", httpRequestReadTimeout), ("--http-idle-timeout", httpIdleTimeout)]
+        where !(value >= 0.001 && value <= 3600) {
+            throw ValidationError("\(name) must be more than 0 and at most 3600 seconds, not \(value)")
         }
         if !adminNetwork.isEmpty && adminTokenFile == nil {
             throw ValidationError("--admin-network needs --admin-token-file: clients beyond loopback must send a token")
@@ -132,11 +174,19 @@ struct RunCommand: AsyncParsableCommand {
         let reloader = ConfigurationReloader(path: config, monitor: monitor)
         // Clusters with `discovery` get their nodes from DNS; it follows reloads, so it always runs.
         let discovery = DNSDiscovery(monitor: monitor, logger: logger)
+        let fileLimit = FileDescriptorLimit.raiseToHardLimit()
+        let agents = configuration.clusters.reduce(0) { $0 + $1.nodes.count }
+        if let warning = FileDescriptorLimit.warning(limit: fileLimit, agents: agents) {
+            logger.warning("\(warning)")
+        }
+        // The API's connections must leave the polls their descriptors.
+        let (limits, limitWarning) = connectionLimits.fitted(toOpenFileLimit: fileLimit, reserved: agents + FileDescriptorLimit.reserve)
+        if let limitWarning { logger.warning("\(limitWarning)") }
         let api: [any Service]
         do {
             api = try BrotherHTTPServer.applications(
                 monitor: monitor, listeners: listen.compactMap(BrotherHTTPServer.listener(parsing:)),
-                unixSocket: socket == "none" ? nil : socket,
+                unixSocket: socket == "none" ? nil : socket, limits: limits,
                 access: access, reloader: reloader, logger: logger,
                 onListening: { label, port in logger.info("API listening on \(label)\(port > 0 && label.hasSuffix(":0") ? " (port \(port))" : "")") })
         } catch {
@@ -146,10 +196,6 @@ struct RunCommand: AsyncParsableCommand {
         logger.info("monitoring \(configuration.clusters.count) clusters from \(config)")
         for warning in configuration.warnings { logger.warning("\(warning)") }
         MallocArenas.limit(to: 2)
-        let fileLimit = FileDescriptorLimit.raiseToHardLimit()
-        if let warning = FileDescriptorLimit.warning(limit: fileLimit, agents: configuration.clusters.reduce(0) { $0 + $1.nodes.count }) {
-            logger.warning("\(warning)")
-        }
         // The notifier first: services stop in reverse order, so it still sends what the monitor
         // reports while it stops its clusters.
         let group = ServiceGroup(

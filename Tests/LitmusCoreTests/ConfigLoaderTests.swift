@@ -68,6 +68,19 @@ import YAML
         #expect(http.timeout == .milliseconds(1500))
         #expect(tcp.send == "PING" && tcp.expect == "+PONG" && tcp.timeout == .seconds(5))
         #expect(web.metrics == [.constant(weight: 60), .cpuLoad(weight: 40)])
+        #expect(settings.httpLimits == HTTPLimitSettings())
+    }
+
+    @Test func httpLimitsAreRead() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.write(
+            "litmus.yml",
+            "http_limits:\n  max_connections: 4096\n  max_connections_per_peer: 256\n  request_read_timeout: 2.5\n  idle_timeout: 120\n")
+        let limits = try ConfigLoader.load(path: path).httpLimits
+        #expect(limits.maxConnections == 4096 && limits.maxConnectionsPerPeer == 256)
+        #expect(limits.requestReadTimeout == .milliseconds(2500) && limits.idleTimeout == .seconds(120))
+        let small = try ConfigLoader.load(path: dir.write("small.yml", "http_limits:\n  max_connections: 16\n")).httpLimits
+        #expect(small.maxConnectionsPerPeer == 16, "the per-peer default never exceeds the total")
     }
 
     @Test func adminTakesLoopbackTrustTheSocketGroupAndServerNames() throws {
@@ -130,6 +143,13 @@ import YAML
         BadConfig(yaml: "listen: [\"localhost\"]\n", path: "listen[0]", message: "host:port"),
         BadConfig(yaml: "services:\n  global:\n    checks: []\n", path: "services.global", message: "service names"),
         BadConfig(yaml: "evaluation_interval: 10\nstaleness_limit: 5\n", path: "staleness_limit", message: "longer than evaluation_interval"),
+        BadConfig(yaml: "http_limits:\n  max_connections: 0\n", path: "http_limits.max_connections", message: "1...1000000"),
+        BadConfig(
+            yaml: "http_limits:\n  max_connections: 10\n  max_connections_per_peer: 20\n", path: "http_limits.max_connections_per_peer",
+            message: "must not exceed max_connections (10)"),
+        BadConfig(yaml: "http_limits:\n  idle_timeout: 0\n", path: "http_limits.idle_timeout", message: "more than 0"),
+        BadConfig(yaml: "http_limits:\n  request_read_timeout: soon\n", path: "http_limits.request_read_timeout", message: "seconds"),
+        BadConfig(yaml: "http_limits:\n  header_timeout: 5\n", path: "http_limits.header_timeout", message: "unknown key"),
     ]
 
     @Test(arguments: badConfigs)

@@ -118,12 +118,17 @@ func runTool(_ argv: [String]) async throws -> ProcessResult {
     /// Starts `litmus run` on a port that was free a moment ago. A parallel test can take that port
     /// before the agent binds it (seen in CI); the agent then exits with "Address already in use", and
     /// the start is retried on another port. Returns once the agent listens on its socket and port.
-    func startAgent(_ litmus: String, dir: TemporaryDirectory, configPath: String, socket: String) async throws -> (ChildProcess, Int) {
+    /// - Parameters:
+    ///   - extra: more services, appended to `services`.
+    ///   - launcher: a command that runs the agent, e.g. `prlimit` with its arguments.
+    func startAgent(
+        _ litmus: String, dir: TemporaryDirectory, configPath: String, socket: String, extra: String = "", launcher: [String] = []
+    ) async throws -> (ChildProcess, Int) {
         var logs: [String] = []
         for attempt in 1...5 {
             let port = closedPort()
-            try config(dir: dir, port: port).write(toFile: configPath, atomically: true, encoding: .utf8)
-            let agent = try ChildProcess([litmus, "run", "--config", configPath], log: "\(dir.path)/agent-\(attempt).log")
+            try config(dir: dir, port: port, extra: extra).write(toFile: configPath, atomically: true, encoding: .utf8)
+            let agent = try ChildProcess(launcher + [litmus, "run", "--config", configPath], log: "\(dir.path)/agent-\(attempt).log")
             var exited = false
             let ready = try await eventually("the agent listens on its socket and port \(port) or exits: \(agent.log)") {
                 if agent.hasExited {
@@ -155,6 +160,50 @@ func runTool(_ argv: [String]) async throws -> ProcessResult {
         let failed = try await runTool([litmus, "check", bad])
         #expect(failed.termination == .exited(1))
         #expect(failed.standardError.contains("\(bad):5:17: services.web.checks[0].weight: expected an integer"), "\(failed.standardError)")
+    }
+
+    /// The finding: clients that each sent half a request filled the agent's open-file limit (1,024),
+    /// the script check then failed with "Too many open files" and the node's health went to 0. Under a
+    /// limit of 400 descriptors, 500 such clients now leave the checks running and the status answered:
+    /// the agent fits its connection cap in the limit and the longest-waiting clients give way.
+    @Test func clientsHoldingHalfRequestsCannotStarveTheChecksOfDescriptors() async throws {
+        let litmus = try Executables.path("litmus")
+        let dir = TemporaryDirectory()
+        let runs = "\(dir.path)/runs"
+        let counted = """
+              counted:
+                dependencies:
+                  - type: script
+                    command: ["/bin/sh", "-c", "echo run >> $0", "\(runs)"]
+                checks:
+                  - type: constant_metric
+                    weight: 70
+
+            """
+        // This process holds the 500 clients.
+        try #require(FileDescriptorLimit.raise(toAtLeast: 2048) >= 2048, "the test needs 2,048 descriptors")
+        let (agent, port) = try await startAgent(
+            litmus, dir: dir, configPath: "\(dir.path)/litmus.yml", socket: "\(dir.path)/litmus.sock", extra: counted,
+            launcher: ["/usr/bin/prlimit", "--nofile=400:400", "--"])
+        #expect(agent.log.contains("max_connections 1024 lowered to 72"), "\(agent.log.suffix(2000))")
+        let clients = try await offload {
+            try (0..<500).map { _ in
+                let client = try RawHTTPConnection(port: port)
+                client.send("GET /web/status HTTP/1.1\r\nHo")
+                return client
+            }
+        }
+        func runCount() -> Int { ((try? String(contentsOfFile: runs, encoding: .utf8)) ?? "").split(separator: "\n").count }
+        let before = runCount()
+        await eventually("the script check runs on with 500 clients connected: \(agent.log.suffix(2000))") { runCount() >= before + 3 }
+        let answer = try await offload {
+            let client = try RawHTTPConnection(port: port)
+            client.send("GET /counted/status HTTP/1.1\r\nHost: node\r\nConnection: close\r\n\r\n")
+            return client.readUntilClosed() ?? ""
+        }
+        #expect(answer.hasPrefix("HTTP/1.1 200 OK") && answer.lowercased().contains("x-health: 70"), "\(answer.prefix(500))")
+        #expect(!agent.log.contains("Too many open files"), "\(agent.log.suffix(2000))")
+        withExtendedLifetime(clients) {}
     }
 
     @Test func litmusctlAgainstARunningAgent() async throws {

@@ -23,6 +23,8 @@ public struct AgentSettings: Sendable, Equatable {
     public var admin = AdminAccess()
     /// The HAProxy agent-check listeners.
     public var agentCheck = AgentCheckSettings()
+    /// The HTTP listeners' timeouts and connection caps (`http_limits:`).
+    public var httpLimits = HTTPLimitSettings()
     /// Services by name.
     public var services: [String: ServiceSpec] = [:]
     /// brothers this agent registers its node with (`register:`).

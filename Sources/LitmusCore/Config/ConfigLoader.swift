@@ -124,6 +124,7 @@ public enum ConfigLoader {
         }
         if let value = object.optional("admin") { readAdmin(value, into: &settings, errors: &errors) }
         if let value = object.optional("agent_check") { readAgentCheck(value, into: &settings, errors: &errors) }
+        if let value = object.optional("http_limits") { readHTTPLimits(value, into: &settings, errors: &errors) }
         if let value = object.optional("services") { readServices(value, into: &settings, errors: &errors) }
         if let value = object.optional("register") { readRegistrations(value, into: &settings, errors: &errors) }
         var drainNetworksGiven = false
@@ -317,6 +318,28 @@ public enum ConfigLoader {
                 }
             }
             errors += object.unknownKeys()
+        }) {
+            errors.append(error)
+        }
+    }
+
+    private static func readHTTPLimits(_ cursor: YAMLCursor, into settings: inout AgentSettings, errors: inout [ConfigError]) {
+        if let error = attempt({ () throws(ConfigError) in
+            var object = try YAMLObject(cursor)
+            var limits = HTTPLimitSettings()
+            if let value = object.optional("max_connections") { limits.maxConnections = try value.int(in: 1...1_000_000) }
+            if let value = object.optional("max_connections_per_peer") {
+                limits.maxConnectionsPerPeer = try value.int(in: 1...1_000_000)
+                if limits.maxConnectionsPerPeer > limits.maxConnections {
+                    throw value.error("must not exceed max_connections (\(limits.maxConnections))")
+                }
+            } else {
+                limits.maxConnectionsPerPeer = min(limits.maxConnectionsPerPeer, limits.maxConnections)
+            }
+            if let value = object.optional("request_read_timeout") { limits.requestReadTimeout = try value.seconds(maximum: 3600) }
+            if let value = object.optional("idle_timeout") { limits.idleTimeout = try value.seconds(maximum: 3600) }
+            errors += object.unknownKeys()
+            settings.httpLimits = limits
         }) {
             errors.append(error)
         }

@@ -27,8 +27,10 @@ public struct ConfigReloader: ServiceLifecycle.Service {
         do {
             let settings = try ConfigLoader.load(path: path)
             let old = await state.settings
-            if old.effectiveListen != settings.effectiveListen || old.unixSocket != settings.unixSocket || old.agentCheck != settings.agentCheck {
-                logger.warning("listen addresses, the Unix socket and agent-check ports change only on restart; other changes applied")
+            if old.effectiveListen != settings.effectiveListen || old.unixSocket != settings.unixSocket || old.agentCheck != settings.agentCheck
+                || old.httpLimits != settings.httpLimits
+            {
+                logger.warning("listen addresses, the Unix socket, http_limits and agent-check ports change only on restart; other changes applied")
             }
             await state.apply(settings)
             logger.notice("configuration reloaded", metadata: ["file": "\(path)", "services": "\(settings.services.count)"])
