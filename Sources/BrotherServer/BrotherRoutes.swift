@@ -334,8 +334,8 @@ public struct BrotherRoutes: Sendable {
         let gate = MembershipGate(admin: admin, joinToken: joinToken)
         if gate.acceptsJoinToken(in: request.headers) { return nil }
         guard let denied = await authorizationFailure(request, context) else { return nil }
-        if joinToken != nil, denied.status == .unauthorized { return failure(request, .unauthorized, MembershipGate.advice(cluster: cluster)) }
-        return denied
+        // A cluster that takes a join token says so, whatever else refused the request.
+        return joinToken == nil ? denied : failure(request, .unauthorized, MembershipGate.advice(cluster: cluster))
     }
 
     func failure(_ request: Request, _ status: HTTPResponse.Status, _ message: String) -> Response {
