@@ -21,6 +21,8 @@ enum AgentExchangeError: Error, Hashable, CustomStringConvertible {
     /// The connection closed in the middle of an answer.
     case closedDuringAnswer
     case bodyTooLarge(limit: Int)
+    /// The answer as a whole (interim answers, headers, framing and body) passed its bound.
+    case answerTooLarge(limit: Int)
     /// The bytes were not an HTTP response.
     case notHTTP(String)
     /// A socket call failed: which call, and its errno.
@@ -32,6 +34,7 @@ enum AgentExchangeError: Error, Hashable, CustomStringConvertible {
         case .closedBeforeAnswer: "connection closed before an answer"
         case .closedDuringAnswer: "connection closed in the middle of the answer"
         case .bodyTooLarge(let limit): "body larger than \(limit) bytes"
+        case .answerTooLarge(let limit): "answer larger than \(limit) bytes in all"
         case .notHTTP(let detail): "not an HTTP answer (\(detail))"
         case .socket(let call, let code): "\(call): \(String(cString: strerror(code)))"
         }

@@ -32,7 +32,7 @@ extension AgentPollLoop {
         job.inFlight[slot] = fd
         sockets[Int(fd)]!.job = job
         sockets[Int(fd)]!.slot = slot
-        sockets[Int(fd)]!.received = nil
+        sockets[Int(fd)]!.partial = nil
         sockets[Int(fd)]!.prepareRequest(job.targets[slot])
         if sockets[Int(fd)]!.state == .busy { writeRequest(fd) }
     }
@@ -101,8 +101,8 @@ extension AgentPollLoop {
             guard case .success(.processed(let count)) = outcome else { return 0 }
             return count
         }
-        let partial = sockets[Int(fd)]!.received
-        let hasPartial = (partial?.readableBytes ?? 0) > 0
+        let partial = sockets[Int(fd)]!.partial
+        let hasPartial = partial != nil
         let result: Int
         switch outcome {
         case .success(.processed(let count)): result = count
@@ -115,32 +115,45 @@ extension AgentPollLoop {
             return end(fd, .failure(error))
         }
         if result == 0 {
-            guard hasPartial, let partial else { return end(fd, .failure(AgentExchangeError.closedBeforeAnswer)) }
-            return parse(fd, partial, connectionClosed: true)
+            guard let partial else { return end(fd, .failure(AgentExchangeError.closedBeforeAnswer)) }
+            return finish(
+                fd, Result { () throws(AgentExchangeError) in try partial.parser.parse(partial.bytes, connectionClosed: true) },
+                received: partial.bytes.readableBytes, connectionClosed: true)
         }
-        if var received = partial {
-            sockets[Int(fd)]!.received = nil
-            received.writeBuffer(&readBuffer)
-            parse(fd, received, connectionClosed: false)
+        if let partial {
+            // Appended in place (the partial answer holds the only reference to its bytes), and parsed on
+            // from where the last read left off: each byte is looked at once however the answer is split.
+            partial.bytes.writeBuffer(&readBuffer)
+            let outcome = Result { () throws(AgentExchangeError) in try partial.parser.parse(partial.bytes, connectionClosed: false) }
+            finish(fd, outcome, received: partial.bytes.readableBytes, connectionClosed: false)
         } else {
-            parse(fd, readBuffer, connectionClosed: false)
+            // The common case, an answer in one read: parsed where it lies, nothing allocated for it.
+            var parser = AgentResponseParser(limits: Self.answerLimits)
+            let outcome = Result { () throws(AgentExchangeError) in try parser.parse(readBuffer, connectionClosed: false) }
+            if case .success(.needMoreBytes) = outcome {
+                // Kept in a buffer of its own: the read buffer is overwritten by the next read.
+                var kept = ByteBufferAllocator().buffer(capacity: readBuffer.readableBytes + 512)
+                kept.writeImmutableBuffer(readBuffer)
+                sockets[Int(fd)]!.partial = PartialAnswer(bytes: kept, parser: parser)
+                return
+            }
+            finish(fd, outcome, received: readBuffer.readableBytes, connectionClosed: false)
         }
     }
 
-    private func parse(_ fd: Int32, _ bytes: ByteBuffer, connectionClosed: Bool) {
-        do {
-            switch try AgentResponseParser.parse(bytes, maximumBodySize: HTTPAgentFetcher.maximumBodySize, connectionClosed: connectionClosed) {
-            case .needMoreBytes:
-                // Kept in a buffer of its own: the read buffer is overwritten by the next read.
-                var kept = ByteBufferAllocator().buffer(capacity: bytes.readableBytes + 512)
-                kept.writeImmutableBuffer(bytes)
-                sockets[Int(fd)]!.received = kept
-            case .answer(var answer, let consumed):
-                // Bytes after the answer were never asked for: do not reuse the connection.
-                answer.keepAlive = answer.keepAlive && consumed == bytes.readableBytes && !connectionClosed
-                end(fd, .success(answer))
-            }
-        } catch {
+    /// What every poll's answer may be: litmus answers are a few hundred bytes (see ``AgentResponseParser/Limits``).
+    static let answerLimits = AgentResponseParser.Limits(maximumBodySize: HTTPAgentFetcher.maximumBodySize)
+
+    /// Ends the exchange with the parser's outcome, or leaves it waiting for more bytes.
+    private func finish(_ fd: Int32, _ outcome: Result<AgentResponseParser.Outcome, AgentExchangeError>, received: Int, connectionClosed: Bool) {
+        switch outcome {
+        case .success(.needMoreBytes):
+            break
+        case .success(.answer(var answer, let consumed)):
+            // Bytes after the answer were never asked for: do not reuse the connection.
+            answer.keepAlive = answer.keepAlive && consumed == received && !connectionClosed
+            end(fd, .success(answer))
+        case .failure(let error):
             end(fd, .failure(error))
         }
     }
@@ -150,7 +163,7 @@ extension AgentPollLoop {
     func end(_ fd: Int32, _ result: Result<AgentAnswer, any Error>) {
         guard let socket = sockets[Int(fd)] else { return }
         sockets[Int(fd)]!.job = nil
-        sockets[Int(fd)]!.received = nil
+        sockets[Int(fd)]!.partial = nil
         guard let job = socket.job, job.inFlight[socket.slot] == fd, job.results[socket.slot] == nil else { return closeSocket(fd) }
         let slot = socket.slot
         let now = now()

@@ -1,130 +1,306 @@
 import NIOCore
 
-/// Reads an agent's HTTP/1.x answer from the bytes a connection received so far: the status, the
-/// two headers brother reads, the body (by Content-Length, chunked, or up to the close) and whether
-/// the connection may carry the next poll. Strict where a mistake could mislead brother (the
-/// status line, header syntax, lengths), lenient where agents differ harmlessly (bare LF line ends,
-/// reason phrases). Interim 1xx answers are skipped.
+/// Reads an agent's HTTP/1.x answer as its bytes arrive: the status, the two headers brother reads,
+/// the body (by Content-Length, chunked, or up to the close) and whether the connection may carry the
+/// next poll. Strict where a mistake could mislead brother (the status line, header syntax, lengths),
+/// lenient where agents differ harmlessly (bare LF line ends, reason phrases). Interim 1xx answers
+/// are skipped, at most ``Limits/maximumInterimAnswers`` of them.
 ///
 /// A whole HTTP client stack per poll (pipeline handlers, a general parser with callbacks per
 /// header) cost more CPU than everything else brother does with a poll; agents answer in a few
-/// hundred bytes, usually in one read, so this reads the bytes in place.
-enum AgentResponseParser {
+/// hundred bytes, usually in one read, so this reads the bytes in place, without allocating.
+///
+/// Every poll of every agent runs on brother's one poll thread, so one hostile agent must not be able
+/// to make a poll expensive: the parser keeps its place between reads (each byte is examined once,
+/// however the answer is split), and everything an answer can grow by is bounded (``Limits``). An
+/// answer beyond a bound fails its poll at once, as an answer that is not HTTP does.
+struct AgentResponseParser {
     enum Outcome: Equatable {
         case needMoreBytes
         /// A complete answer; `consumed` bytes of the input belong to it.
         case answer(AgentAnswer, consumed: Int)
     }
 
+    /// How large an answer may grow, part by part and in all.
+    ///
+    /// A litmus answer is a few hundred bytes: a status line, five or six headers and `Health: N`
+    /// lines. The bounds are far above that (other agents, long reason phrases or server banners must
+    /// not fail) and far below what would let one agent hold brother's poll thread: scanning 128 KiB
+    /// is about 20 µs, and brother buffers at most that per agent.
+    struct Limits: Equatable {
+        /// The body; larger bodies are not health answers.
+        var maximumBodySize: Int
+        /// One header section (status line and headers) of the final or an interim answer.
+        var maximumHeaderSize = AgentResponseParser.maximumHeaderSize
+        /// `100 Continue` and other 1xx answers before the final one. brother sends no `Expect`, so an
+        /// agent has no reason for any; two leave room for a proxy's, while an endless stream of them
+        /// (each under the header bound) fails instead of being read for ever.
+        var maximumInterimAnswers = 2
+        /// A chunk-size line, chunk extensions included (nobody sends extensions to brother; the size
+        /// itself is at most 8 hex digits).
+        var maximumChunkLineSize = 256
+        /// The trailer section after the last chunk (brother reads no trailers).
+        var maximumTrailerSize = 4 * 1024
+        /// Everything from the answer's first byte to its last: interim answers, headers, chunk
+        /// framing and body together. The body bound plus four header sections: an honest answer never
+        /// comes near it, and 1-byte chunks with long extensions cannot multiply the body bound.
+        var maximumAnswerSize: Int
+
+        init(maximumBodySize: Int) {
+            self.maximumBodySize = maximumBodySize
+            maximumAnswerSize = maximumBodySize + 4 * AgentResponseParser.maximumHeaderSize
+        }
+    }
+
     /// The header section may not grow beyond this.
     static let maximumHeaderSize = 16 * 1024
 
+    /// Reads one whole answer from `bytes` (everything received for it), with a fresh parser: the plain
+    /// entry point, bytes in and an answer or a typed error out.
     /// - Parameters:
     ///   - bytes: everything received for this answer so far.
     ///   - connectionClosed: the agent closed the connection after these bytes (ends a body without length).
-    /// - Throws: ``AgentExchangeError/notHTTP(_:)`` or ``AgentExchangeError/bodyTooLarge(limit:)``.
-    static func parse(_ bytes: ByteBuffer, maximumBodySize: Int, connectionClosed: Bool = false) throws -> Outcome {
-        try bytes.withUnsafeReadableBytes { buffer in
-            var start = 0
-            while true {
-                let outcome = try parseOne(buffer, from: start, maximumBodySize: maximumBodySize, connectionClosed: connectionClosed)
-                switch outcome {
-                case .interim(let end): start = end
-                case .needMoreBytes: return .needMoreBytes
-                case .answer(let answer, let end): return .answer(answer, consumed: end)
+    /// - Throws: ``AgentExchangeError``: `.notHTTP`, `.bodyTooLarge`, `.answerTooLarge` or `.closedDuringAnswer`.
+    static func parse(_ bytes: ByteBuffer, maximumBodySize: Int, connectionClosed: Bool = false) throws(AgentExchangeError) -> Outcome {
+        var parser = AgentResponseParser(limits: Limits(maximumBodySize: maximumBodySize))
+        return try parser.parse(bytes, connectionClosed: connectionClosed)
+    }
+
+    private enum Phase: Equatable {
+        /// The status line and headers of a section (interim or final) that starts at `sectionStart`.
+        case head
+        /// A body of known length, ending at this offset.
+        case body(end: Int)
+        /// A body up to the close, starting at this offset.
+        case bodyToClose(start: Int)
+        /// The chunk-size line starting at `lineStart`.
+        case chunkSize
+        /// A chunk's data, from `lineStart` to this offset.
+        case chunkData(end: Int)
+        /// The line break after a chunk's data, at `lineStart`.
+        case chunkDataEnd
+        /// Trailer lines, from `sectionStart` on.
+        case trailers
+    }
+
+    let limits: Limits
+    private var phase = Phase.head
+    /// Where the current header or trailer section starts.
+    private var sectionStart = 0
+    /// Where the line being read starts.
+    private var lineStart = 0
+    /// Bytes before this offset have been examined; the next look starts here.
+    private var scanned = 0
+    private var interimAnswers = 0
+    private var status = 0
+    private var minorVersion = 0
+    private var headers = ReadHeaders()
+    private var keepAlive = false
+    /// A chunked body as it is read (nil until its first chunk).
+    private var chunkedBody: ByteBuffer?
+    /// Bytes examined so far, in all calls: the work a re-scan from the start would multiply. Tests
+    /// read it to prove the parser incremental without timing it.
+    private(set) var bytesExamined = 0
+
+    init(limits: Limits) {
+        self.limits = limits
+    }
+
+    /// Reads on from where the last call stopped.
+    /// - Parameters:
+    ///   - bytes: everything received for this answer so far: the bytes of the last call, and more.
+    ///   - connectionClosed: the agent closed the connection after these bytes (ends a body without length).
+    /// - Throws: as ``parse(_:maximumBodySize:connectionClosed:)``.
+    mutating func parse(_ bytes: ByteBuffer, connectionClosed: Bool) throws(AgentExchangeError) -> Outcome {
+        let result = bytes.withUnsafeReadableBytes { buffer in
+            Result { () throws(AgentExchangeError) in try advance(buffer, connectionClosed: connectionClosed) }
+        }
+        return try result.get()
+    }
+
+    private mutating func advance(_ buffer: UnsafeRawBufferPointer, connectionClosed: Bool) throws(AgentExchangeError) -> Outcome {
+        // Bytes past the total bound are not looked at: an answer that needs them is too large.
+        let end = min(buffer.count, limits.maximumAnswerSize)
+        let received = buffer.count
+        while true {
+            switch phase {
+            case .head:
+                try checkStartsLikeHTTP(buffer, end: end)
+                guard let line = nextLine(buffer, end: end) else {
+                    if scanned - sectionStart > limits.maximumHeaderSize { throw headerTooLarge() }
+                    return try incomplete(received: received, connectionClosed: connectionClosed)
                 }
+                guard scanned - sectionStart <= limits.maximumHeaderSize else { throw headerTooLarge() }
+                if line.lowerBound == sectionStart {
+                    let statusLine = try Self.statusLine(UnsafeRawBufferPointer(rebasing: buffer[line]))
+                    minorVersion = statusLine.minor
+                    status = statusLine.status
+                } else if line.isEmpty {
+                    try endOfHead()
+                } else {
+                    try headers.read(UnsafeRawBufferPointer(rebasing: buffer[line]))
+                }
+            case .body(let bodyEnd):
+                guard bodyEnd <= end else { return try incomplete(received: received, connectionClosed: connectionClosed) }
+                let body = ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: buffer[scanned..<bodyEnd]))
+                return answer(body: body, end: bodyEnd)
+            case .bodyToClose(let start):
+                guard buffer.count - start <= limits.maximumBodySize else { throw .bodyTooLarge(limit: limits.maximumBodySize) }
+                guard connectionClosed, buffer.count <= limits.maximumAnswerSize else {
+                    return try incomplete(received: received, connectionClosed: connectionClosed)
+                }
+                keepAlive = false
+                return answer(body: ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: buffer[start...])), end: buffer.count)
+            case .chunkSize:
+                guard let line = nextLine(buffer, end: end) else {
+                    if scanned - lineStart > limits.maximumChunkLineSize { throw chunkLineTooLong() }
+                    return try incomplete(received: received, connectionClosed: connectionClosed)
+                }
+                guard line.count <= limits.maximumChunkLineSize else { throw chunkLineTooLong() }
+                let size = try Self.chunkSize(UnsafeRawBufferPointer(rebasing: buffer[line]))
+                if size == 0 {
+                    phase = .trailers
+                    sectionStart = scanned
+                } else {
+                    guard (chunkedBody?.readableBytes ?? 0) + size <= limits.maximumBodySize else {
+                        throw .bodyTooLarge(limit: limits.maximumBodySize)
+                    }
+                    guard scanned + size <= limits.maximumAnswerSize else { throw .answerTooLarge(limit: limits.maximumAnswerSize) }
+                    phase = .chunkData(end: scanned + size)
+                }
+            case .chunkData(let dataEnd):
+                guard dataEnd <= end else { return try incomplete(received: received, connectionClosed: connectionClosed) }
+                if chunkedBody == nil { chunkedBody = ByteBuffer() }
+                chunkedBody!.writeBytes(UnsafeRawBufferPointer(rebasing: buffer[scanned..<dataEnd]))
+                scanned = dataEnd
+                lineStart = dataEnd
+                phase = .chunkDataEnd
+            case .chunkDataEnd:
+                // CR LF (or LF) right after the data; anything else means the chunk was longer than its size.
+                guard scanned < end else { return try incomplete(received: received, connectionClosed: connectionClosed) }
+                let byte = buffer[scanned]
+                bytesExamined += 1
+                if byte == UInt8(ascii: "\r"), scanned == lineStart {
+                    scanned += 1
+                    continue
+                }
+                guard byte == UInt8(ascii: "\n") else { throw .notHTTP("chunk longer than its size") }
+                scanned += 1
+                lineStart = scanned
+                phase = .chunkSize
+            case .trailers:
+                guard let line = nextLine(buffer, end: end) else {
+                    if scanned - sectionStart > limits.maximumTrailerSize { throw trailersTooLarge() }
+                    return try incomplete(received: received, connectionClosed: connectionClosed)
+                }
+                guard scanned - sectionStart <= limits.maximumTrailerSize else { throw trailersTooLarge() }
+                if line.isEmpty { return answer(body: chunkedBody ?? ByteBuffer(), end: scanned) }
             }
         }
     }
 
-    private enum Step {
-        case needMoreBytes
-        case interim(end: Int)
-        case answer(AgentAnswer, end: Int)
+    /// What was received holds no whole answer: more may come, unless the connection closed or the
+    /// answer already passed its bound.
+    private func incomplete(received: Int, connectionClosed: Bool) throws(AgentExchangeError) -> Outcome {
+        if received > limits.maximumAnswerSize { throw .answerTooLarge(limit: limits.maximumAnswerSize) }
+        if connectionClosed { throw .closedDuringAnswer }
+        return .needMoreBytes
     }
 
-    private static func parseOne(_ bytes: UnsafeRawBufferPointer, from start: Int, maximumBodySize: Int, connectionClosed: Bool) throws -> Step {
-        // The status line must start like one; anything else fails at once rather than at the timeout.
-        let prefix = Array("HTTP/".utf8)
-        for (offset, byte) in prefix.enumerated() where start + offset < bytes.count && bytes[start + offset] != byte {
-            throw AgentExchangeError.notHTTP("it does not start with \"HTTP/\"")
+    /// The next whole line from `lineStart` (without its CR LF or LF), looking only at bytes not examined
+    /// before; nil when its end has not arrived. Moves `scanned` (and, for a whole line, `lineStart`) on.
+    private mutating func nextLine(_ buffer: UnsafeRawBufferPointer, end: Int) -> Range<Int>? {
+        guard scanned < end else { return nil }
+        let searched = UnsafeRawBufferPointer(rebasing: buffer[scanned..<end])
+        guard let found = searched.firstIndex(of: UInt8(ascii: "\n")) else {
+            bytesExamined += end - scanned
+            scanned = end
+            return nil
         }
-        var lines: [Range<Int>] = []
-        var lineStart = start
-        var headerEnd: Int?
-        var index = start
-        while index < bytes.count {
-            if bytes[index] == UInt8(ascii: "\n") {
-                var lineEnd = index
-                if lineEnd > lineStart, bytes[lineEnd - 1] == UInt8(ascii: "\r") { lineEnd -= 1 }
-                if lineEnd == lineStart, !lines.isEmpty {
-                    headerEnd = index + 1
-                    break
-                }
-                lines.append(lineStart..<lineEnd)
-                lineStart = index + 1
+        let newline = scanned + found
+        bytesExamined += newline + 1 - scanned
+        var contentEnd = newline
+        if contentEnd > lineStart, buffer[contentEnd - 1] == UInt8(ascii: "\r") { contentEnd -= 1 }
+        let line = lineStart..<contentEnd
+        scanned = newline + 1
+        lineStart = scanned
+        return line
+    }
+
+    /// The status line must start like one; anything else fails at once rather than at the timeout.
+    private func checkStartsLikeHTTP(_ buffer: UnsafeRawBufferPointer, end: Int) throws(AgentExchangeError) {
+        guard scanned < sectionStart + 5 else { return }
+        let prefix: StaticString = "HTTP/"
+        for offset in 0..<min(5, end - sectionStart) where buffer[sectionStart + offset] != prefix.utf8Start[offset] {
+            throw .notHTTP(
+                interimAnswers == 0 ? "it does not start with \"HTTP/\"" : "the answer after an interim answer does not start with \"HTTP/\"")
+        }
+    }
+
+    /// The empty line that ends a header section: an interim answer is skipped, a final one says how its body is framed.
+    private mutating func endOfHead() throws(AgentExchangeError) {
+        if (100..<200).contains(status) {
+            interimAnswers += 1
+            guard interimAnswers <= limits.maximumInterimAnswers else {
+                throw .notHTTP("more than \(limits.maximumInterimAnswers) interim (1xx) answers before the answer")
             }
-            index += 1
+            sectionStart = scanned
+            headers = ReadHeaders()
+            return
         }
-        guard let headerEnd else {
-            if bytes.count - start > maximumHeaderSize { throw AgentExchangeError.notHTTP("header section larger than \(maximumHeaderSize) bytes") }
-            if connectionClosed { throw AgentExchangeError.closedDuringAnswer }
-            return .needMoreBytes
-        }
-        guard headerEnd - start <= maximumHeaderSize else {
-            throw AgentExchangeError.notHTTP("header section larger than \(maximumHeaderSize) bytes")
-        }
-
-        let (minorVersion, status) = try statusLine(bytes[lines[0]])
-        var headers = ReadHeaders()
-        for line in lines.dropFirst() { try headers.read(bytes[line]) }
-
-        if (100..<200).contains(status) { return .interim(end: headerEnd) }
-        let body: ByteBuffer
-        let end: Int
-        var keepAlive = minorVersion == 1 ? !headers.connectionClose : headers.connectionKeepAlive
+        keepAlive = minorVersion == 1 ? !headers.connectionClose : headers.connectionKeepAlive
         if status == 204 || status == 304 {
-            body = ByteBuffer()
-            end = headerEnd
+            phase = .body(end: scanned)
         } else if headers.chunked {
-            guard let (chunked, chunkedEnd) = try dechunk(bytes, from: headerEnd, maximumBodySize: maximumBodySize) else {
-                if connectionClosed { throw AgentExchangeError.closedDuringAnswer }
-                return .needMoreBytes
-            }
-            body = chunked
-            end = chunkedEnd
+            phase = .chunkSize
         } else if let length = headers.contentLength {
-            guard length <= maximumBodySize else { throw AgentExchangeError.bodyTooLarge(limit: maximumBodySize) }
-            guard bytes.count - headerEnd >= length else {
-                if connectionClosed { throw AgentExchangeError.closedDuringAnswer }
-                return .needMoreBytes
-            }
-            body = ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: bytes[headerEnd..<headerEnd + length]))
-            end = headerEnd + length
+            guard length <= limits.maximumBodySize else { throw .bodyTooLarge(limit: limits.maximumBodySize) }
+            guard scanned + length <= limits.maximumAnswerSize else { throw .answerTooLarge(limit: limits.maximumAnswerSize) }
+            phase = .body(end: scanned + length)
         } else {
             // No length: the body runs to the close, and the connection cannot be reused.
-            guard bytes.count - headerEnd <= maximumBodySize else { throw AgentExchangeError.bodyTooLarge(limit: maximumBodySize) }
-            guard connectionClosed else { return .needMoreBytes }
-            body = ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: bytes[headerEnd...]))
-            end = bytes.count
-            keepAlive = false
+            phase = .bodyToClose(start: scanned)
         }
-        let answer = AgentAnswer(status: status, healthHeader: headers.health, forcedHeader: headers.forced, body: body, keepAlive: keepAlive)
-        return .answer(answer, end: end)
+    }
+
+    private func answer(body: ByteBuffer, end: Int) -> Outcome {
+        .answer(
+            AgentAnswer(status: status, healthHeader: headers.health, forcedHeader: headers.forced, body: body, keepAlive: keepAlive), consumed: end)
+    }
+
+    private func headerTooLarge() -> AgentExchangeError {
+        .notHTTP("header section larger than \(limits.maximumHeaderSize) bytes")
+    }
+
+    private func chunkLineTooLong() -> AgentExchangeError {
+        .notHTTP("chunk size line longer than \(limits.maximumChunkLineSize) bytes")
+    }
+
+    private func trailersTooLarge() -> AgentExchangeError {
+        .notHTTP("trailer section larger than \(limits.maximumTrailerSize) bytes")
     }
 
     /// `HTTP/1.x SSS[ reason]`: the minor version and the status.
-    private static func statusLine(_ line: Slice<UnsafeRawBufferPointer>) throws -> (minor: Int, status: Int) {
-        let text = Array(line)
-        guard text.count >= 12, text.starts(with: "HTTP/1.".utf8), let minor = digit(text[7]), minor <= 1, text[8] == UInt8(ascii: " "),
-            let hundreds = digit(text[9]), let tens = digit(text[10]), let units = digit(text[11]),
-            text.count == 12 || text[12] == UInt8(ascii: " ")
+    private static func statusLine(_ line: UnsafeRawBufferPointer) throws(AgentExchangeError) -> (minor: Int, status: Int) {
+        guard line.count >= 12, line.starts(with: "HTTP/1.".utf8), let minor = digit(line[7]), minor <= 1, line[8] == UInt8(ascii: " "),
+            let hundreds = digit(line[9]), let tens = digit(line[10]), let units = digit(line[11]),
+            line.count == 12 || line[12] == UInt8(ascii: " ")
         else {
-            throw AgentExchangeError.notHTTP("bad status line \(quoted(line))")
+            throw .notHTTP("bad status line \(quoted(line))")
         }
         let status = hundreds * 100 + tens * 10 + units
-        guard (100...599).contains(status) else { throw AgentExchangeError.notHTTP("status \(status) out of range") }
+        guard (100...599).contains(status) else { throw .notHTTP("status \(status) out of range") }
         return (minor, status)
+    }
+
+    /// A chunk-size line's size (extensions after `;` are ignored).
+    private static func chunkSize(_ line: UnsafeRawBufferPointer) throws(AgentExchangeError) -> Int {
+        let sizeField = line.prefix { $0 != UInt8(ascii: ";") }
+        let digits = trimmed(sizeField)
+        guard !digits.isEmpty, digits.count <= 8, digits.allSatisfy({ hexDigit($0) != nil }) else {
+            throw .notHTTP("bad chunk size \(quoted(sizeField))")
+        }
+        return digits.reduce(0) { $0 * 16 + hexDigit($1)! }
     }
 
     /// The headers brother reads, from the lines of a header section.
@@ -136,28 +312,26 @@ enum AgentResponseParser {
         var connectionClose = false
         var connectionKeepAlive = false
 
-        mutating func read(_ line: Slice<UnsafeRawBufferPointer>) throws {
-            guard let colon = line.firstIndex(of: UInt8(ascii: ":")), colon > line.startIndex,
-                line[line.startIndex..<colon].allSatisfy(AgentResponseParser.isTokenByte)
-            else {
-                throw AgentExchangeError.notHTTP("bad header line \(AgentResponseParser.quoted(line))")
+        mutating func read(_ line: UnsafeRawBufferPointer) throws(AgentExchangeError) {
+            guard let colon = line.firstIndex(of: UInt8(ascii: ":")), colon > 0, line[..<colon].allSatisfy(AgentResponseParser.isTokenByte) else {
+                throw .notHTTP("bad header line \(AgentResponseParser.quoted(line))")
             }
-            let name = line[line.startIndex..<colon]
+            let name = line[..<colon]
             let value = AgentResponseParser.trimmed(line[(colon + 1)...])
             if AgentResponseParser.equalsIgnoringCase(name, "content-length") {
                 guard !value.isEmpty, value.count <= 18, value.allSatisfy({ AgentResponseParser.digit($0) != nil }) else {
-                    throw AgentExchangeError.notHTTP("bad Content-Length \(AgentResponseParser.quoted(value))")
+                    throw .notHTTP("bad Content-Length \(AgentResponseParser.quoted(value))")
                 }
                 let length = value.reduce(0) { $0 * 10 + AgentResponseParser.digit($1)! }
-                if let contentLength, contentLength != length { throw AgentExchangeError.notHTTP("two different Content-Length headers") }
+                if let contentLength, contentLength != length { throw .notHTTP("two different Content-Length headers") }
                 contentLength = length
             } else if AgentResponseParser.equalsIgnoringCase(name, "transfer-encoding") {
                 // The last coding decides; anything but chunked last means a body up to the close.
-                let last = value.split(separator: UInt8(ascii: ",")).last.map { AgentResponseParser.trimmed($0) } ?? []
+                var last = value[value.startIndex..<value.startIndex]
+                AgentResponseParser.forEachListItem(value) { last = $0 }
                 chunked = AgentResponseParser.equalsIgnoringCase(last, "chunked")
             } else if AgentResponseParser.equalsIgnoringCase(name, "connection") {
-                for token in value.split(separator: UInt8(ascii: ",")) {
-                    let token = AgentResponseParser.trimmed(token)
+                AgentResponseParser.forEachListItem(value) { token in
                     if AgentResponseParser.equalsIgnoringCase(token, "close") { connectionClose = true }
                     if AgentResponseParser.equalsIgnoringCase(token, "keep-alive") { connectionKeepAlive = true }
                 }
@@ -169,43 +343,15 @@ enum AgentResponseParser {
         }
     }
 
-    /// A chunked body: the body and where it ends, or nil when more bytes are needed.
-    private static func dechunk(_ bytes: UnsafeRawBufferPointer, from start: Int, maximumBodySize: Int) throws -> (ByteBuffer, Int)? {
-        var body = ByteBuffer()
-        var index = start
-        while true {
-            guard let sizeLineEnd = lineEnd(bytes, from: index) else { return nil }
-            let sizeField = bytes[index..<sizeLineEnd.content].prefix { $0 != UInt8(ascii: ";") }
-            let digits = trimmed(sizeField)
-            guard !digits.isEmpty, digits.count <= 8, digits.allSatisfy({ hexDigit($0) != nil }) else {
-                throw AgentExchangeError.notHTTP("bad chunk size \(quoted(sizeField))")
-            }
-            let size = digits.reduce(0) { $0 * 16 + hexDigit($1)! }
-            index = sizeLineEnd.next
-            if size == 0 {
-                // Trailers up to an empty line.
-                while true {
-                    guard let trailerEnd = lineEnd(bytes, from: index) else { return nil }
-                    let empty = trailerEnd.content == index
-                    index = trailerEnd.next
-                    if empty { return (body, index) }
-                }
-            }
-            guard body.readableBytes + size <= maximumBodySize else { throw AgentExchangeError.bodyTooLarge(limit: maximumBodySize) }
-            guard bytes.count - index >= size else { return nil }
-            body.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[index..<index + size]))
-            index += size
-            guard let dataEnd = lineEnd(bytes, from: index) else { return nil }
-            guard dataEnd.content == index else { throw AgentExchangeError.notHTTP("chunk longer than its size") }
-            index = dataEnd.next
+    /// The trimmed, non-empty items of a comma-separated header value, in place (no array of them).
+    static func forEachListItem(_ value: Slice<UnsafeRawBufferPointer>, _ body: (Slice<UnsafeRawBufferPointer>) -> Void) {
+        var start = value.startIndex
+        while start < value.endIndex {
+            let end = value[start...].firstIndex(of: UInt8(ascii: ",")) ?? value.endIndex
+            let item = trimmed(value[start..<end])
+            if !item.isEmpty { body(item) }
+            start = end == value.endIndex ? end : end + 1
         }
-    }
-
-    /// The end of the line starting at `index`: where its content ends (before CR LF or LF) and the next line starts.
-    private static func lineEnd(_ bytes: UnsafeRawBufferPointer, from index: Int) -> (content: Int, next: Int)? {
-        guard let newline = bytes[index...].firstIndex(of: UInt8(ascii: "\n")) else { return nil }
-        let content = newline > index && bytes[newline - 1] == UInt8(ascii: "\r") ? newline - 1 : newline
-        return (content, newline + 1)
     }
 
     static func digit(_ byte: UInt8) -> Int? {

@@ -46,7 +46,7 @@ struct AgentSocket {
     /// Whether epoll also watches the socket for writing (connecting, or a request only partly written).
     var watchesWrites: Bool
     /// What arrived of the current answer, when it came in more than one read.
-    var received: ByteBuffer?
+    var partial: PartialAnswer?
     var idleSince: UInt64 = 0
 
     init(fd: Int32, generation: UInt32, key: AgentKey, connected: Bool) {

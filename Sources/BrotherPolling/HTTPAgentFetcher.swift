@@ -137,7 +137,7 @@ public final class HTTPAgentFetcher: AgentHealthFetching {
     static func failure(_ error: any Error, latency: Duration, timeout: Duration) -> AgentPoll {
         if Self.isRefused(error) { return AgentPoll(observation: .refused, latency: latency, problem: "connection refused") }
         switch error {
-        case AgentExchangeError.bodyTooLarge, AgentExchangeError.notHTTP:
+        case AgentExchangeError.bodyTooLarge, AgentExchangeError.answerTooLarge, AgentExchangeError.notHTTP:
             return AgentPoll(observation: .garbage, latency: latency, problem: "\(error)")
         default:
             return AgentPoll(observation: .unreachable, latency: latency, problem: Self.describe(error, timeout: timeout))

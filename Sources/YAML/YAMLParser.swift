@@ -5,7 +5,12 @@
 /// escapes), `|` and `>` block scalars with chomping and indentation indicators, multi-line plain scalars,
 /// comments, `---`/`...` and directives, anchors and aliases (both readers this one replaced accepted them).
 /// Refused, each with its line, column and what to write instead: tags (`!`), complex keys (`?`),
-/// collections as keys, merge keys (`<<`), and more than one document.
+/// collections as keys, merge keys (`<<`), more than one document, more than one anchor on a node, and
+/// anything beyond `YAMLLimits` (collections nested too deep, aliases that stand for too many nodes).
+///
+/// The work is linear in the text's size: every look back at bytes already passed (the column of a node,
+/// whether a tab is in the indentation) is cached per line, so each byte is examined a bounded number of
+/// times whatever the text holds.
 ///
 /// Written for the litmus agent so it needs neither Yams nor Foundation (whose ICU data cost the agent
 /// about 9 MB of memory); the syntax follows the YAML 1.2 spec. The parser only keeps each scalar's text and
@@ -16,7 +21,24 @@ public struct YAMLParser {
     private var position = 0
     /// Offsets where each line starts, for line and column numbers.
     private let lineStarts: [Int]
-    private var anchors: [String: YAMLNode] = [:]
+    private let limits: YAMLLimits
+    /// Each anchor's node, and how many nodes it stands for (its own, and what aliases inside it stand for).
+    private var anchors: [String: (node: YAMLNode, size: Int)] = [:]
+    /// Collections open around the position.
+    private var depth = 0
+    /// Nodes started so far, plus what aliases stood for: an anchor's size is the difference across it.
+    private var nodeCount = 0
+    /// What the aliases so far stood for, against `limits.maximumAliasedNodes`.
+    private var aliasedNodes = 0
+    /// The line whose indentation was last measured: where it starts and where its first non-blank byte is.
+    private var indentationCache: (lineStart: Int, contentStart: Int) = (-1, -1)
+    /// The last mark computed: its offset, its line's start and its column, so the next mark on the same
+    /// line counts characters from there instead of from the line's start.
+    private var markCache: (lineStart: Int, offset: Int, column: Int) = (-1, -1, 0)
+    /// Bytes examined besides the one pass over the text: looking back (from a line's start to a tab or a
+    /// node) or ahead (over blanks the parser then takes or goes over again). The work a quadratic re-scan
+    /// would multiply; tests read it to prove the parser linear without timing it.
+    private(set) var bytesRescanned = 0
 
     /// Where a node starts, which decides what it may be.
     private enum Placement {
@@ -31,18 +53,35 @@ public struct YAMLParser {
     /// - Parameter file: names the text in problems (usually its path).
     /// - Returns: the document's root node, or `nil` if the text holds no node (empty, or only comments).
     /// - Throws: `YAMLProblem` with the file, line and column of the first problem (its path is empty).
-    public static func parse(_ text: String, file: String = "") throws(YAMLProblem) -> YAMLNode? {
-        var parser = YAMLParser(text, file: file)
+    public static func parse(_ text: String, file: String = "", limits: YAMLLimits = .standard) throws(YAMLProblem) -> YAMLNode? {
+        var parser = YAMLParser(text.utf8, file: file, limits: limits)
         return try parser.document()
     }
 
-    private init(_ text: String, file: String) {
+    /// The same for raw bytes (UTF-8; invalid sequences in scalars become U+FFFD), as a file or a fuzzer
+    /// hands them over.
+    public static func parse(utf8 bytes: some Collection<UInt8>, file: String = "", limits: YAMLLimits = .standard) throws(YAMLProblem)
+        -> YAMLNode?
+    {
+        var parser = YAMLParser(bytes, file: file, limits: limits)
+        return try parser.document()
+    }
+
+    /// `parse`, and the bytes it examined more than once (see `bytesRescanned`); for tests.
+    static func parseCountingRescans(_ text: String, limits: YAMLLimits = .standard) -> (result: Result<YAMLNode?, YAMLProblem>, rescanned: Int) {
+        var parser = YAMLParser(text.utf8, file: "", limits: limits)
+        let result = Result { () throws(YAMLProblem) in try parser.document() }
+        return (result, parser.bytesRescanned)
+    }
+
+    private init(_ text: some Collection<UInt8>, file: String, limits: YAMLLimits) {
         self.file = file
+        self.limits = limits
         // Line breaks become \n (CRLF and lone CR are line breaks in YAML too); a byte order mark is skipped.
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(text.utf8.count)
+        bytes.reserveCapacity(text.count)
         var previousWasCR = false
-        for byte in text.utf8 {
+        for byte in text {
             if byte == .lf, previousWasCR {
                 previousWasCR = false
                 continue
@@ -94,36 +133,44 @@ public struct YAMLParser {
     /// A node on the lines after its key or dash (or nothing if the next content is not indented deeper).
     ///
     /// `sequenceAtParent` allows a block sequence at the key's own indentation (`key:\n- a\n- b`).
-    private mutating func nodeOnFollowingLines(parentIndent: Int, at mark: YAMLMark, sequenceAtParent: Bool) throws(YAMLProblem) -> YAMLNode {
+    /// `anchored`: the node already has an anchor (`&a` before it), so it may not have another.
+    private mutating func nodeOnFollowingLines(parentIndent: Int, at mark: YAMLMark, sequenceAtParent: Bool, anchored: Bool = false)
+        throws(YAMLProblem)
+        -> YAMLNode
+    {
         try skipToContent()
         guard !atEnd, !atDocumentMarker("---"), !atDocumentMarker("...") else { return .null(at: mark) }
         let indent = column(of: position)
         if indent > parentIndent || (sequenceAtParent && indent == parentIndent && atSequenceEntry) {
-            return try node(parentIndent: parentIndent, placement: .ownLine)
+            return try node(parentIndent: parentIndent, placement: .ownLine, anchored: anchored)
         }
         return .null(at: mark)
     }
 
-    /// The node that starts at the current position.
-    private mutating func node(parentIndent: Int, placement: Placement) throws(YAMLProblem) -> YAMLNode {
+    /// The node that starts at the current position; `anchored` as in `nodeOnFollowingLines`.
+    private mutating func node(parentIndent: Int, placement: Placement, anchored: Bool = false) throws(YAMLProblem) -> YAMLNode {
         let start = position
         let mark = markAt(start)
+        nodeCount += 1
         switch peek() {
         case UInt8(ascii: "&"):
+            // One anchor per node (YAML's rule); `&a &b &c …` would otherwise recurse once per anchor.
+            if anchored { throw error("a node can have only one anchor") }
+            let countBefore = nodeCount
             let name = try anchorName()
             skipSpaces()
-            let anchored: YAMLNode
+            let node: YAMLNode
             if atLineEnd {
-                anchored = try nodeOnFollowingLines(parentIndent: parentIndent, at: mark, sequenceAtParent: placement == .afterKey)
+                node = try nodeOnFollowingLines(parentIndent: parentIndent, at: mark, sequenceAtParent: placement == .afterKey, anchored: true)
             } else {
-                anchored = try node(parentIndent: parentIndent, placement: placement)
+                node = try self.node(parentIndent: parentIndent, placement: placement, anchored: true)
             }
-            anchors[name] = anchored
-            return anchored
+            anchors[name] = (node, max(nodeCount - countBefore, 1))
+            return node
         case UInt8(ascii: "*"):
             let aliasStart = position
             let name = try anchorName()
-            guard let target = anchors[name] else { throw error("unknown alias *\(name); define the anchor &\(name) before it", at: aliasStart) }
+            let target = try alias(name, at: aliasStart)
             skipSpaces()
             if atMappingIndicator(flow: false) { throw error("an alias cannot be a mapping key here", at: aliasStart) }
             guard atLineEnd else { throw error("unexpected text after the alias") }
@@ -160,6 +207,8 @@ public struct YAMLParser {
 
     /// Entries `key: value` at column `indent`; the position is at the first key's `:`.
     private mutating func blockMapping(indent: Int, firstKey: YAMLNode) throws(YAMLProblem) -> YAMLNode {
+        try enterCollection(at: firstKey.mark)
+        defer { depth -= 1 }
         var pairs: [YAMLPair] = []
         var key = firstKey
         while true {
@@ -197,6 +246,8 @@ public struct YAMLParser {
     /// Entries `- item` at column `indent`; the position is at the first `-`.
     private mutating func blockSequence(indent: Int) throws(YAMLProblem) -> YAMLNode {
         let mark = markAt(position)
+        try enterCollection(at: mark)
+        defer { depth -= 1 }
         var items: [YAMLNode] = []
         while true {
             let entryMark = markAt(position)
@@ -262,6 +313,7 @@ public struct YAMLParser {
                 }
                 probe += 1
             }
+            bytesRescanned += probe - position
             guard probe < bytes.count else { break }
             let next = bytes[probe]
             if next == UInt8(ascii: "#") { break }
@@ -439,7 +491,17 @@ public struct YAMLParser {
                 try escape(into: &text)
                 continue
             }
-            if byte == .lf || ((byte == .space || byte == .tab) && lineBreakFollowsBlanks()) {
+            if byte == .space || byte == .tab {
+                // A run of blanks: kept if text follows on the line, folded below if a line break does.
+                // Looked at once as a run (asking at each blank whether a break follows was quadratic).
+                let runEnd = endOfBlanks()
+                if runEnd >= bytes.count || bytes[runEnd] != .lf {
+                    text += bytes[position..<runEnd]
+                    position = runEnd
+                    continue
+                }
+            }
+            if byte == .lf || byte == .space || byte == .tab {
                 // Folding: trailing blanks go, the next line's leading blanks go, one break is a space.
                 while let next = peek(), next == .space || next == .tab { position += 1 }
                 var breaks = 0
@@ -461,26 +523,29 @@ public struct YAMLParser {
         return YAMLScalar(text: String(decoding: text, as: UTF8.self), style: double ? .doubleQuoted : .singleQuoted)
     }
 
-    /// Whether only spaces and tabs stand between the position and the end of the line.
-    private func lineBreakFollowsBlanks() -> Bool {
+    /// Where the run of spaces and tabs that starts at the position ends.
+    private mutating func endOfBlanks() -> Int {
         var probe = position
         while probe < bytes.count, bytes[probe] == .space || bytes[probe] == .tab { probe += 1 }
-        return probe < bytes.count && bytes[probe] == .lf
+        bytesRescanned += probe - position
+        return probe
     }
+
+    /// The one-character escapes and the characters they stand for; built once, not once per escape.
+    private static let simpleEscapes: [UInt8: UInt32] = [
+        UInt8(ascii: "0"): 0, UInt8(ascii: "a"): 7, UInt8(ascii: "b"): 8, UInt8(ascii: "t"): 9, UInt8(ascii: "\t"): 9,
+        UInt8(ascii: "n"): 10, UInt8(ascii: "v"): 11, UInt8(ascii: "f"): 12, UInt8(ascii: "r"): 13, UInt8(ascii: "e"): 27,
+        UInt8(ascii: " "): 32, UInt8(ascii: "\""): 34, UInt8(ascii: "/"): 47, UInt8(ascii: "\\"): 92,
+        UInt8(ascii: "N"): 0x85, UInt8(ascii: "_"): 0xA0, UInt8(ascii: "L"): 0x2028, UInt8(ascii: "P"): 0x2029,
+    ]
 
     /// One `\` escape of a double-quoted string; the position is at the backslash.
     private mutating func escape(into text: inout [UInt8]) throws(YAMLProblem) {
         let start = position
         guard let code = peek(1) else { throw error("a backslash at the end of the text", at: start) }
         position += 2
-        let simple: [UInt8: UInt32] = [
-            UInt8(ascii: "0"): 0, UInt8(ascii: "a"): 7, UInt8(ascii: "b"): 8, UInt8(ascii: "t"): 9, UInt8(ascii: "\t"): 9,
-            UInt8(ascii: "n"): 10, UInt8(ascii: "v"): 11, UInt8(ascii: "f"): 12, UInt8(ascii: "r"): 13, UInt8(ascii: "e"): 27,
-            UInt8(ascii: " "): 32, UInt8(ascii: "\""): 34, UInt8(ascii: "/"): 47, UInt8(ascii: "\\"): 92,
-            UInt8(ascii: "N"): 0x85, UInt8(ascii: "_"): 0xA0, UInt8(ascii: "L"): 0x2028, UInt8(ascii: "P"): 0x2029,
-        ]
         let value: UInt32
-        if let known = simple[code] {
+        if let known = Self.simpleEscapes[code] {
             value = known
         } else {
             let digits: Int
@@ -506,6 +571,8 @@ public struct YAMLParser {
         let open = position
         let line = lineNumber(of: open)
         let mark = markAt(open)
+        try enterCollection(at: mark)
+        defer { depth -= 1 }
         let isSequence = peek() == UInt8(ascii: "[")
         let close = isSequence ? UInt8(ascii: "]") : UInt8(ascii: "}")
         let name = isSequence ? "flow sequence ([...])" : "flow mapping ({...})"
@@ -527,6 +594,8 @@ public struct YAMLParser {
             if peek() == UInt8(ascii: ":"), keyIsQuoted || atMappingIndicator(flow: true) {
                 guard first.scalar != nil else { throw error("a flow collection cannot be a mapping key") }
                 try refuseMergeKey(first)
+                // In a sequence, `a: 1` is a one-pair mapping: a level of its own around its value.
+                if isSequence { try enterCollection(at: first.mark) }
                 position += 1
                 try skipFlowSpace(open: open, name: name)
                 let value: YAMLNode
@@ -536,6 +605,7 @@ public struct YAMLParser {
                     value = try flowNode(open: open, name: name)
                 }
                 if isSequence {
+                    depth -= 1
                     items.append(YAMLNode(content: .mapping([YAMLPair(key: first, value: value)]), mark: first.mark))
                 } else {
                     pairs.append(YAMLPair(key: first, value: value))
@@ -560,24 +630,25 @@ public struct YAMLParser {
         return YAMLNode(content: isSequence ? .sequence(items) : .mapping(pairs), mark: mark)
     }
 
-    private mutating func flowNode(open: Int, name: String) throws(YAMLProblem) -> YAMLNode {
+    private mutating func flowNode(open: Int, name: String, anchored: Bool = false) throws(YAMLProblem) -> YAMLNode {
         let mark = markAt(position)
+        nodeCount += 1
         switch peek() {
         case UInt8(ascii: "["), UInt8(ascii: "{"):
             return try flowCollection()
         case UInt8(ascii: "'"), UInt8(ascii: "\""):
             return YAMLNode(content: .scalar(try quotedScalar()), mark: mark)
         case UInt8(ascii: "&"):
+            if anchored { throw error("a node can have only one anchor") }
+            let countBefore = nodeCount
             let anchorName = try anchorName()
             try skipFlowSpace(open: open, name: name)
-            let anchored = try flowNode(open: open, name: name)
-            anchors[anchorName] = anchored
-            return anchored
+            let node = try flowNode(open: open, name: name, anchored: true)
+            anchors[anchorName] = (node, max(nodeCount - countBefore, 1))
+            return node
         case UInt8(ascii: "*"):
             let start = position
-            let alias = try anchorName()
-            guard let target = anchors[alias] else { throw error("unknown alias *\(alias); define the anchor &\(alias) before it", at: start) }
-            return target
+            return try alias(try anchorName(), at: start)
         case UInt8(ascii: "!"):
             throw error("YAML tags (!...) are not supported; write the value without a tag")
         default:
@@ -602,7 +673,34 @@ public struct YAMLParser {
         throw error("the \(name) opened here is never closed", at: open)
     }
 
-    // MARK: Anchors
+    // MARK: Anchors and limits
+
+    /// The node an alias names, counted against `limits.maximumAliasedNodes`: the nodes are shared, not
+    /// copied, but every reader that walks the tree walks each alias's copy in full.
+    private mutating func alias(_ name: String, at start: Int) throws(YAMLProblem) -> YAMLNode {
+        guard let anchor = anchors[name] else { throw error("unknown alias *\(name); define the anchor &\(name) before it", at: start) }
+        let size = anchor.size
+        aliasedNodes += size
+        nodeCount += size
+        guard aliasedNodes <= limits.maximumAliasedNodes else {
+            throw error(
+                "the aliases up to here stand for more than \(limits.maximumAliasedNodes) nodes (*\(name) alone for \(size)); "
+                    + "aliases that expand this much are refused, write the values out or use fewer levels of aliases",
+                at: start)
+        }
+        return anchor.node
+    }
+
+    /// One more collection open; refused beyond `limits.maximumDepth`, before the parser recurses further.
+    /// The caller closes it (`depth -= 1`) when the collection ends.
+    private mutating func enterCollection(at mark: YAMLMark) throws(YAMLProblem) {
+        depth += 1
+        guard depth <= limits.maximumDepth else {
+            throw YAMLProblem(
+                file: file, path: "", line: mark.line, column: mark.column,
+                message: "collections nested more than \(limits.maximumDepth) levels deep; a configuration needs only a few levels")
+        }
+    }
 
     /// `&name` or `*name`: the name runs to a blank or a flow indicator.
     private mutating func anchorName() throws(YAMLProblem) -> String {
@@ -673,8 +771,7 @@ public struct YAMLParser {
             case .space:
                 position += 1
             case .tab:
-                let lineStart = lineStarts[lineNumber(of: position) - 1]
-                if bytes[lineStart..<position].allSatisfy({ $0 == .space || $0 == .tab }) { tabInIndentation = true }
+                if position < indentationEnd(ofLineAt: position) { tabInIndentation = true }
                 position += 1
             case UInt8(ascii: "#"):
                 skipRestOfLine()
@@ -686,6 +783,20 @@ public struct YAMLParser {
     }
 
     // MARK: Positions
+
+    /// Where the first byte that is not a space or a tab is, on the line holding `offset` (its line break,
+    /// or the end, for a blank line). Measured once per line: asking again for each of a line's tabs
+    /// re-scanned the line each time (80,000 tabs took 2.2 s).
+    private mutating func indentationEnd(ofLineAt offset: Int) -> Int {
+        let lineStart = lineStarts[lineNumber(of: offset) - 1]
+        if indentationCache.lineStart != lineStart {
+            var end = lineStart
+            while end < bytes.count, bytes[end] == .space || bytes[end] == .tab { end += 1 }
+            bytesRescanned += end - lineStart
+            indentationCache = (lineStart, end)
+        }
+        return indentationCache.contentStart
+    }
 
     private func lineNumber(of offset: Int) -> Int {
         // The last line start at or before `offset`, by binary search.
@@ -712,17 +823,32 @@ public struct YAMLParser {
     }
 
     /// Where `offset` is, as people count: 1-based line, and 1-based column in Unicode scalars.
-    private func markAt(_ offset: Int) -> YAMLMark {
+    ///
+    /// Nodes are marked in text order, so the characters are counted on from the previous mark on the same
+    /// line: a flow sequence of 100,000 entries on one line is counted once, not once per entry.
+    private mutating func markAt(_ offset: Int) -> YAMLMark {
         let line = lineNumber(of: offset)
         let start = lineStarts[line - 1]
-        // UTF-8 continuation bytes (10xxxxxx) do not start a scalar.
-        let scalars = bytes[start..<min(offset, bytes.count)].reduce(0) { $0 + ($1 & 0xC0 == 0x80 ? 0 : 1) }
-        return YAMLMark(line: line, column: scalars + 1)
+        let end = min(offset, bytes.count)
+        var (from, column) = (start, 1)
+        if markCache.lineStart == start, markCache.offset <= end { (from, column) = (markCache.offset, markCache.column) }
+        column += Self.scalarCount(bytes[from..<end])
+        bytesRescanned += end - from
+        markCache = (start, end, column)
+        return YAMLMark(line: line, column: column)
     }
 
+    /// UTF-8 continuation bytes (10xxxxxx) do not start a scalar.
+    private static func scalarCount(_ slice: ArraySlice<UInt8>) -> Int {
+        slice.reduce(0) { $0 + ($1 & 0xC0 == 0x80 ? 0 : 1) }
+    }
+
+    /// A problem at `offset` (or the position); counted afresh, as it ends the parse.
     private func error(_ message: String, at offset: Int? = nil) -> YAMLProblem {
-        let mark = markAt(min(offset ?? position, bytes.count))
-        return YAMLProblem(file: file, path: "", line: mark.line, column: mark.column, message: message)
+        let end = min(offset ?? position, bytes.count)
+        let line = lineNumber(of: end)
+        let column = Self.scalarCount(bytes[lineStarts[line - 1]..<end]) + 1
+        return YAMLProblem(file: file, path: "", line: line, column: column, message: message)
     }
 }
 

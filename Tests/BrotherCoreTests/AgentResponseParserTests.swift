@@ -111,6 +111,108 @@ struct AgentResponseParserTests {
         #expect(throws: AgentExchangeError.self) { try Self.parse(header) }
     }
 
+    /// Fed one byte more each time, as a slow agent sends it, one parser gives the answer that the whole
+    /// bytes give, and looks at each byte once: it keeps its place instead of starting over.
+    @Test(arguments: answers)
+    func anAnswerFedByteByByteIsReadOnceAndTheSame(_ answer: Case) throws {
+        let bytes = Array(answer.text.utf8)
+        var parser = AgentResponseParser(limits: .init(maximumBodySize: Self.limit))
+        for length in 1..<bytes.count {
+            let outcome = try parser.parse(ByteBuffer(bytes: bytes[..<length]), connectionClosed: false)
+            #expect(outcome == .needMoreBytes, "\(length) of \(bytes.count) bytes: \(outcome)")
+        }
+        let outcome = try parser.parse(ByteBuffer(bytes: bytes), connectionClosed: answer.endsAtClose)
+        let whole = try Self.parse(answer.text, closed: answer.endsAtClose)
+        #expect(outcome == whole)
+        #expect(parser.bytesExamined <= bytes.count, "\(parser.bytesExamined) bytes examined for \(bytes.count)")
+    }
+
+    /// The reproduction's shape, 8.4 MB re-parsed on every read: a 16 KB header section arriving
+    /// 100 bytes at a time is examined once, not 160 times.
+    @Test func aLargeAnswerInSmallReadsIsExaminedOnce() throws {
+        let header = "HTTP/1.1 200 OK\r\n" + String(repeating: "X-Banner: brother polls this agent every second\r\n", count: 300)
+        let bytes = Array((header + "Content-Length: 11\r\n\r\nHealth: 87\n").utf8)
+        var parser = AgentResponseParser(limits: .init(maximumBodySize: 64 * 1024))
+        var outcome = AgentResponseParser.Outcome.needMoreBytes
+        for end in stride(from: 100, through: bytes.count + 99, by: 100) {
+            outcome = try parser.parse(ByteBuffer(bytes: bytes[..<min(end, bytes.count)]), connectionClosed: false)
+        }
+        guard case .answer(let answer, let consumed) = outcome else { throw AgentExchangeError.notHTTP("no answer: \(outcome)") }
+        #expect(String(buffer: answer.body) == "Health: 87\n" && consumed == bytes.count)
+        #expect(parser.bytesExamined <= bytes.count, "\(parser.bytesExamined) bytes examined for \(bytes.count)")
+    }
+
+    static let continueAnswer = "HTTP/1.1 100 Continue\r\n\r\n"
+    static let finalAnswer = "HTTP/1.1 200 OK\r\nX-Health: 87\r\nContent-Length: 0\r\n\r\n"
+
+    /// Each interim answer restarted the header bound, so `100 Continue` sent for ever was read for
+    /// ever. Two are allowed; the third fails the poll.
+    @Test func atMostTwoInterimAnswers() throws {
+        guard case .answer(let answer, _) = try Self.parse(Self.continueAnswer + "HTTP/1.1 102 Processing\r\nX-Pad: 1\r\n\r\n" + Self.finalAnswer)
+        else { throw AgentExchangeError.notHTTP("two interim answers were refused") }
+        #expect(answer.healthHeader == "87")
+        #expect(throws: AgentExchangeError.notHTTP("more than 2 interim (1xx) answers before the answer")) {
+            try Self.parse(String(repeating: Self.continueAnswer, count: 3) + Self.finalAnswer)
+        }
+        // Refused as soon as the third has arrived, without waiting for anything after it.
+        #expect(throws: AgentExchangeError.notHTTP("more than 2 interim (1xx) answers before the answer")) {
+            try Self.parse(String(repeating: Self.continueAnswer, count: 3))
+        }
+    }
+
+    static let chunkedHead = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+
+    /// Chunk extensions were unbounded: a chunk-size line that never ends was buffered for ever.
+    @Test func aChunkSizeLineIsBoundedExtensionsIncluded() throws {
+        let long = Self.chunkedHead + "1;" + String(repeating: "e", count: 300)
+        #expect(throws: AgentExchangeError.notHTTP("chunk size line longer than 256 bytes")) { try Self.parse(long) }
+        #expect(throws: AgentExchangeError.notHTTP("chunk size line longer than 256 bytes")) { try Self.parse(long + "\r\nx\r\n0\r\n\r\n") }
+        let short = Self.chunkedHead + "2;name=value\r\nok\r\n0\r\n\r\n"
+        guard case .answer(let answer, _) = try Self.parse(short) else { throw AgentExchangeError.notHTTP("a short extension was refused") }
+        #expect(String(buffer: answer.body) == "ok")
+    }
+
+    /// Trailers were unbounded: lines after the last chunk were read for ever.
+    @Test func theTrailerSectionIsBounded() throws {
+        let trailers = Self.chunkedHead + "2\r\nok\r\n0\r\n" + String(repeating: "X-Trailer: padding padding\r\n", count: 200)
+        #expect(throws: AgentExchangeError.notHTTP("trailer section larger than 4096 bytes")) { try Self.parse(trailers) }
+        #expect(throws: AgentExchangeError.notHTTP("trailer section larger than 4096 bytes")) { try Self.parse(trailers + "\r\n") }
+        guard case .answer(let answer, _) = try Self.parse(Self.chunkedHead + "2\r\nok\r\n0\r\nX-Trailer: 1\r\n\r\n") else {
+            throw AgentExchangeError.notHTTP("a short trailer was refused")
+        }
+        #expect(String(buffer: answer.body) == "ok")
+    }
+
+    /// The body bound alone let framing multiply it: 1-byte chunks with 200-byte extensions are
+    /// 200 bytes on the wire per body byte. The answer as a whole is bounded too.
+    @Test func theWholeAnswerIsBounded() throws {
+        let limits = AgentResponseParser.Limits(maximumBodySize: 64 * 1024)
+        #expect(limits.maximumAnswerSize == 128 * 1024)
+        let chunk = "1;" + String(repeating: "e", count: 200) + "\r\nx\r\n"
+        let answer = Self.chunkedHead + String(repeating: chunk, count: 700) + "0\r\n\r\n"
+        #expect(answer.utf8.count > limits.maximumAnswerSize)
+        #expect(throws: AgentExchangeError.answerTooLarge(limit: 128 * 1024)) {
+            try AgentResponseParser.parse(ByteBuffer(string: answer), maximumBodySize: 64 * 1024)
+        }
+        // Two interim answers and a final one, each with headers just under their bound, and a body of
+        // 64 KB: the largest honest answer still fits.
+        let padding = "X-Pad: " + String(repeating: "p", count: 16 * 1024 - 200) + "\r\n"
+        let largest =
+            "HTTP/1.1 100 Continue\r\n\(padding)\r\nHTTP/1.1 100 Continue\r\n\(padding)\r\n"
+            + "HTTP/1.1 200 OK\r\n\(padding)Content-Length: 65536\r\n\r\n" + String(repeating: "b", count: 64 * 1024)
+        guard case .answer(let read, _) = try AgentResponseParser.parse(ByteBuffer(string: largest), maximumBodySize: 64 * 1024) else {
+            throw AgentExchangeError.notHTTP("the largest honest answer was refused")
+        }
+        #expect(read.body.readableBytes == 64 * 1024)
+        // Under a tighter bound, a Content-Length that would pass it fails before its body arrives.
+        var tightLimits = AgentResponseParser.Limits(maximumBodySize: Self.limit)
+        tightLimits.maximumAnswerSize = 100
+        var tight = AgentResponseParser(limits: tightLimits)
+        #expect(throws: AgentExchangeError.answerTooLarge(limit: 100)) {
+            try tight.parse(ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Length: 64\r\n\r\n"), connectionClosed: false)
+        }
+    }
+
     @Test func anAnswerCutShortByTheCloseIsClosedDuringAnswer() {
         #expect(throws: AgentExchangeError.closedDuringAnswer) { try Self.parse("HTTP/1.1 200 OK\r\nX-Hea", closed: true) }
         #expect(throws: AgentExchangeError.closedDuringAnswer) {

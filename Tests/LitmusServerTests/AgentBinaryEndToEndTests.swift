@@ -206,6 +206,43 @@ func runTool(_ argv: [String]) async throws -> ProcessResult {
         withExtendedLifetime(clients) {}
     }
 
+    /// 6 KB of nested `[` overflowed the YAML reader's stack: `litmus check` crashed, and the same file sent
+    /// by SIGHUP killed the running agent. Now both refuse it with its place and the limit, and the agent
+    /// keeps serving its previous configuration.
+    @Test func aFileNestedTooDeepIsRefusedAndTheRunningAgentKeepsItsConfiguration() async throws {
+        let litmus = try Executables.path("litmus")
+        let litmusctl = try Executables.path("litmusctl")
+        let dir = TemporaryDirectory()
+        let configPath = "\(dir.path)/litmus.yml"
+        let socket = "\(dir.path)/litmus.sock"
+        let deep = "services: " + String(repeating: "[", count: 6000) + "\n"
+
+        // The 65th level is the 64th `[`, at column 10 + 64.
+        let deepPath = dir.write("deep.yml", deep)
+        let checked = try await runTool([litmus, "check", deepPath])
+        #expect(checked.termination == .exited(1), "\(checked.termination): \(checked.standardError)")
+        #expect(
+            checked.standardError.contains("\(deepPath):1:74: not valid YAML: collections nested more than 64 levels deep"),
+            "\(checked.standardError)")
+
+        let (agent, _) = try await startAgent(litmus, dir: dir, configPath: configPath, socket: socket)
+        try await eventually("web is evaluated") {
+            let status = try await runTool([litmusctl, "status", "web", "--socket", socket])
+            return status.termination == .exited(0) && status.standardOutput.hasPrefix("Health: 80\n")
+        }
+        try deep.write(toFile: configPath, atomically: true, encoding: .utf8)
+        agent.signal(SIGHUP)
+        await eventually("the agent rejects the too-deep configuration: \(agent.log.suffix(2000))") { agent.log.contains("configuration rejected") }
+        #expect(agent.log.contains("nested more than 64 levels deep"), "\(agent.log.suffix(2000))")
+        let stillServing = try await runTool([litmusctl, "status", "web", "--socket", socket])
+        #expect(stillServing.termination == .exited(0) && stillServing.standardOutput.hasPrefix("Health: 80\n"), "\(stillServing.standardOutput)")
+
+        // Let the hung check end, so that stopping does not wait for its hour-long timeout.
+        FileManager.default.createFile(atPath: "\(dir.path)/release", contents: nil)
+        agent.signal(SIGTERM)
+        #expect(await agent.wait() == 0, "the agent did not stop cleanly after the refused reload: \(agent.log.suffix(2000))")
+    }
+
     @Test func litmusctlAgainstARunningAgent() async throws {
         let litmus = try Executables.path("litmus")
         let litmusctl = try Executables.path("litmusctl")
