@@ -335,7 +335,7 @@ let package = Package(
                 "Eventually",
                 "BrotherCore", "BrotherDiscovery", "BrotherMonitor", "BrotherPolling", "BrotherServer", "Clocks", "IPVS", "IPVSTesting", "LitmusWire",
                 "LitmusCore", "AccessControl",
-                "HTTPServing", "NetworkAddress",
+                "HTTPServing", "NetworkAddress", "Posix",
                 "DeterministicRandom", "YAML",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

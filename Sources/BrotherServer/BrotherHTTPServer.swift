@@ -20,14 +20,19 @@ public enum BrotherHTTPServer {
         return listener
     }
 
-    /// - Parameter onListening: called with each listener's description and bound port (0 for the socket).
+    /// - Parameters:
+    ///   - eventStreams: how many dashboard event streams may be open at once, over every listener.
+    ///   - onListening: called with each listener's description and bound port (0 for the socket).
     public static func applications(
         monitor: ClusterMonitor, listeners: [HostAndPort], unixSocket: String?, access: AdminAccess, reloader: ConfigurationReloader?, logger: Logger,
-        onListening: @escaping @Sendable (String, Int) -> Void = { _, _ in }
+        eventStreams: Int = DashboardEvents.defaultSubscriberLimit, onListening: @escaping @Sendable (String, Int) -> Void = { _, _ in }
     ) throws(HTTPListenerError) -> [any ServiceLifecycle.Service] {
-        try HTTPListeners.applications(
+        // One for all listeners: the limit counts every stream, and each change is encoded once.
+        let events = DashboardEvents(monitor: monitor, subscriberLimit: eventStreams)
+        return try HTTPListeners.applications(
             tcp: listeners, unixSocket: unixSocket, naming: naming, logger: logger,
-            router: { BrotherRoutes(monitor: monitor, transport: $0, access: access, reloader: reloader).buildRouter() }, onListening: onListening)
+            router: { BrotherRoutes(monitor: monitor, transport: $0, access: access, reloader: reloader, events: events).buildRouter() },
+            onListening: onListening)
     }
 
     static let naming = HTTPListeners.Naming(daemon: "brother", socketAdvice: "use --socket with another path")
