@@ -16,6 +16,7 @@ import ServiceLifecycle
 ///
 /// The command gets the event as JSON on standard input and in the environment:
 /// `BROTHER_CLUSTER`, `BROTHER_EVENT`, `BROTHER_NODE`, `BROTHER_MESSAGE`, `BROTHER_SUPPRESSED`.
+/// It runs as brother's user with no capability (``ChildCapabilities/none``).
 public actor AlertNotifier: Service {
     public struct Event: Codable, Hashable, Sendable {
         public var cluster: String
@@ -148,14 +149,16 @@ public actor AlertNotifier: Service {
         return (configuration.command, environment, json)
     }
 
-    /// Starts the program without a shell (in a process group of its own), feeds it the JSON, and
-    /// kills the group after 10 s. Waits for it to end even when the task is cancelled (at
-    /// shutdown): the deadline bounds the wait.
+    /// Starts the program without a shell (in a process group of its own) and without any
+    /// capability: brother keeps CAP_NET_ADMIN for IPVS, a hook must not get it (nor, when brother
+    /// runs as root, root's others). Feeds it the JSON, and kills the group after 10 s. Waits for
+    /// it to end even when the task is cancelled (at shutdown): the deadline bounds the wait.
     static func spawn(_ argv: [String], environment: [String: String], input: Data, logger: Logger) async {
         guard let program = argv.first else { return }
         let result: ProcessResult
         do {
-            result = try await ProcessRunner.runOnOwnThread(argv, environment: environment, input: [UInt8](input), deadline: .after(.seconds(10)))
+            result = try await ProcessRunner.runOnOwnThread(
+                argv, environment: environment, input: [UInt8](input), deadline: .after(.seconds(10)), capabilities: .none)
         } catch {
             logger.error("notify command \(program) cannot start: \(error)")
             return

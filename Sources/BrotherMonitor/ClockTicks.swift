@@ -28,10 +28,10 @@ extension Clock where Duration == Swift.Duration {
 
 /// Reads a clock as the time passed since the reading started: durations can be stored and
 /// compared without knowing the clock's instant type.
-struct ClockReading: Sendable {
+package struct ClockReading: Sendable {
     private let read: @Sendable () -> Duration
 
-    init(_ clock: any Clock<Duration>) { read = Self.reader(clock) }
+    package init(_ clock: any Clock<Duration>) { read = Self.reader(clock) }
 
     private static func reader<C: Clock>(_ clock: C) -> @Sendable () -> Duration where C.Duration == Duration {
         let start = clock.now
@@ -39,5 +39,5 @@ struct ClockReading: Sendable {
     }
 
     /// The time passed since this reading was made.
-    var elapsed: Duration { read() }
+    package var elapsed: Duration { read() }
 }

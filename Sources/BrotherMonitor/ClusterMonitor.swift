@@ -21,18 +21,29 @@ import VIPSets
 /// round in flight: API calls (start, stop, forces, reload) change the cluster's status and then ask
 /// for a round, which runs at once or right after the one in flight.
 public actor ClusterMonitor: Service {
-    var configuration: BrotherConfiguration
+    var configuration: BrotherConfiguration {
+        // The order of ``statuses()`` is the configuration's.
+        didSet { stateGeneration &+= 1 }
+    }
     let ipvs: any IPVSControlling
     let fetcher: any AgentHealthFetching
     let forceFiles: ClusterForceFiles?
     let startMode: ClusterStartMode
     let logger: Logger
-    var clusters: [String: ClusterStatus] = [:]
+    var clusters: [String: ClusterStatus] = [:] {
+        // Every change, in place or not, moves the generation: readers of the whole state (the
+        // dashboard's event stream) encode it again only when it moved.
+        didSet { stateGeneration &+= 1 }
+    }
     /// Services of clusters removed from the configuration while they drained, found in the state file.
     var leftoverServices: [String: String] = [:]
     public internal(set) var counters = MonitorCounters()
     /// The last reload's outcome: when, and its error if it was refused.
-    public internal(set) var lastReload: (time: Date, error: String?)?
+    public internal(set) var lastReload: (time: Date, error: String?)? {
+        didSet { stateGeneration &+= 1 }
+    }
+    /// Moves on every change of what ``statuses()`` and ``lastReload`` return (not of the counters).
+    public private(set) var stateGeneration: UInt64 = 0
     /// brother.yml's `admin:` section as last loaded: the API reads it for every change, so a reload applies it.
     public var adminSettings: BrotherAdminSettings { configuration.admin }
     /// Applies rounds' tables to the kernel and keeps the VIP sets.
@@ -91,6 +102,20 @@ public actor ClusterMonitor: Service {
         let configured = configuration.clusters.compactMap { clusters[$0.name] }
         let removed = clusters.values.filter(\.isRemovedFromConfiguration).sorted { $0.name < $1.name }
         return configured + removed
+    }
+
+    /// What the dashboard shows, as of one ``stateGeneration``.
+    public struct StateReading: Sendable {
+        public var generation: UInt64
+        public var statuses: [ClusterStatus]
+        public var lastReload: (time: Date, error: String?)?
+    }
+
+    /// ``statuses()`` and ``lastReload`` with their ``stateGeneration``, or nil when the generation
+    /// is still `generation`: a reader that has the state of a generation asks for nothing more.
+    public func state(changedSince generation: UInt64?) -> StateReading? {
+        guard generation != stateGeneration else { return nil }
+        return StateReading(generation: stateGeneration, statuses: statuses(), lastReload: lastReload)
     }
 
     public var clusterNames: [String] { configuration.clusters.map(\.name) }

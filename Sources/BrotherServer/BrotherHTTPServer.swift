@@ -22,14 +22,19 @@ public enum BrotherHTTPServer {
 
     /// - Parameters:
     ///   - limits: the timeouts and connection caps (`--http-*`).
+    ///   - eventStreams: how many dashboard event streams may be open at once, over every listener.
     ///   - onListening: called with each listener's description and bound port (0 for the socket).
     public static func applications(
         monitor: ClusterMonitor, listeners: [HostAndPort], unixSocket: String?, limits: ConnectionLimits = ConnectionLimits(), access: AdminAccess,
-        reloader: ConfigurationReloader?, logger: Logger, onListening: @escaping @Sendable (String, Int) -> Void = { _, _ in }
+        reloader: ConfigurationReloader?, logger: Logger, eventStreams: Int = DashboardEvents.defaultSubscriberLimit,
+        onListening: @escaping @Sendable (String, Int) -> Void = { _, _ in }
     ) throws(HTTPListenerError) -> [any ServiceLifecycle.Service] {
-        try HTTPListeners.applications(
+        // One for all listeners: the limit counts every stream, and each change is encoded once.
+        let events = DashboardEvents(monitor: monitor, subscriberLimit: eventStreams)
+        return try HTTPListeners.applications(
             tcp: listeners, unixSocket: unixSocket, limits: limits, naming: naming, logger: logger,
-            router: { BrotherRoutes(monitor: monitor, transport: $0, access: access, reloader: reloader).buildRouter() }, onListening: onListening)
+            router: { BrotherRoutes(monitor: monitor, transport: $0, access: access, reloader: reloader, events: events).buildRouter() },
+            onListening: onListening)
     }
 
     static let naming = HTTPListeners.Naming(daemon: "brother", socketAdvice: "use --socket with another path")

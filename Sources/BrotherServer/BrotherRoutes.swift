@@ -1,5 +1,4 @@
 import AccessControl
-import AsyncAlgorithms
 import BrotherCore
 import BrotherMonitor
 import Foundation
@@ -9,7 +8,6 @@ import Hummingbird
 import IPVS
 import LitmusWire
 import NIOCore
-import ServiceLifecycle
 
 /// brother's HTTP API: big_brother's routes with its exact bodies and codes, JSON for every
 /// resource on `Accept: application/json`, per-node forces, reload and Prometheus `/metrics`.
@@ -26,18 +24,25 @@ import ServiceLifecycle
 /// | PUT / DELETE `/cluster/<n>/members/<address:port>` | a node joins with `ttl`, `agent_port`, `path` (refresh = PUT again) / leaves; the cluster's join token suffices |
 /// | POST `/reload` | re-read the configuration; 422 and nothing changed when invalid |
 /// | GET `/metrics` | Prometheus |
-/// | GET `/dashboard`, `/events` | the live dashboard and its server-sent events (a JSON snapshot on every change) |
+/// | GET `/dashboard`, `/events` | the live dashboard and its server-sent events (a JSON snapshot on every change; ``DashboardEvents``) |
 public struct BrotherRoutes: Sendable {
     let monitor: ClusterMonitor
     let transport: ServerTransport
     let access: AdminAccess
     let reloader: ConfigurationReloader?
+    let events: DashboardEvents
 
-    public init(monitor: ClusterMonitor, transport: ServerTransport, access: AdminAccess = AdminAccess(), reloader: ConfigurationReloader? = nil) {
+    /// - Parameter events: the event streams, shared by every listener of one brother (their
+    ///   subscriber limit and their encoded snapshot); by default this router's own.
+    public init(
+        monitor: ClusterMonitor, transport: ServerTransport, access: AdminAccess = AdminAccess(), reloader: ConfigurationReloader? = nil,
+        events: DashboardEvents? = nil
+    ) {
         self.monitor = monitor
         self.transport = transport
         self.access = access
         self.reloader = reloader
+        self.events = events ?? DashboardEvents(monitor: monitor)
     }
 
     /// big_brother answers with Sinatra's default type; kept so that byte-for-byte clients see no change.
@@ -57,7 +62,7 @@ public struct BrotherRoutes: Sendable {
             Response(
                 status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: DashboardPage.html)))
         }
-        router.get("/events") { _, _ in self.events() }
+        router.get("/events") { _, _ in self.events.response() }
         router.post("/reload") { request, context in await self.reload(request, context) }
         router.get("/cluster/:name") { request, context in await self.clusterStatus(request, context, synchronize: true) }
         router.get("/cluster/:name/status") { request, context in await self.clusterStatus(request, context, synchronize: false) }
@@ -224,42 +229,6 @@ public struct BrotherRoutes: Sendable {
         let text = PrometheusText.render(statuses: await monitor.statuses(), counters: await monitor.counters)
         return Response(
             status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: text)))
-    }
-
-    /// Server-sent events: the whole state as JSON (`event: snapshot`) whenever it changed, checked
-    /// every 500 ms, and a comment every 15 s to keep proxies from closing the stream. A stream
-    /// ends after 10 minutes (EventSource reconnects by itself) or when brother shuts down.
-    func events() -> Response {
-        var headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
-        headers[HTTPField.Name("X-Accel-Buffering")!] = "no"
-        return Response(
-            status: .ok, headers: headers,
-            body: ResponseBody { writer in
-                let encoder = JSONEncoder()
-                encoder.dateEncodingStrategy = .iso8601
-                encoder.outputFormatting = [.sortedKeys]
-                var last = Data()
-                var quietTicks = 0
-                let deadline = ContinuousClock.now + .seconds(600)
-                for await _ in AsyncTimerSequence(interval: .milliseconds(500), clock: .continuous).cancelOnGracefulShutdown() {
-                    if ContinuousClock.now > deadline { break }
-                    let view = IndexView(
-                        version: BrotherVersion.current, clusters: await monitor.statuses().map { ClusterView($0) }, lastReload: await reloadView())
-                    let data = (try? encoder.encode(view)) ?? Data()
-                    if data != last {
-                        last = data
-                        quietTicks = 0
-                        var buffer = ByteBuffer(string: "event: snapshot\ndata: ")
-                        buffer.writeBytes(data)
-                        buffer.writeString("\n\n")
-                        try await writer.write(buffer)
-                    } else {
-                        quietTicks += 1
-                        if quietTicks % 30 == 0 { try await writer.write(ByteBuffer(string: ": keep-alive\n\n")) }
-                    }
-                }
-                try await writer.finish(nil)
-            })
     }
 
     // MARK: helpers

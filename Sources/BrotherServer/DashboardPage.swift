@@ -95,7 +95,12 @@ enum DashboardPage {
           const source = new EventSource("events");
           const live = document.getElementById("live");
           source.addEventListener("snapshot", (event) => { live.textContent = "live"; live.className = "on"; render(JSON.parse(event.data)); });
-          source.onerror = () => { live.textContent = "reconnecting…"; live.className = ""; };
+          source.onerror = () => {
+            live.className = "";
+            // A refused stream (503: brother's limit of open streams) is not retried by EventSource itself.
+            if (source.readyState === EventSource.CLOSED) { live.textContent = "not live (too many dashboards open); retrying in 30 s"; setTimeout(connect, 30000); }
+            else { live.textContent = "reconnecting…"; }
+          };
         }
         connect();
         </script>

@@ -68,6 +68,13 @@ struct RunCommand: AsyncParsableCommand {
     @Option(
         name: .long,
         help: ArgumentHelp(
+            "How many dashboard event streams (GET /events) may be open at once, over every listener; one more is answered 503.",
+            valueName: "count"))
+    var maxEventStreams = DashboardEvents.defaultSubscriberLimit
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
             "Which clusters run at start when the state file says nothing: all, or in-kernel (only those whose IPVS service exists; the others wait for PUT /cluster/<name>, as with big_brother and Pacemaker).",
             valueName: "all|in-kernel"))
     var startClusters = "all"
@@ -101,6 +108,9 @@ struct RunCommand: AsyncParsableCommand {
     func validate() throws {
         guard ClusterStartMode(rawValue: startClusters) != nil else {
             throw ValidationError("--start-clusters must be all or in-kernel, not \"\(startClusters)\"")
+        }
+        guard maxEventStreams >= 0 else {
+            throw ValidationError("--max-event-streams must be 0 or more, not \(maxEventStreams)")
         }
         for text in listen where text != "none" && BrotherHTTPServer.listener(parsing: text) == nil {
             throw ValidationError("--listen \"\(text)\" is not ADDRESS:PORT (e.g. 127.0.0.1:9292 or [::1]:9292)")
@@ -187,7 +197,7 @@ struct RunCommand: AsyncParsableCommand {
             api = try BrotherHTTPServer.applications(
                 monitor: monitor, listeners: listen.compactMap(BrotherHTTPServer.listener(parsing:)),
                 unixSocket: socket == "none" ? nil : socket, limits: limits,
-                access: access, reloader: reloader, logger: logger,
+                access: access, reloader: reloader, logger: logger, eventStreams: maxEventStreams,
                 onListening: { label, port in logger.info("API listening on \(label)\(port > 0 && label.hasSuffix(":0") ? " (port \(port))" : "")") })
         } catch {
             printError("brother: \(error)")

@@ -279,7 +279,9 @@ import Testing
             toFile: script, atomically: true, encoding: .utf8)
         chmod(script, 0o755)
         let log = "\(directory)/events.log"
-        let configuration = NotifyConfiguration(command: [script, log], minimumInterval: .seconds(30))
+        // Run by /bin/sh from argv: exec'ing a file just written fails with ETXTBSY when a child
+        // spawned meanwhile by a parallel test inherited its descriptor.
+        let configuration = NotifyConfiguration(command: ["/bin/sh", script, log], minimumInterval: .seconds(30))
         let notifier = AlertNotifier(logger: Logger(label: "test"))
         let t = Date(timeIntervalSince1970: 1_800_000_000)
         await notifier.notify(
@@ -295,6 +297,39 @@ import Testing
         let text = try String(contentsOfFile: log, encoding: .utf8)
         #expect(text.hasPrefix("node_down 192.0.2.2:80 suppressed=0\n{\"cluster\":\"web\",\"event\":\"node_down\""))
         #expect(text.contains("node_down 192.0.2.6:80 suppressed=1\n"))
+    }
+
+    /// issue 15: a notify command inherited brother's CAP_NET_ADMIN (every capability when brother
+    /// runs as root). The command here copies its own /proc/self/status to a file.
+    @Test(
+        .enabled(if: AlertNotifierTests.capabilities(of: "/proc/self/status")?["CapEff"] ?? 0 != 0, "needs a test process with capabilities (root)"))
+    func aNotifyCommandRunsWithNoCapability() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("notify-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let copy = "\(directory)/status"
+        let notifier = AlertNotifier(logger: Logger(label: "test"))
+        await notifier.notify(
+            .init(cluster: "web", event: "node_down", node: "192.0.2.2:80", message: "weight 80 → 0", time: Date()),
+            using: NotifyConfiguration(command: ["/bin/dd", "if=/proc/self/status", "of=\(copy)", "status=none"]))
+        let sets = try #require(Self.capabilities(of: copy), "the command did not run")
+        #expect(sets["CapEff"] == 0 && sets["CapPrm"] == 0 && sets["CapInh"] == 0 && sets["CapAmb"] == 0, "\(sets)")
+        #expect(sets["CapBnd"] == 0, "brother as root (CAP_SETPCAP) empties the bounding set too")
+        #expect(Self.capabilities(of: "/proc/thread-self/status")?["CapEff"] ?? 0 != 0, "brother's own threads keep theirs")
+    }
+
+    /// The Cap* lines of a /proc status file: CapEff → bits.
+    static func capabilities(of path: String) -> [String: UInt64]? {
+        // Read to the end: a /proc file says its size is 0.
+        guard let file = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? file.close() }
+        let text = String(decoding: file.readDataToEndOfFile(), as: UTF8.self)
+        var sets: [String: UInt64] = [:]
+        for line in text.split(separator: "\n") where line.hasPrefix("Cap") {
+            let parts = line.split(separator: ":", maxSplits: 1)
+            if parts.count == 2 { sets[String(parts[0])] = UInt64(parts[1].trimmingCharacters(in: .whitespaces), radix: 16) }
+        }
+        return sets.count == 5 ? sets : nil
     }
 
     @Test func theMonitorNotifiesNodeTransitionsAndClusterStops() async throws {

@@ -3,13 +3,19 @@ import Glibc
 
 /// Pipes, socket pairs, epoll and eventfd through the seam.
 extension SystemCall {
-    /// `pipe(2)`, both ends close-on-exec, so children spawned at the same time by other threads
-    /// do not inherit them and keep them open.
+    /// `pipe2(2)` with `O_CLOEXEC`: both ends are close-on-exec from the moment they exist. Setting
+    /// the flag afterwards (`pipe` then `fcntl`) leaves a window in which a child spawned by another
+    /// thread inherits the write end and keeps it open as long as it lives: the reader then sees no
+    /// end of file, and a quick script check waits for a long one, to its timeout.
     public static func pipe() throws(SystemCallError) -> (read: Int32, write: Int32) {
         var ends: [Int32] = [-1, -1]
-        _ = try run("pipe") { Glibc.pipe(&ends) }
-        for end in ends { _ = try? run("fcntl") { fcntl(end, F_SETFD, FD_CLOEXEC) } }
+        _ = try run("pipe2") { cepoll_pipe2(&ends, O_CLOEXEC) }
         return (ends[0], ends[1])
+    }
+
+    /// `fcntl(F_GETFD)`: the descriptor's flags (`FD_CLOEXEC`).
+    public static func descriptorFlags(_ fd: Int32) throws(SystemCallError) -> Int32 {
+        try run("fcntl") { fcntl(fd, F_GETFD) }
     }
 
     /// `socketpair(2)` of connected Unix stream sockets, both close-on-exec. Writing to a socket
