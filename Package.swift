@@ -308,6 +308,18 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: coverage-guided fuzzing (scripts/fuzz): the targets, and one driver that is a libFuzzer
+        // binary when built with `--sanitize=fuzzer -Xswiftc -DFUZZING` and a corpus replayer otherwise.
+        .target(
+            name: "FuzzTargets",
+            dependencies: [
+                "BrotherCore", "BrotherDiscovery", "BrotherMonitor", "BrotherPolling", "IPVS", "LitmusCore", "LitmusWire", "Netlink",
+                "NetworkAddress", "YAML",
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(name: "plimsoll-fuzz", dependencies: ["FuzzTargets"], swiftSettings: swiftSettings),
+
         // MARK: tests
         .testTarget(name: "NetworkAddressTests", dependencies: ["NetworkAddress"], swiftSettings: swiftSettings),
         .testTarget(
@@ -361,6 +373,12 @@ let package = Package(
         .testTarget(name: "VIPSetsTests", dependencies: ["VIPSets", "NetworkAddress", "DeterministicRandom"], swiftSettings: swiftSettings),
         .testTarget(name: "VIPSetsKernelTests", dependencies: ["VIPSets", "NetworkAddress"], swiftSettings: swiftSettings),
         .testTarget(name: "LitmusWireTests", dependencies: ["LitmusWire", "DeterministicRandom"], swiftSettings: swiftSettings),
+        // Replays the committed fuzz corpus (Fuzz/corpus/<target>/) through every target.
+        .testTarget(
+            name: "FuzzTargetsTests",
+            dependencies: ["FuzzTargets"],
+            swiftSettings: swiftSettings
+        ),
         // Yams (libyaml) only here: the independent implementation the differential tests compare against.
         .testTarget(
             name: "YAMLTests",

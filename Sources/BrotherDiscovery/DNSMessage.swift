@@ -114,6 +114,8 @@ public enum DNSMessageError: Error, Hashable, Sendable, CustomStringConvertible 
     case truncatedMessage(offset: Int)
     case badNamePointer(offset: Int)
     case badLabel(offset: Int)
+    /// A label holding a dot: as text it would read as two labels, so the name could not be asked for again.
+    case dotInLabel(offset: Int)
     case nameTooLong(offset: Int)
     case badRecordData(type: DNSRecordType, offset: Int)
     case invalidName(String, reason: String)
@@ -124,6 +126,7 @@ public enum DNSMessageError: Error, Hashable, Sendable, CustomStringConvertible 
         case .truncatedMessage(let offset): "the message ends early (at byte \(offset))"
         case .badNamePointer(let offset): "a name's compression pointer at byte \(offset) does not point back into the message"
         case .badLabel(let offset): "a name has a label of an unknown kind at byte \(offset)"
+        case .dotInLabel(let offset): "a name has a label containing \".\" at byte \(offset), which no host name has"
         case .nameTooLong(let offset): "a name at byte \(offset) is longer than 255 bytes"
         case .badRecordData(let type, let offset): "a \(type) record's data at byte \(offset) has the wrong length"
         case .invalidName(let name, let reason): "\"\(name)\" is not a DNS name: \(reason)"
@@ -347,6 +350,7 @@ public struct DNSMessage: Hashable, Sendable {
                     let start = position + 1
                     let end = start + Int(count)
                     guard end <= bytes.count else { throw .truncatedMessage(offset: position) }
+                    guard !bytes[start..<end].contains(UInt8(ascii: ".")) else { throw .dotInLabel(offset: position) }
                     length += Int(count) + 1
                     guard length <= 255 else { throw .nameTooLong(offset: position) }
                     labels.append(String(decoding: bytes[start..<end], as: UTF8.self))

@@ -78,7 +78,8 @@ public enum NetlinkDatagram {
                             text = NetlinkAttributeSet(bytes: bytes[tlvStart..<end]).string(extendedAckMessage)
                         }
                     }
-                    messages.append(.error(sequence: sequence, errno: -error, message: text))
+                    // Int32.min has no negation: a malformed reply must not trap the reader.
+                    messages.append(.error(sequence: sequence, errno: Int32(clamping: -Int64(error)), message: text))
                 }
             case messageTypeDone:
                 messages.append(.done(sequence: sequence, flags: flags))

@@ -106,6 +106,8 @@ import Testing
             ([0, 1, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0, 0x01, 0x61, 0xC0, 0x10, 0xC0, 0x0C, 0, 1, 0, 1], .badNamePointer(offset: 14)),
             // The 0x40 label kind (extended labels) is not DNS today.
             ([0, 1, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0, 0x41, 0x61, 0x00, 0, 1, 0, 1], .badLabel(offset: 12)),
+            // A label holding a dot (found by scripts/fuzz): "a.b" would read back as two labels.
+            ([0, 1, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0, 0x03, 0x61, 0x2E, 0x62, 0x00, 0, 1, 0, 1], .dotInLabel(offset: 12)),
             // A header cut short.
             ([0, 1, 0x81], .truncatedMessage(offset: 3)),
             // A label running past the end.

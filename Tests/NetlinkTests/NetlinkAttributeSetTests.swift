@@ -28,6 +28,16 @@ import Testing
         #expect(!a.isTruncated)
     }
 
+    /// Found by scripts/fuzz: negating Int32.min trapped the reader.
+    @Test func anErrorMessageWithTheLowestErrnoDoesNotTrap() throws {
+        var bytes: [UInt8] = []
+        for value in [UInt32(20), UInt32(2) | UInt32(0) << 16, 1, 0, UInt32(bitPattern: Int32.min)] {
+            withUnsafeBytes(of: value) { bytes += $0 }
+        }
+        let messages = try NetlinkDatagram.parse(bytes)
+        #expect(messages == [.error(sequence: 1, errno: Int32.max, message: nil)])
+    }
+
     @Test func shortOrTruncatedInputNeverTraps() {
         // A u32 attribute that claims 8 bytes but arrives with 6.
         let truncated = NetlinkAttributeSet(bytes: [8, 0, 3, 0, 1, 2])
