@@ -314,7 +314,7 @@ let package = Package(
             name: "FuzzTargets",
             dependencies: [
                 "BrotherCore", "BrotherDiscovery", "BrotherMonitor", "BrotherPolling", "IPVS", "LitmusCore", "LitmusWire", "Netlink",
-                "NetworkAddress", "YAML",
+                "NetworkAddress", "YAML", .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -3,17 +3,19 @@ import NIOCore
 import Posix
 
 /// An agent's HTTP answer, as much of it as brother reads.
-struct AgentAnswer: Sendable, Equatable {
-    var status: Int
-    var healthHeader: String?
-    var forcedHeader: String?
-    var body: ByteBuffer
+///
+/// `package`, like the parser: the agent-answer fuzz target (Sources/FuzzTargets) compares answers.
+package struct AgentAnswer: Sendable, Equatable {
+    package var status: Int
+    package var healthHeader: String?
+    package var forcedHeader: String?
+    package var body: ByteBuffer
     /// Whether the connection may carry the next poll.
-    var keepAlive: Bool
+    package var keepAlive: Bool
 }
 
 /// Why an exchange with an agent ended without an answer.
-enum AgentExchangeError: Error, Hashable, CustomStringConvertible {
+package enum AgentExchangeError: Error, Hashable, CustomStringConvertible {
     case timedOut
     /// The connection closed (or was reset) before any byte of an answer: on a kept-alive
     /// connection, the agent closed it while idle, which says nothing about the agent.
@@ -28,7 +30,7 @@ enum AgentExchangeError: Error, Hashable, CustomStringConvertible {
     /// A socket call failed: which call, and its errno.
     case socket(call: String, errno: Int32)
 
-    var description: String {
+    package var description: String {
         switch self {
         case .timedOut: "no answer in time"
         case .closedBeforeAnswer: "connection closed before an answer"

@@ -14,8 +14,8 @@ import NIOCore
 /// to make a poll expensive: the parser keeps its place between reads (each byte is examined once,
 /// however the answer is split), and everything an answer can grow by is bounded (``Limits``). An
 /// answer beyond a bound fails its poll at once, as an answer that is not HTTP does.
-struct AgentResponseParser {
-    enum Outcome: Equatable {
+package struct AgentResponseParser {
+    package enum Outcome: Equatable {
         case needMoreBytes
         /// A complete answer; `consumed` bytes of the input belong to it.
         case answer(AgentAnswer, consumed: Int)
@@ -27,7 +27,7 @@ struct AgentResponseParser {
     /// lines. The bounds are far above that (other agents, long reason phrases or server banners must
     /// not fail) and far below what would let one agent hold brother's poll thread: scanning 128 KiB
     /// is about 20 µs, and brother buffers at most that per agent.
-    struct Limits: Equatable {
+    package struct Limits: Equatable {
         /// The body; larger bodies are not health answers.
         var maximumBodySize: Int
         /// One header section (status line and headers) of the final or an interim answer.
@@ -46,7 +46,7 @@ struct AgentResponseParser {
         /// comes near it, and 1-byte chunks with long extensions cannot multiply the body bound.
         var maximumAnswerSize: Int
 
-        init(maximumBodySize: Int) {
+        package init(maximumBodySize: Int) {
             self.maximumBodySize = maximumBodySize
             maximumAnswerSize = maximumBodySize + 4 * AgentResponseParser.maximumHeaderSize
         }
@@ -61,7 +61,7 @@ struct AgentResponseParser {
     ///   - bytes: everything received for this answer so far.
     ///   - connectionClosed: the agent closed the connection after these bytes (ends a body without length).
     /// - Throws: ``AgentExchangeError``: `.notHTTP`, `.bodyTooLarge`, `.answerTooLarge` or `.closedDuringAnswer`.
-    static func parse(_ bytes: ByteBuffer, maximumBodySize: Int, connectionClosed: Bool = false) throws(AgentExchangeError) -> Outcome {
+    package static func parse(_ bytes: ByteBuffer, maximumBodySize: Int, connectionClosed: Bool = false) throws(AgentExchangeError) -> Outcome {
         var parser = AgentResponseParser(limits: Limits(maximumBodySize: maximumBodySize))
         return try parser.parse(bytes, connectionClosed: connectionClosed)
     }
@@ -102,7 +102,7 @@ struct AgentResponseParser {
     /// read it to prove the parser incremental without timing it.
     private(set) var bytesExamined = 0
 
-    init(limits: Limits) {
+    package init(limits: Limits) {
         self.limits = limits
     }
 
@@ -111,7 +111,7 @@ struct AgentResponseParser {
     ///   - bytes: everything received for this answer so far: the bytes of the last call, and more.
     ///   - connectionClosed: the agent closed the connection after these bytes (ends a body without length).
     /// - Throws: as ``parse(_:maximumBodySize:connectionClosed:)``.
-    mutating func parse(_ bytes: ByteBuffer, connectionClosed: Bool) throws(AgentExchangeError) -> Outcome {
+    package mutating func parse(_ bytes: ByteBuffer, connectionClosed: Bool) throws(AgentExchangeError) -> Outcome {
         let result = bytes.withUnsafeReadableBytes { buffer in
             Result { () throws(AgentExchangeError) in try advance(buffer, connectionClosed: connectionClosed) }
         }

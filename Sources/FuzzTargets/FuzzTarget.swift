@@ -25,7 +25,7 @@ public struct FuzzTarget: Sendable {
 
     /// Every target, in the order `scripts/fuzz` runs them.
     public static let all: [FuzzTarget] = [
-        .yaml, .litmusConfig, .brotherConfig, .healthReport, .agentCheck, .formFields,
+        .yaml, .litmusConfig, .brotherConfig, .agentAnswer, .healthReport, .agentCheck, .formFields,
         .address, .dns, .netlink, .forceFile, .stateFile,
     ]
 
