@@ -204,6 +204,9 @@ final class E2EStack: @unchecked Sendable {
             listen: ["\(node.address):9292"]
             unix_socket: \(work)/agent\(index).sock
             evaluation_interval: 0.2
+            # brother polls from the balancer's end of the link: only its drain reports count for --wait.
+            drain_reports:
+              trusted_networks: ["\(node.balancerSide)"]
             services:
               web:
                 checks:
