@@ -209,10 +209,12 @@ public struct DNSMessage: Hashable, Sendable {
 
     /// Splits a dotted name into labels, checking RFC 1035's limits.
     static func labels(of name: String) throws(DNSMessageError) -> [[UInt8]] {
-        var text = Substring(name)
-        if text.hasSuffix(".") { text = text.dropLast() }
+        // Split on the byte, not on Characters: a combining mark after a dot makes one Character of
+        // the two, and the name would then lose a label (found by scripts/fuzz).
+        var text = Array(name.utf8)
+        if text.last == UInt8(ascii: ".") { text.removeLast() }
         guard !text.isEmpty else { return [] }
-        let labels = text.split(separator: ".", omittingEmptySubsequences: false).map { Array($0.utf8) }
+        let labels = text.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false).map { Array($0) }
         for label in labels {
             if label.isEmpty { throw .invalidName(name, reason: "an empty label") }
             if label.count > 63 { throw .invalidName(name, reason: "a label longer than 63 bytes") }
