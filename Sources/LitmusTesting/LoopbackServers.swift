@@ -117,8 +117,26 @@ private func required<Value>(_ body: () throws(SystemCallError) -> Value) -> Val
     }
 }
 
-/// A port on 127.0.0.1 where nothing listens (bound then closed).
-public func closedPort() -> Int {
+/// A port on 127.0.0.1 that was free a moment ago, for a server a test starts itself (bound then closed).
+/// Another test running in parallel may take it first: a caller starts its server again on another
+/// port when the bind fails. For a port that must refuse connections, use `withRefusingPort`.
+public func freePort() -> Int {
     let listener = Listener()
     return listener.port
+}
+
+/// Runs `body` with a port on 127.0.0.1 that refuses every connection until `body` returns. The port's
+/// socket is bound but never listens: the kernel answers a connection with a reset (ECONNREFUSED), and no
+/// test running in parallel can bind the port meanwhile. A port merely closed again could be taken by a
+/// parallel test's server, and a connection meant to be refused would then reach that server.
+public func withRefusingPort<Result>(_ body: (Int) async throws -> Result) async rethrows -> Result {
+    let fd = required { () throws(SystemCallError) in try SystemCall.socket(domain: AF_INET, type: Int32(SOCK_STREAM.rawValue)) }
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    required { () throws(SystemCallError) in try SystemCall.bind(fd, to: address) }
+    let bound = required { () throws(SystemCallError) in try SystemCall.localAddress(fd, as: sockaddr_in.self, empty: sockaddr_in()) }
+    return try await body(Int(UInt16(bigEndian: bound.sin_port)))
 }

@@ -63,7 +63,9 @@ import Testing
             #expect(!timedOut.available)
             #expect(timedOut.detail?.contains("timed out") == true, "\(timedOut.detail ?? "no detail")")
         }
-        #expect(!(await runner.run(.http(HTTPDependencySpec(url: "http://127.0.0.1:\(closedPort())/"))).available))
+        await withRefusingPort { port in
+            #expect(!(await runner.run(.http(HTTPDependencySpec(url: "http://127.0.0.1:\(port)/"))).available))
+        }
     }
 
     @Test func httpsVerificationAndCAFile() async throws {
@@ -87,7 +89,7 @@ import Testing
             waitpid(pid, &status, 0)
         }
         for _ in 1...5 where pid == 0 {
-            port = closedPort()
+            port = freePort()
             let argv = [
                 openssl, "s_server", "-quiet", "-accept", "127.0.0.1:\(port)", "-cert", "\(dir.path)/cert.pem", "-key", "\(dir.path)/key.pem",
                 "-www",
@@ -130,8 +132,10 @@ import Testing
         spec.send = "HELLO"
         let wrong = await runner.run(.tcp(spec))
         #expect(!wrong.available && wrong.detail?.contains("-ERR") == true)
-        let refused = await runner.run(.tcp(TCPDependencySpec(host: "127.0.0.1", port: closedPort())))
-        #expect(!refused.available)
+        await withRefusingPort { port in
+            let refused = await runner.run(.tcp(TCPDependencySpec(host: "127.0.0.1", port: port)))
+            #expect(!refused.available)
+        }
     }
 
     @Test func tcpExpectTimesOutOnASilentPeer() async throws {
@@ -285,9 +289,11 @@ import Testing
         #expect(
             await runner.run(.tcpSocketUtilization(weight: 70, address: HostAndPort(host: "127.0.0.1", port: idle.port), maxConnections: 10)).value
                 == 70)
-        let none = await runner.run(
-            .tcpSocketUtilization(weight: 70, address: HostAndPort(host: "127.0.0.1", port: closedPort()), maxConnections: 10))
-        #expect(none.value == 0 && none.detail?.contains("no socket is listening") == true)
+        await withRefusingPort { port in
+            let none = await runner.run(
+                .tcpSocketUtilization(weight: 70, address: HostAndPort(host: "127.0.0.1", port: port), maxConnections: 10))
+            #expect(none.value == 0 && none.detail?.contains("no socket is listening") == true)
+        }
     }
 
     @Test func unixSocketUtilizationReadsProcNetUnix() async throws {
@@ -326,9 +332,11 @@ import Testing
 
     @Test func internetHealthCountsReachableHosts() async throws {
         let up = Listener()
-        let hosts = [HostAndPort(host: "127.0.0.1", port: up.port), HostAndPort(host: "127.0.0.1", port: closedPort())]
-        // A generous timeout: the open port connects and the closed one refuses at once, so it is never reached.
-        #expect(await runner.run(.internetHealth(weight: 80, hosts: hosts, timeout: .seconds(30))).value == 40)
+        await withRefusingPort { refusing in
+            let hosts = [HostAndPort(host: "127.0.0.1", port: up.port), HostAndPort(host: "127.0.0.1", port: refusing)]
+            // A generous timeout: the open port connects and the closed one refuses at once, so it is never reached.
+            #expect(await runner.run(.internetHealth(weight: 80, hosts: hosts, timeout: .seconds(30))).value == 40)
+        }
     }
 
     @Test func aSlowCheckDoesNotDelayTheOthersInAService() async throws {

@@ -126,7 +126,7 @@ func runTool(_ argv: [String]) async throws -> ProcessResult {
     ) async throws -> (ChildProcess, Int) {
         var logs: [String] = []
         for attempt in 1...5 {
-            let port = closedPort()
+            let port = freePort()
             try config(dir: dir, port: port, extra: extra).write(toFile: configPath, atomically: true, encoding: .utf8)
             let agent = try ChildProcess(launcher + [litmus, "run", "--config", configPath], log: "\(dir.path)/agent-\(attempt).log")
             var exited = false
@@ -152,7 +152,7 @@ func runTool(_ argv: [String]) async throws -> ProcessResult {
     @Test func checkSubcommandValidatesWithoutStarting() async throws {
         let litmus = try Executables.path("litmus")
         let dir = TemporaryDirectory()
-        let good = dir.write("good.yml", config(dir: dir, port: closedPort()))
+        let good = dir.write("good.yml", config(dir: dir, port: freePort()))
         let ok = try await runTool([litmus, "check", good])
         #expect(ok.termination == .exited(0), "\(ok.standardError)")
         #expect(ok.standardOutput.contains("OK (2 services"))

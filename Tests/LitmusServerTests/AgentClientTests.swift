@@ -59,11 +59,12 @@ import Testing
     }
 
     @Test func noAgentOnThePortSaysRefused() async {
-        let port = closedPort()
-        await #expect {
-            _ = try await AgentClient(endpoint: .http(host: "127.0.0.1", port: port)).send(method: "GET", path: "/")
-        } throws: { error in
-            "\(error)" == "Unable to connect to litmus on http://127.0.0.1:\(port): Connection refused. Is the agent running?"
+        await withRefusingPort { port in
+            await #expect {
+                _ = try await AgentClient(endpoint: .http(host: "127.0.0.1", port: port)).send(method: "GET", path: "/")
+            } throws: { error in
+                "\(error)" == "Unable to connect to litmus on http://127.0.0.1:\(port): Connection refused. Is the agent running?"
+            }
         }
     }
 }
