@@ -77,6 +77,11 @@ public final class ConnectionTable: Sendable {
         self.maxConnectionsPerPeer = maxConnectionsPerPeer.map { max(1, $0) }
     }
 
+    /// A table for TCP listeners with `limits`' caps, in all and per peer.
+    public convenience init(tcp limits: ConnectionLimits) {
+        self.init(maxConnections: limits.maxConnections, maxConnectionsPerPeer: limits.maxConnectionsPerPeer)
+    }
+
     /// Connections held now.
     public var count: Int { state.withLock { $0.entries.count } }
 

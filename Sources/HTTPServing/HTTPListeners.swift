@@ -35,17 +35,21 @@ public enum HTTPListeners {
     ///   - backlog: the TCP listeners' accept queue.
     ///   - limits: timeouts and connection caps; the TCP listeners share one ``ConnectionTable``, the
     ///     Unix socket has its own (no peer address, and TCP clients must never lock out local tools).
+    ///   - tcpTable: the TCP listeners' table, when the daemon shares it with other TCP listeners of its
+    ///     own (litmus's agent-check ports), so that the caps count every connection it holds; by
+    ///     default, a table of `limits`' caps.
     ///   - onListening: called with each listener's description and bound port (0 for the socket).
     /// - Throws: ``HTTPListenerError`` when the socket's path cannot be used.
     public static func applications(
-        tcp listeners: [HostAndPort], unixSocket: String?, backlog: Int = 256, limits: ConnectionLimits = ConnectionLimits(), naming: Naming,
+        tcp listeners: [HostAndPort], unixSocket: String?, backlog: Int = 256, limits: ConnectionLimits = ConnectionLimits(),
+        tcpTable: ConnectionTable? = nil, naming: Naming,
         logger: Logger, router: (ServerTransport) -> Router<PeerRequestContext>,
         onListening: @escaping @Sendable (String, Int) -> Void = { _, _ in }
     ) throws(HTTPListenerError) -> [any ServiceLifecycle.Service] {
         var services: [any ServiceLifecycle.Service] = []
         if !listeners.isEmpty {
             let tcpRouter = router(.tcp)
-            let table = ConnectionTable(maxConnections: limits.maxConnections, maxConnectionsPerPeer: limits.maxConnectionsPerPeer)
+            let table = tcpTable ?? ConnectionTable(tcp: limits)
             for listener in listeners {
                 let label = listener.description
                 services.append(

@@ -1,3 +1,4 @@
+import HTTPServing
 import LitmusCore
 import LitmusWire
 import Logging
@@ -9,6 +10,10 @@ import ServiceLifecycle
 ///
 /// Multi-port mode: the port names the service. Single-port mode: HAProxy's `agent-send "svc\n"` names it.
 /// Replies come from the latest evaluation, so a slow check never delays HAProxy.
+///
+/// Connections count against a ``ConnectionTable``, in litmus the one its HTTP listeners share: a
+/// client that opens agent-check connections and sends nothing holds slots only until newer
+/// connections (HTTP or agent-check) take them back, and never the descriptors the checks need.
 public struct AgentCheckServer: ServiceLifecycle.Service {
     public enum Mode: Sendable, Hashable {
         case service(String)
@@ -34,15 +39,20 @@ public struct AgentCheckServer: ServiceLifecycle.Service {
     let onListening: @Sendable (Listener, Int) -> Void
     /// How long single-port mode waits for the service name.
     let readTimeout: TimeAmount
+    /// Admission and the caps on connections.
+    let table: ConnectionTable
 
+    /// - Parameter table: the caps; by default HTTPServing's default caps, for these listeners alone.
     public init(
         listeners: [Listener], state: AgentState, logger: Logger, readTimeout: TimeAmount = .seconds(5),
+        table: ConnectionTable = ConnectionTable(tcp: ConnectionLimits()),
         onListening: @escaping @Sendable (Listener, Int) -> Void = { _, _ in }
     ) {
         self.listeners = listeners
         self.state = state
         self.logger = logger
         self.readTimeout = readTimeout
+        self.table = table
         self.onListening = onListening
     }
 
@@ -62,6 +72,7 @@ public struct AgentCheckServer: ServiceLifecycle.Service {
             guard let status = await state.status(of: name) else { return .fail(reason: "NOT_FOUND") }
             return status.agentCheckReply
         }
+        let (table, logger) = (self.table, self.logger)
         for listener in listeners {
             let timeout = readTimeout
             let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -71,8 +82,14 @@ public struct AgentCheckServer: ServiceLifecycle.Service {
                 // computed asynchronously, must still go out, so EOF must not close the channel.
                 .childChannelOption(.allowRemoteHalfClosure, value: true)
                 .childChannelInitializer { child in
-                    child.eventLoop.makeCompletedFuture {
-                        try child.pipeline.syncOperations.addHandler(AgentCheckHandler(mode: listener.mode, readTimeout: timeout, lookup: lookup))
+                    switch table.admitOrClose(child, now: .now(), kind: "agent-check", logger: logger) {
+                    case .failure(let refused):
+                        return child.eventLoop.makeFailedFuture(refused)
+                    case .success(let id):
+                        return child.eventLoop.makeCompletedFuture {
+                            let handler = AgentCheckHandler(mode: listener.mode, readTimeout: timeout, table: table, id: id, lookup: lookup)
+                            try child.pipeline.syncOperations.addHandler(handler)
+                        }
                     }
                 }
                 .bind(host: listener.host, port: listener.port)
@@ -94,14 +111,21 @@ final class AgentCheckHandler: ChannelInboundHandler {
 
     let mode: AgentCheckServer.Mode
     let readTimeout: TimeAmount
+    let table: ConnectionTable
+    let id: ConnectionTable.ID
     let lookup: @Sendable (String) async -> AgentCheckReply
     private var received: [UInt8] = []
     private var answered = false
     private var timeoutTask: Scheduled<Void>?
 
-    init(mode: AgentCheckServer.Mode, readTimeout: TimeAmount, lookup: @escaping @Sendable (String) async -> AgentCheckReply) {
+    init(
+        mode: AgentCheckServer.Mode, readTimeout: TimeAmount, table: ConnectionTable, id: ConnectionTable.ID,
+        lookup: @escaping @Sendable (String) async -> AgentCheckReply
+    ) {
         self.mode = mode
         self.readTimeout = readTimeout
+        self.table = table
+        self.id = id
         self.lookup = lookup
     }
 
@@ -155,6 +179,8 @@ final class AgentCheckHandler: ChannelInboundHandler {
 
     private func answer(context: ChannelHandlerContext, name: String) {
         answered = true
+        // Being answered: a new connection at a cap no longer takes this one's place.
+        table.answering(id)
         timeoutTask?.cancel()
         let channel = context.channel
         let promise = context.eventLoop.makePromise(of: AgentCheckReply.self)

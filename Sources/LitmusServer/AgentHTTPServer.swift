@@ -18,15 +18,16 @@ import ServiceLifecycle
 public enum AgentHTTPServer {
     /// - Parameters:
     ///   - limits: the timeouts and connection caps; by default litmus.yml's `http_limits` as they are.
+    ///   - tcpTable: the table the TCP listeners share with the agent-check ports; by default their own.
     ///   - onListening: called with a description of each listener and its bound port (0 for the Unix socket).
     public static func applications(
         settings: AgentSettings, state: AgentState, logger: Logger, renderMetrics: (@Sendable () -> String)?, limits: ConnectionLimits? = nil,
-        onListening: @escaping @Sendable (String, Int) -> Void = { _, _ in }
+        tcpTable: ConnectionTable? = nil, onListening: @escaping @Sendable (String, Int) -> Void = { _, _ in }
     ) throws(HTTPListenerError) -> [any ServiceLifecycle.Service] {
         // Pollers of a whole fleet may connect at once: a deeper accept queue than Hummingbird's 256.
         try HTTPListeners.applications(
             tcp: settings.effectiveListen, unixSocket: settings.unixSocket, backlog: 1024, limits: limits ?? connectionLimits(settings.httpLimits),
-            naming: naming, logger: logger,
+            tcpTable: tcpTable, naming: naming, logger: logger,
             router: { AgentRoutes(state: state, transport: $0, renderMetrics: renderMetrics).buildRouter() }, onListening: onListening)
     }
 

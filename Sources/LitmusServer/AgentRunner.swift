@@ -23,12 +23,14 @@ public enum AgentRunner {
         let (limits, limitWarning) = AgentHTTPServer.connectionLimits(settings.httpLimits)
             .fitted(toOpenFileLimit: openFiles, reserved: FileDescriptorLimit.reserve)
         if let limitWarning { logger.warning("\(limitWarning)") }
+        // The HTTP and agent-check ports share one table, so the caps count every TCP connection.
+        let tcpTable = ConnectionTable(tcp: limits)
         services += try AgentHTTPServer.applications(
-            settings: settings, state: state, logger: logger, renderMetrics: renderMetrics, limits: limits,
+            settings: settings, state: state, logger: logger, renderMetrics: renderMetrics, limits: limits, tcpTable: tcpTable,
             onListening: { label, port in logger.notice("listening", metadata: ["address": "\(label)", "port": "\(port)"]) }
         )
         if settings.agentCheck.isEnabled {
-            services.append(AgentCheckServer(listeners: AgentCheckServer.listeners(for: settings.agentCheck), state: state, logger: logger))
+            services.append(AgentCheckServer(listeners: AgentCheckServer.listeners(for: settings.agentCheck), state: state, logger: logger, table: tcpTable))
         }
         if !settings.registrations.isEmpty {
             services.append(Registrar(registrations: settings.registrations, agentPort: settings.port, logger: logger))

@@ -1,4 +1,6 @@
+import Eventually
 import Foundation
+import HTTPServing
 import LitmusCore
 import LitmusServer
 import LitmusTesting
@@ -11,7 +13,8 @@ import Testing
 
 /// Runs an agent-check server on ephemeral ports for the duration of `body`.
 func withAgentCheckServer(
-    state: AgentState, multiPort services: [String], singlePort: Bool,
+    state: AgentState, multiPort services: [String], singlePort: Bool, readTimeout: TimeAmount = .seconds(2),
+    table: ConnectionTable = ConnectionTable(tcp: ConnectionLimits()),
     _ body: @Sendable (_ ports: [String: Int], _ single: Int?) async throws -> Void
 ) async throws {
     var listeners = services.map { AgentCheckServer.Listener(host: "127.0.0.1", port: 0, mode: .service($0)) }
@@ -19,7 +22,7 @@ func withAgentCheckServer(
     let (stream, continuation) = AsyncStream.makeStream(of: (AgentCheckServer.Listener, Int).self)
     // The read timeout is what a silent client gets; long enough that a client on a loaded machine
     // always sends its name first, and it is the only wait in these tests.
-    let server = AgentCheckServer(listeners: listeners, state: state, logger: Logger(label: "test"), readTimeout: .seconds(2)) {
+    let server = AgentCheckServer(listeners: listeners, state: state, logger: Logger(label: "test"), readTimeout: readTimeout, table: table) {
         continuation.yield(($0, $1))
     }
     try await withThrowingTaskGroup(of: Void.self) { group in
@@ -98,6 +101,27 @@ func agentCheckBlocking(port: Int, send line: String?) throws -> String {
             // A client that never sends a name gets BAD_INPUT after the read timeout instead of hanging the
             // server (the client gives up only after 60 s, so an answer at all proves the server's own timeout).
             #expect(try await agentCheck(port: port) == "fail #BAD_INPUT\r\n")
+        }
+    }
+
+    /// Found in review: the agent-check ports had a read timeout but no cap, so clients that opened
+    /// connections and sent nothing could hold as many descriptors as they liked for 5 s each.
+    @Test func silentClientsGiveWayToNewOnesAtTheCap() async throws {
+        let dir = TemporaryDirectory()
+        let state = await Self.state(dir, measured: 64)
+        let table = ConnectionTable(maxConnections: 3, maxConnectionsPerPeer: 3)
+        // A read timeout far beyond the test: the silent clients are closed by the cap, not by the clock.
+        try await withAgentCheckServer(state: state, multiPort: [], singlePort: true, readTimeout: .seconds(600), table: table) { _, single in
+            let port = try #require(single)
+            var silent: [RawHTTPConnection] = []
+            for held in 1...3 {
+                silent.append(try await offload { try RawHTTPConnection(port: port) })
+                #expect(await eventually("the agent holds \(held) silent connections") { table.count == held })
+            }
+            #expect(try await agentCheck(port: port, send: "web\n") == "ready\tup\t64%\r\n")
+            let oldest = silent[0]
+            #expect(try await offload { oldest.readUntilClosed() } == "", "the client silent longest gave way, without an answer")
+            #expect(table.count <= 3)
         }
     }
 }

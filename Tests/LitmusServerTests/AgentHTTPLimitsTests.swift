@@ -1,8 +1,11 @@
+import Eventually
 import Foundation
+import HTTPServing
 import LitmusCore
 import LitmusServer
 import LitmusTesting
 import Logging
+import NIOCore
 import NetworkAddress
 import ServiceLifecycle
 import Testing
@@ -53,6 +56,58 @@ import Testing
                 "\(answer)")
             let first = idle[0]
             #expect(try await offload { first.readUntilClosed() } == "", "the client idle longest gave way")
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+    }
+
+    /// litmus's HTTP and agent-check ports share one table (as `litmus run` builds them): clients that
+    /// open agent-check connections and send nothing cannot keep a balancer's status poll out.
+    @Test func silentAgentCheckClientsCannotKeepStatusOut() async throws {
+        let dir = TemporaryDirectory()
+        var settings = AgentSettings()
+        settings.dataDirectory = "\(dir.path)/data"
+        settings.listen = [HostAndPort(host: "127.0.0.1", port: 0)]
+        settings.unixSocket = nil
+        settings.services["web"] = ServiceSpec(name: "web", dependencies: [], metrics: [.constant(weight: 82)], file: "x")
+        settings.httpLimits.maxConnections = 4
+        settings.httpLimits.maxConnectionsPerPeer = 4
+        let state = AgentState(settings: settings, logger: Logger(label: "test"))
+        await state.store(
+            ServiceEvaluation(
+                service: "web", dependencies: [], metrics: [MetricResult(label: "m", value: 82, duration: 0)], finishedAt: Date(), duration: 0))
+        let limits = AgentHTTPServer.connectionLimits(settings.httpLimits)
+        let table = ConnectionTable(tcp: limits)
+        let (ports, announce) = AsyncStream.makeStream(of: Int.self)
+        let (checkPorts, announceCheck) = AsyncStream.makeStream(of: Int.self)
+        var services = try AgentHTTPServer.applications(
+            settings: settings, state: state, logger: Logger(label: "test"), renderMetrics: nil, limits: limits, tcpTable: table,
+            onListening: { _, port in announce.yield(port) })
+        // A read timeout far beyond the test: the silent clients are closed by the cap, not by the clock.
+        services.append(
+            AgentCheckServer(
+                listeners: [.init(host: "127.0.0.1", port: 0, mode: .named)], state: state, logger: Logger(label: "test"),
+                readTimeout: .seconds(600), table: table, onListening: { _, port in announceCheck.yield(port) }))
+        let group = ServiceGroup(services: services, logger: Logger(label: "test"))
+        try await withThrowingTaskGroup { tasks in
+            tasks.addTask { try await group.run() }
+            var iterator = ports.makeAsyncIterator()
+            let port = try #require(await iterator.next())
+            var checkIterator = checkPorts.makeAsyncIterator()
+            let checkPort = try #require(await checkIterator.next())
+            var silent: [RawHTTPConnection] = []
+            for held in 1...4 {
+                silent.append(try await offload { try RawHTTPConnection(port: checkPort) })
+                #expect(await eventually("the agent holds \(held) silent agent-check connections") { table.count == held })
+            }
+            let answer = try await offload {
+                let client = try RawHTTPConnection(port: port)
+                client.send("GET /web/status HTTP/1.1\r\nHost: node\r\nConnection: close\r\n\r\n")
+                return client.readUntilClosed() ?? ""
+            }
+            #expect(answer.hasPrefix("HTTP/1.1 200 OK") && answer.contains("\r\n\r\nHealth: 82\n"), "\(answer)")
+            let oldest = silent[0]
+            #expect(try await offload { oldest.readUntilClosed() } == "", "the agent-check client silent longest gave way")
             await group.triggerGracefulShutdown()
             try await tasks.waitForAll()
         }
