@@ -18,7 +18,8 @@ extension ConnectionTable {
         case .refused(let reason):
             if capNewlyMet {
                 logger.warning(
-                    "\(kind) connections are at their cap and every one is being answered: new ones are closed at once", metadata: ["why": "\(reason)"])
+                    "\(kind) connections are at their cap and every one is being answered: new ones are closed at once",
+                    metadata: ["why": "\(reason)"])
             }
             logger.debug("closing a new \(kind) connection", metadata: ["peer": "\(peer.map { "\($0)" } ?? "unix socket")", "why": "\(reason)"])
             channel.close(promise: nil)

@@ -30,7 +30,8 @@ public enum AgentRunner {
             onListening: { label, port in logger.notice("listening", metadata: ["address": "\(label)", "port": "\(port)"]) }
         )
         if settings.agentCheck.isEnabled {
-            services.append(AgentCheckServer(listeners: AgentCheckServer.listeners(for: settings.agentCheck), state: state, logger: logger, table: tcpTable))
+            services.append(
+                AgentCheckServer(listeners: AgentCheckServer.listeners(for: settings.agentCheck), state: state, logger: logger, table: tcpTable))
         }
         if !settings.registrations.isEmpty {
             services.append(Registrar(registrations: settings.registrations, agentPort: settings.port, logger: logger))
