@@ -3,6 +3,8 @@ import AsyncAlgorithms
 import BrotherCore
 import BrotherMonitor
 import BrotherPolling
+import BrotherServer
+import Hummingbird
 import Foundation
 import IPVS
 import IPVSTesting
@@ -32,6 +34,9 @@ struct ScaleCommand: AsyncParsableCommand {
 
     @Option(help: "brother's state file (written after every round that changed a node, as `brother run` does).")
     var stateFile: String?
+
+    @Option(help: "Dashboard event streams (GET /events) open during the run, each read and discarded, as browser tabs would.")
+    var eventStreams = 0
 
     @Flag(help: "Run without a state file (a diagnostic: `brother run` always has one), to see what saving it costs.")
     var noStateFile = false
@@ -70,6 +75,8 @@ struct ScaleCommand: AsyncParsableCommand {
             configuration: configuration, ipvs: kernel, fetcher: measuring, store: stateFile.map { BrotherStateStore(path: $0) },
             logger: Logger(label: "brother"))
         let ledger = RoundLedger(interval: interval)
+        let events = DashboardEvents(monitor: monitor, subscriberLimit: max(eventStreams, 1))
+        let tabs = (0..<eventStreams).map { _ in DiscardingBodyWriter() }
 
         print(
             "brother scale: \(layout.clusters) clusters x \(layout.nodes) nodes = \(layout.agentCount) agents on loopback, "
@@ -100,6 +107,13 @@ struct ScaleCommand: AsyncParsableCommand {
                         ledger.record(lateness: start - (origin + phase + interval * tick), duration: ContinuousClock.now - start)
                     }
                     return true
+                }
+            }
+            // The streams run as `brother run` serves them, through the same DashboardEvents.
+            for tab in tabs {
+                group.addTask {
+                    try? await events.response().body.write(tab)
+                    return false
                 }
             }
             // The fake kernel remembers every change it was asked for; clearing that log every second
@@ -194,6 +208,12 @@ struct ScaleCommand: AsyncParsableCommand {
                 polls, tally.health, tally.unreachable, tally.garbage, tally.latency.percentile(50), tally.latency.percentile(99),
                 tally.latency.maximum.milliseconds))
         if let problem = tally.lastProblem { print("           last problem: \(problem)") }
+        if !tabs.isEmpty {
+            let received = tabs.map(\.received)
+            print(
+                "  events : \(tabs.count) dashboard event streams open: the state encoded \(await events.encodes) times in all; "
+                    + "each stream got \(received.map(\.writes).max() ?? 0) writes, \(String(format: "%.1f", Double(received.map(\.bytes).max() ?? 0) / 1e6)) MB")
+        }
         print(
             "  writes : \(writes) weight changes applied to FakeIPVS; "
                 + (stateFile == nil
@@ -204,7 +224,7 @@ struct ScaleCommand: AsyncParsableCommand {
             "SCALE_RESULT rounds=\(rounds.completed)/\(expected) missed=\(missed) cpu=\(String(format: "%.1f", share * 100))% "
                 + "rss_peak=\(String(format: "%.1f", peak))MB rss_final=\(String(format: "%.1f", rss))MB "
                 + "poll_p50=\(String(format: "%.2f", tally.latency.percentile(50)))ms "
-                + "poll_p99=\(String(format: "%.2f", tally.latency.percentile(99)))ms"
+                + "poll_p99=\(String(format: "%.2f", tally.latency.percentile(99)))ms event_streams=\(tabs.count) encodes=\(await events.encodes)"
         )
         if missed > 0 || share > 0.5 || peak > 100 || notCompleted > 0 { throw ExitCode(2) }
     }
