@@ -4,8 +4,8 @@ import BrotherCore
 import BrotherMonitor
 import BrotherPolling
 import BrotherServer
-import Hummingbird
 import Foundation
+import Hummingbird
 import IPVS
 import IPVSTesting
 import Logging
@@ -212,7 +212,8 @@ struct ScaleCommand: AsyncParsableCommand {
             let received = tabs.map(\.received)
             print(
                 "  events : \(tabs.count) dashboard event streams open: the state encoded \(await events.encodes) times in all; "
-                    + "each stream got \(received.map(\.writes).max() ?? 0) writes, \(String(format: "%.1f", Double(received.map(\.bytes).max() ?? 0) / 1e6)) MB")
+                    + "each stream got \(received.map(\.writes).max() ?? 0) writes, \(String(format: "%.1f", Double(received.map(\.bytes).max() ?? 0) / 1e6)) MB"
+            )
         }
         print(
             "  writes : \(writes) weight changes applied to FakeIPVS; "
