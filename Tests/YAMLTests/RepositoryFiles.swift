@@ -11,12 +11,13 @@ enum RepositoryFiles {
         return FileManager.default.currentDirectoryPath
     }
 
-    /// Paths relative to the root, sorted; build output and git's own files are not the repository's.
+    /// Paths relative to the root, sorted; build output (`.build`, and the scratch paths of the fuzz,
+    /// sanitizer and benchmark builds, `.build-*`) and git's own files are not the repository's.
     static func yaml() -> [String] {
         let manager = FileManager.default
         let top = (try? manager.contentsOfDirectory(atPath: root)) ?? []
         var files: [String] = []
-        for entry in top where entry != ".build" && entry != ".git" && entry != ".swiftpm" {
+        for entry in top where !entry.hasPrefix(".build") && entry != ".git" && entry != ".swiftpm" {
             let paths = manager.subpaths(atPath: "\(root)/\(entry)").map { $0.map { "\(entry)/\($0)" } } ?? [entry]
             files += paths.filter { $0.hasSuffix(".yml") || $0.hasSuffix(".yaml") }
         }
