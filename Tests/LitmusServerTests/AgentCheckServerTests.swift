@@ -58,6 +58,8 @@ func agentCheckBlocking(port: Int, send line: String?) throws -> String {
     static func state(_ dir: TemporaryDirectory, measured: Int) async -> AgentState {
         var settings = AgentSettings()
         settings.dataDirectory = "\(dir.path)/data"
+        // The stored result must not go stale while a loaded machine runs the test.
+        settings.stalenessLimit = .seconds(3600)
         settings.services["web"] = ServiceSpec(name: "web", dependencies: [], metrics: [.constant(weight: measured)], file: "x")
         let state = AgentState(settings: settings, logger: Logger(label: "test"))
         await state.store(

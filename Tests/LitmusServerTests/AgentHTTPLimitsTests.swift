@@ -15,21 +15,30 @@ import Testing
 @Suite struct AgentHTTPLimitsTests {
     static let poll = "GET /web/status HTTP/1.1\r\nHost: node\r\n\r\n"
 
-    @Test func statusIsServedWhileIdleClientsHoldEveryConnection() async throws {
-        let dir = TemporaryDirectory()
+    /// One service, `web`, at health 82, on a TCP listener of its own that holds `maxConnections` (in
+    /// all and per peer); the timeouts are far beyond a test, so only the caps close connections.
+    static func agent(_ dir: TemporaryDirectory, maxConnections: Int) async -> (AgentSettings, AgentState) {
         var settings = AgentSettings()
         settings.dataDirectory = "\(dir.path)/data"
         settings.listen = [HostAndPort(host: "127.0.0.1", port: 0)]
         settings.unixSocket = nil
         settings.services["web"] = ServiceSpec(name: "web", dependencies: [], metrics: [.constant(weight: 82)], file: "x")
-        settings.httpLimits.maxConnections = 6
-        settings.httpLimits.maxConnectionsPerPeer = 6
+        settings.httpLimits.maxConnections = maxConnections
+        settings.httpLimits.maxConnectionsPerPeer = maxConnections
         settings.httpLimits.requestReadTimeout = .seconds(600)
         settings.httpLimits.idleTimeout = .seconds(600)
+        // The stored result must not go stale while a loaded machine runs the test.
+        settings.stalenessLimit = .seconds(3600)
         let state = AgentState(settings: settings, logger: Logger(label: "test"))
         await state.store(
             ServiceEvaluation(
                 service: "web", dependencies: [], metrics: [MetricResult(label: "m", value: 82, duration: 0)], finishedAt: Date(), duration: 0))
+        return (settings, state)
+    }
+
+    @Test func statusIsServedWhileIdleClientsHoldEveryConnection() async throws {
+        let dir = TemporaryDirectory()
+        let (settings, state) = await Self.agent(dir, maxConnections: 6)
         let (ports, announce) = AsyncStream.makeStream(of: Int.self)
         let services = try AgentHTTPServer.applications(
             settings: settings, state: state, logger: Logger(label: "test"), renderMetrics: nil, onListening: { _, port in announce.yield(port) })
@@ -65,17 +74,7 @@ import Testing
     /// open agent-check connections and send nothing cannot keep a balancer's status poll out.
     @Test func silentAgentCheckClientsCannotKeepStatusOut() async throws {
         let dir = TemporaryDirectory()
-        var settings = AgentSettings()
-        settings.dataDirectory = "\(dir.path)/data"
-        settings.listen = [HostAndPort(host: "127.0.0.1", port: 0)]
-        settings.unixSocket = nil
-        settings.services["web"] = ServiceSpec(name: "web", dependencies: [], metrics: [.constant(weight: 82)], file: "x")
-        settings.httpLimits.maxConnections = 4
-        settings.httpLimits.maxConnectionsPerPeer = 4
-        let state = AgentState(settings: settings, logger: Logger(label: "test"))
-        await state.store(
-            ServiceEvaluation(
-                service: "web", dependencies: [], metrics: [MetricResult(label: "m", value: 82, duration: 0)], finishedAt: Date(), duration: 0))
+        let (settings, state) = await Self.agent(dir, maxConnections: 4)
         let limits = AgentHTTPServer.connectionLimits(settings.httpLimits)
         let table = ConnectionTable(tcp: limits)
         let (ports, announce) = AsyncStream.makeStream(of: Int.self)
