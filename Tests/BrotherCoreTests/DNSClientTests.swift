@@ -18,7 +18,6 @@ import Testing
 
     @Test func anAnswerWithAnotherIDIsIgnoredAndTheRightOneTaken() async throws {
         try await ScriptedDNSServer.with(
-            timeout: .seconds(3),
             answer: { query, _ in
                 [
                     ScriptedDNSServer.reply(to: query, id: query.id &+ 1, answers: [Self.a("192.0.2.66")]),
@@ -32,6 +31,8 @@ import Testing
     }
 
     @Test func queryIDsAreRandomAndASilentServerIsAskedAgain() async throws {
+        // Each answer must arrive within one attempt (the default, 3 s; attempts of 0.3 s missed one in
+        // a thread-sanitizer run). Only the first query waits its attempt out.
         try await ScriptedDNSServer.with(answer: { query, number in
             number == 0 ? [] : [ScriptedDNSServer.reply(to: query, answers: [Self.a("192.0.2.2")])]
         }) { server, client in
@@ -45,7 +46,7 @@ import Testing
     }
 
     @Test func silenceOnEveryAttemptIsATimeoutNamingServerAndName() async throws {
-        try await ScriptedDNSServer.with(answer: { _, _ in [] }) { server, client in
+        try await ScriptedDNSServer.with(timeout: .milliseconds(300), answer: { _, _ in [] }) { server, client in
             let error = try await #require(throws: DNSError.self) { try await client.addresses(of: "web.test", type: .a) }
             #expect(error.reason == .timedOut(attempts: 2, timeout: .milliseconds(300)))
             #expect("\(error)".hasPrefix("DNS server 127.0.0.1:\(server.port): web.test A: no answer after 2 attempts"))

@@ -36,8 +36,10 @@ final class ScriptedDNSServer: Sendable {
     /// Runs `body` with a server answering by `answer`, and always stops it.
     /// - Parameter timeout: the client's wait per attempt; tests that must see no retry use a long one,
     ///   since a machine busy with other suites can delay the answer past a short one.
+    /// - Parameter timeout: each attempt's; long by default, so an answer always arrives within one
+    ///   attempt on a loaded machine. A test of silence gives a short one.
     static func with(
-        timeout: Duration = .milliseconds(300), answer: @escaping @Sendable (DNSMessage, Int) -> [[UInt8]],
+        timeout: Duration = .seconds(3), answer: @escaping @Sendable (DNSMessage, Int) -> [[UInt8]],
         _ body: (ScriptedDNSServer, DNSClient) async throws -> Void
     ) async throws {
         let server = try await ScriptedDNSServer(answer: answer)
