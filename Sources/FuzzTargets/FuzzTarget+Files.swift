@@ -18,6 +18,8 @@ extension FuzzTarget {
         _ = store.reload(knownServices: ["web"])
         for force in store.forces {
             if case .health(let health) = force.state { precondition((0...100).contains(health), "a force file gave health \(health)") }
+            // A line break would end the status body's `Forced Reason:` line early.
+            precondition(!force.reason.contains(where: \.isNewline), "a force file gave a reason with a line break: \(force.reason.debugDescription)")
         }
     }
 

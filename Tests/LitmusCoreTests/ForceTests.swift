@@ -143,6 +143,30 @@ final class TestClock: Sendable {
         #expect(try await state.removeForce(scope: .global, direction: .up) == false)
     }
 
+    /// Found by scripts/fuzz (force-file, after 224,460 inputs): litmus-forces.json is decoded without
+    /// `Force.init`, so an edited file gave a health force of 140; a reason could keep a line break too,
+    /// which would end the status body's `Forced Reason:` line early. Both are mended and said.
+    @Test func anEditedForceFileIsMendedAndTheOperatorTold() throws {
+        let dir = TemporaryDirectory()
+        let forces = """
+            [
+              {"createdAt": "2026-12-07T01:31:24Z", "origin": "litmus", "reason": "half", "scope": {"global": {}}, "state": {"health": {"_0": 140}}},
+              {"createdAt": "2026-12-07T01:31:24Z", "origin": "litmus", "reason": "two\\nlines", "scope": {"service": {"_0": "web"}}, "state": {"health": {"_0": -5}}},
+              {"createdAt": "2026-12-07T01:31:24Z", "origin": "litmus", "reason": "fine", "scope": {"service": {"_0": "api"}}, "state": {"health": {"_0": 40}}}
+            ]
+            """
+        dir.write(ForceStore.fileName, forces)
+        var store = ForceStore(directory: dir.path)
+        let problems = store.reload(knownServices: ["web", "api"])
+        #expect(store.forces.map(\.state) == [.health(100), .health(0), .health(40)])
+        #expect(store.forces.map(\.reason) == ["half", "two lines", "fine"])
+        #expect(
+            problems == [
+                "\(dir.path)/litmus-forces.json: force 1 (global): health 140 is outside 0-100; read as 100",
+                "\(dir.path)/litmus-forces.json: force 2 (web): health -5 is outside 0-100; read as 0",
+            ])
+    }
+
     @Test func litmusPaperHealthFileWithoutAValueUsesTheLastLinesInteger() {
         let dir = TemporaryDirectory()
         let path = dir.write("web_health", "42 is the answer\n")

@@ -49,6 +49,19 @@ public struct Force: Sendable, Equatable, Codable {
 
     public var direction: ForceDirection { state.direction }
 
+    /// The force as the agent honours it, for one read from a file someone may have edited: decoding
+    /// bypasses `init`, so a reason keeps its line breaks (which would break the line-based status
+    /// body) and a health may lie outside 0-100. Both are mended, the force kept: a ceiling of 140 is
+    /// no ceiling (100), one of -5 is 0, as litmus_paper reads its own health files.
+    /// - Returns: the force to honour, and what was mended, for the operator's log.
+    public func checked() -> (Force, problem: String?) {
+        var mended = Force(
+            scope: scope, state: state, reason: reason, author: author, createdAt: createdAt, expiresAt: expiresAt, origin: origin)
+        guard case .health(let health) = state, !(0...100).contains(health) else { return (mended, nil) }
+        mended.state = .health(min(100, max(0, health)))
+        return (mended, "health \(health) is outside 0-100; read as \(min(100, max(0, health)))")
+    }
+
     public func isExpired(at now: Date) -> Bool {
         guard let expiresAt else { return false }
         return expiresAt <= now

@@ -36,7 +36,11 @@ public struct ForceStore: Sendable {
         var loaded: [Force] = []
         if let data = FileManager.default.contents(atPath: jsonPath) {
             do {
-                loaded = try ForceStore.decoder.decode([Force].self, from: data)
+                for (index, force) in try ForceStore.decoder.decode([Force].self, from: data).enumerated() {
+                    let (checked, problem) = force.checked()
+                    if let problem { problems.append("\(jsonPath): force \(index + 1) (\(force.scope)): \(problem)") }
+                    loaded.append(checked)
+                }
             } catch {
                 problems.append("\(jsonPath): not a valid force list (\(error)); ignoring it")
             }
