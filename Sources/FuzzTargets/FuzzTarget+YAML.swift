@@ -10,8 +10,15 @@ extension FuzzTarget {
             _ = try YAMLParser.parse(text, file: "fuzz.yml")
         } catch {
             // A problem points at the text it came from: a line past the end would send an operator nowhere.
+            // Lines as YAML counts them: CRLF, a lone CR and LF each end one (a lone CR counted as no
+            // break made this target trap on a correct line number in an old-Mac-style file).
             if let line = error.line {
-                let lines = text.utf8.reduce(1) { $1 == UInt8(ascii: "\n") ? $0 + 1 : $0 }
+                var lines = 1
+                var previousWasCR = false
+                for byte in text.utf8 {
+                    if byte == UInt8(ascii: "\r") || (byte == UInt8(ascii: "\n") && !previousWasCR) { lines += 1 }
+                    previousWasCR = byte == UInt8(ascii: "\r")
+                }
                 precondition(line >= 1 && line <= lines + 1, "YAML problem at line \(line) of a \(lines)-line text: \(error)")
             }
         }
