@@ -180,8 +180,13 @@ public actor ClusterMonitor: Service {
 
     /// Decides which clusters run and takes over what the kernel already has: nodes without saved
     /// state take the kernel's weight, so taking over a running balancer writes nothing when the
-    /// agents agree with it (and restarts no ramp).
-    public func adoptKernelState() async throws {
+    /// agents agree with it (and restarts no ramp). Destinations of a running cluster's service that
+    /// the configuration no longer lists (removed while brother was stopped) drain as a reload's
+    /// removed nodes do: weight 0 now, deleted when their connections end or the drain timeout
+    /// passes. Deleting them at once would stall their connections (`expire_nodest_conn` is 0 by
+    /// default).
+    /// - Parameter now: the start's time, from which the strays' drain timeout runs.
+    public func adoptKernelState(now: Date = Date()) async throws {
         guard !hasAdopted else { return }
         hasAdopted = true
         for (name, service) in leftoverServices.sorted(by: { $0.key < $1.key }) {
@@ -191,14 +196,14 @@ public actor ClusterMonitor: Service {
         }
         for cluster in configuration.clusters {
             let name = cluster.name
-            let inKernel: [DestinationStatus]?
+            let read: IPVSTable.Entry?
             do {
                 // The kernel dumps no destinations, rather than failing, for a service it does not have:
                 // ask for the service itself first, or in-kernel mode would start every cluster.
-                _ = try await ipvs.service(cluster.serviceID)
-                inKernel = try await ipvs.destinations(of: cluster.serviceID)
+                let service = try await ipvs.service(cluster.serviceID)
+                read = IPVSTable.Entry(status: service, destinations: try await ipvs.destinations(of: cluster.serviceID))
             } catch IPVSError.serviceNotFound {
-                inKernel = nil
+                read = nil
             } catch {
                 logger.error("cannot read \(cluster.serviceID) from the kernel: \(error)", metadata: ["cluster": "\(name)"])
                 clusters[name]?.lastError = "\(error)"
@@ -206,10 +211,10 @@ public actor ClusterMonitor: Service {
             }
             // In big_brother's mode the kernel says which clusters run; a stop in progress goes on.
             if startMode == .inKernel, clusters[name]?.phase.isStopping == false {
-                clusters[name]?.phase = inKernel == nil ? .stopped : .running
+                clusters[name]?.phase = read == nil ? .stopped : .running
             }
             let nodes = Set((clusters[name]?.effective ?? cluster).realServers.map(\.destinationID))
-            for status in inKernel ?? [] where nodes.contains(status.destination.id) {
+            for status in read?.destinations ?? [] where nodes.contains(status.destination.id) {
                 let weight = status.destination.weight
                 if clusters[name]?.states[status.destination.id] == nil {
                     clusters[name]?.states[status.destination.id] = NodeHealthState(health: weight, weight: weight, isUp: weight > 0)
@@ -218,11 +223,31 @@ public actor ClusterMonitor: Service {
                     clusters[name]?.states[status.destination.id]?.weight = weight
                 }
             }
+            if let read, clusters[name]?.phase.isRunning == true { drainStrays(of: name, service: read, nodes: nodes, now: now) }
             record(
                 name, .cluster,
-                "\(clusters[name]?.phase.description ?? "?") at start; \(inKernel.map { "\($0.count) destinations in the kernel" } ?? "not in the kernel")"
+                "\(clusters[name]?.phase.description ?? "?") at start; \(read.map { "\($0.destinations.count) destinations in the kernel" } ?? "not in the kernel")"
             )
         }
+    }
+
+    /// Puts the kernel destinations that are not the cluster's nodes on a drain, as a reload does
+    /// for the nodes it removes (a drain the state file kept goes on with its deadline). The
+    /// service as read is kept as the cluster's kernel table, so a stray drains with its own
+    /// forwarding and thresholds, only its weight changed.
+    private func drainStrays(of name: String, service: IPVSTable.Entry, nodes: Set<Destination.ID>, now: Date) {
+        guard let status = clusters[name] else { return }
+        let strays = service.destinations.map(\.destination.id).filter { !nodes.contains($0) }.sorted()
+        guard !strays.isEmpty else { return }
+        clusters[name]?.kernelTable.entries[status.configuration.serviceID] = service
+        let deadline = now.addingTimeInterval(status.configuration.drainTimeout.inSeconds)
+        for id in strays where status.draining[id] == nil {
+            clusters[name]?.draining[id] = deadline
+            record(
+                name, .cluster, "in the kernel but no longer configured: draining for up to \(status.configuration.drainTimeout), then deleted",
+                node: "\(id)")
+        }
+        saveState()
     }
 
     // MARK: rounds
