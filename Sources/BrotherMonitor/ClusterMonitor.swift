@@ -70,7 +70,8 @@ public actor ClusterMonitor: Service {
     ///   - startMode: which clusters run when the state file says nothing about them.
     ///   - notifier: runs notify commands; it sends only while its `run()` runs (brother's ServiceGroup).
     ///   - clock: times each cluster's rounds (events and state keep wall time, `Date`).
-    /// - Throws: ``BrotherStateError`` when the state file exists but cannot be read.
+    /// A state file that cannot be read does not stop the monitor: it is moved aside with a warning,
+    /// its backup is used or, without one, the kernel's table is taken as it is (``adoptKernelState(now:)``).
     public init(
         configuration: BrotherConfiguration, ipvs: any IPVSControlling, fetcher: any AgentHealthFetching, store: BrotherStateStore?,
         logger: Logger, forceFiles: ClusterForceFiles? = nil, vipSets: (@Sendable () throws -> any VIPSetControlling)? = nil,
@@ -88,7 +89,7 @@ public actor ClusterMonitor: Service {
         let host = ProcessInfo.processInfo.hostName
         self.hostName = host.isEmpty || host == "(none)" ? "brother" : host
         self.stateFile = ClusterStateFile(store: store, logger: logger)
-        let restored = try stateFile.restore(configuration, startMode: startMode)
+        let restored = stateFile.restore(configuration, startMode: startMode)
         clusters = restored.clusters
         leftoverServices = restored.leftoverServices
     }
@@ -229,6 +230,7 @@ public actor ClusterMonitor: Service {
                 "\(clusters[name]?.phase.description ?? "?") at start; \(read.map { "\($0.destinations.count) destinations in the kernel" } ?? "not in the kernel")"
             )
         }
+        if stateFile.needsRewrite { saveState() }
     }
 
     /// Puts the kernel destinations that are not the cluster's nodes on a drain, as a reload does

@@ -17,6 +17,9 @@ struct ClusterStateFile {
 
     let store: BrotherStateStore?
     let logger: Logger
+    /// The file read at start was damaged or missing with a backup: the first save after adoption
+    /// writes a good one at once rather than when something next changes.
+    private(set) var needsRewrite = false
     private var encoded = EncodedStateFile()
 
     init(store: BrotherStateStore?, logger: Logger) {
@@ -25,10 +28,13 @@ struct ClusterStateFile {
     }
 
     /// The configured clusters with their saved state, each in its saved phase or, without one, the
-    /// start mode's.
-    /// - Throws: ``BrotherStateError`` when the state file exists but cannot be read.
-    func restore(_ configuration: BrotherConfiguration, startMode: ClusterStartMode) throws -> Restored {
-        let saved = try store?.load() ?? BrotherStateStore.Snapshot()
+    /// start mode's. A state file that cannot be read is moved aside with a warning and its backup
+    /// used, or none (``BrotherStateStore/recover(now:)``).
+    mutating func restore(_ configuration: BrotherConfiguration, startMode: ClusterStartMode, now: Date = Date()) -> Restored {
+        let recovery = store?.recover(now: now) ?? BrotherStateStore.Recovery(snapshot: BrotherStateStore.Snapshot(), warnings: [])
+        for warning in recovery.warnings { logger.warning("\(warning)") }
+        needsRewrite = !recovery.warnings.isEmpty
+        let saved = recovery.snapshot
         var restored = Restored()
         for cluster in configuration.clusters {
             var states: [Destination.ID: NodeHealthState] = [:]
@@ -60,6 +66,7 @@ struct ClusterStateFile {
     ///   - cluster: the one cluster whose part changed, or nil when any may have.
     mutating func save(_ clusters: [String: ClusterStatus], changed cluster: String? = nil) {
         guard let store else { return }
+        needsRewrite = false
         do {
             let document: Data
             if let cluster, !encoded.isEmpty {

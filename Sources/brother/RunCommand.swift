@@ -171,16 +171,11 @@ struct RunCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         let fetcher = HTTPAgentFetcher()
-        let monitor: ClusterMonitor
-        do {
-            monitor = try ClusterMonitor(
-                configuration: configuration, ipvs: ipvs, fetcher: fetcher, store: BrotherStateStore(path: stateFile), logger: logger,
-                forceFiles: ClusterForceFiles(dataDirectory: dataDir), vipSets: { try VIPSetClient() },
-                startMode: ClusterStartMode(rawValue: startClusters) ?? .all)
-        } catch let error as BrotherStateError {
-            printError("brother: \(error)")
-            throw ExitCode(1)
-        }
+        // A state file that cannot be read is moved aside with a warning: it never stops brother.
+        let monitor = try ClusterMonitor(
+            configuration: configuration, ipvs: ipvs, fetcher: fetcher, store: BrotherStateStore(path: stateFile), logger: logger,
+            forceFiles: ClusterForceFiles(dataDirectory: dataDir), vipSets: { try VIPSetClient() },
+            startMode: ClusterStartMode(rawValue: startClusters) ?? .all)
         let reloader = ConfigurationReloader(path: config, monitor: monitor)
         // Clusters with `discovery` get their nodes from DNS; it follows reloads, so it always runs.
         let discovery = DNSDiscovery(monitor: monitor, logger: logger)

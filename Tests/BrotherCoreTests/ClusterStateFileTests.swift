@@ -32,7 +32,7 @@ struct ClusterStateFileTests {
         try Self.withStore { store in
             let configuration = try Self.configuration(["web", "api"])
             var file = ClusterStateFile(store: store, logger: Logger(label: "test"))
-            var clusters = try file.restore(configuration, startMode: .all).clusters
+            var clusters = file.restore(configuration, startMode: .all).clusters
             #expect(clusters.keys.sorted() == ["api", "web"])
             #expect(clusters.values.allSatisfy { $0.phase == .running }, "no file: the start mode decides")
 
@@ -43,7 +43,8 @@ struct ClusterStateFileTests {
             clusters["web"]?.phase = .stopping(until: Self.t0.addingTimeInterval(60))
             file.save(clusters)
 
-            let restored = try ClusterStateFile(store: store, logger: Logger(label: "test")).restore(configuration, startMode: .inKernel)
+            var reader = ClusterStateFile(store: store, logger: Logger(label: "test"))
+            let restored = reader.restore(configuration, startMode: .inKernel)
             let web = try #require(restored.clusters["web"])
             var durable = state
             durable.weight = 0
@@ -60,17 +61,17 @@ struct ClusterStateFileTests {
         try Self.withStore { store in
             let configuration = try Self.configuration(["web", "api"])
             var file = ClusterStateFile(store: store, logger: Logger(label: "test"))
-            var clusters = try file.restore(configuration, startMode: .all).clusters
+            var clusters = file.restore(configuration, startMode: .all).clusters
             file.save(clusters)
             clusters["web"]?.states[Self.a] = NodeHealthState(isUp: true)
             clusters["api"]?.states[Self.a] = NodeHealthState(isUp: true)
             file.save(clusters, changed: "web")
-            var restored = try file.restore(configuration, startMode: .all).clusters
+            var restored = file.restore(configuration, startMode: .all).clusters
             #expect(restored["web"]?.states[Self.a]?.isUp == true)
             #expect(restored["api"]?.states[Self.a] == nil, "only the round's cluster was encoded again")
 
             file.save(clusters)
-            restored = try file.restore(configuration, startMode: .all).clusters
+            restored = file.restore(configuration, startMode: .all).clusters
             #expect(restored["api"]?.states[Self.a]?.isUp == true, "a whole save encodes every changed cluster")
         }
     }
@@ -78,11 +79,11 @@ struct ClusterStateFileTests {
     @Test func aRemovedClusterStillStoppingIsALeftoverAtTheNextStart() throws {
         try Self.withStore { store in
             var file = ClusterStateFile(store: store, logger: Logger(label: "test"))
-            var clusters = try file.restore(try Self.configuration(["web", "old"]), startMode: .all).clusters
+            var clusters = file.restore(try Self.configuration(["web", "old"]), startMode: .all).clusters
             clusters["old"]?.isRemovedFromConfiguration = true
             clusters["old"]?.phase = .stopping(until: Self.t0)
             file.save(clusters)
-            let restored = try file.restore(try Self.configuration(["web"]), startMode: .all)
+            let restored = file.restore(try Self.configuration(["web"]), startMode: .all)
             #expect(restored.clusters.keys.sorted() == ["web"])
             #expect(restored.leftoverServices == ["old": "TCP 198.51.100.11:80"])
         }
@@ -90,7 +91,7 @@ struct ClusterStateFileTests {
 
     @Test func withoutAStoreNothingIsReadOrWritten() throws {
         var file = ClusterStateFile(store: nil, logger: Logger(label: "test"))
-        let clusters = try file.restore(try Self.configuration(["web"]), startMode: .inKernel).clusters
+        let clusters = file.restore(try Self.configuration(["web"]), startMode: .inKernel).clusters
         #expect(clusters["web"]?.phase == .stopped)
         file.save(clusters)
     }
