@@ -143,6 +143,83 @@ final class TestClock: Sendable {
         #expect(try await state.removeForce(scope: .global, direction: .up) == false)
     }
 
+    /// Two services, each measured at 80.
+    func agent(_ dir: TemporaryDirectory, clock: TestClock) async -> AgentState {
+        var settings = settings(dir)
+        settings.services["api"] = ServiceSpec(name: "api", dependencies: [], metrics: [.constant(weight: 80)], file: "x")
+        let state = AgentState(settings: settings, logger: Logger(label: "test"), clock: { clock.now })
+        for service in ["web", "api"] {
+            await state.store(
+                ServiceEvaluation(
+                    service: service, dependencies: [], metrics: [MetricResult(label: "m", value: 80, duration: 0)], finishedAt: clock.now,
+                    duration: 0))
+        }
+        return state
+    }
+
+    /// A power loss or a full disk can leave the force file cut short: the maintenance it holds goes on.
+    @Test func aTruncatedForceFileKeepsTheLastGoodForcesAndSaysSo() async throws {
+        let dir = TemporaryDirectory()
+        let clock = TestClock()
+        let state = await agent(dir, clock: clock)
+        try await state.setForce(Force(scope: .service("web"), state: .down, reason: "maintenance", author: "ops", createdAt: clock.now))
+        let path = "\(dir.path)/data/\(ForceStore.fileName)"
+        let json = try Data(contentsOf: URL(fileURLWithPath: path))
+        try json.prefix(json.count / 2).write(to: URL(fileURLWithPath: path))
+
+        await state.refreshForces()
+        let web = try #require(await state.status(of: "web"))
+        #expect(web.reported == 0, "still forced down")
+        #expect(web.forced?.reason == "maintenance")
+        #expect(await state.status(of: "api")?.reported == 80)
+        let problem = try #require(web.forceFileProblem)
+        #expect(problem.hasPrefix("\(path) cannot be read (not a valid force list: "))
+        #expect(problem.hasSuffix("keeping the 1 forces of its last good read"))
+        #expect(StatusPresenter.render(web).contains("Force file: \(problem)\n"))
+
+        // A change writes the forces litmus holds: the file is whole again.
+        try await state.setForce(Force(scope: .service("api"), state: .health(50), reason: "half", createdAt: clock.now))
+        await state.refreshForces()
+        #expect(await state.status(of: "web")?.forceFileProblem == nil)
+        #expect(await state.status(of: "web")?.reported == 0)
+        #expect(await state.status(of: "api")?.reported == 50)
+    }
+
+    /// Unreadable from the start, the file may hold a force down: every service is held down until
+    /// it reads well; then the forces are the file's again.
+    @Test(arguments: ["truncated", "garbage", "directory"])
+    func aForceFileUnreadableAtStartHoldsEveryServiceDown(_ damage: String) async throws {
+        let dir = TemporaryDirectory()
+        let clock = TestClock()
+        let path = "\(dir.path)/data/\(ForceStore.fileName)"
+        switch damage {
+        case "truncated": _ = dir.write("data/\(ForceStore.fileName)", "[\n  {\n    \"createdAt\" : \"2026-12-07T01:")
+        case "garbage": _ = dir.write("data/\(ForceStore.fileName)", "\u{1}\u{FFFD}not json")
+        default: try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        }
+        let state = await agent(dir, clock: clock)
+        for service in ["web", "api"] {
+            let status = try #require(await state.status(of: service))
+            #expect(status.reported == 0)
+            #expect(status.forced?.origin == .unreadableForceFile)
+            #expect(status.forced?.reason == "force file \(path) is unreadable: every service held down until it reads well")
+            #expect(status.forceFileProblem?.hasSuffix("was never read well: every service is forced down") == true)
+        }
+        // Writing now would replace forces litmus never read.
+        await #expect(throws: ForceStoreError.self) {
+            try await state.setForce(Force(scope: .service("web"), state: .up, reason: "x", createdAt: clock.now))
+        }
+        #expect(await state.allForces.allSatisfy { $0.origin != .litmus })
+
+        // Repaired: the file's forces, and only them.
+        try? FileManager.default.removeItem(atPath: path)
+        _ = dir.write("data/\(ForceStore.fileName)", "[]")
+        await state.refreshForces()
+        #expect(await state.status(of: "web")?.reported == 80)
+        #expect(await state.status(of: "api")?.reported == 80)
+        #expect(await state.status(of: "web")?.forceFileProblem == nil)
+    }
+
     /// Found by scripts/fuzz (force-file, after 224,460 inputs): litmus-forces.json is decoded without
     /// `Force.init`, so an edited file gave a health force of 140; a reason could keep a line break too,
     /// which would end the status body's `Forced Reason:` line early. Both are mended and said.

@@ -73,6 +73,7 @@ public enum StatusPresenter {
             out += "Evaluated: \(DecimalText.format(age, decimals: 1))s ago\n"
         }
         if let stale = status.staleReason { out += "Stale: \(stale)\n" }
+        if let problem = status.forceFileProblem { out += "Force file: \(problem)\n" }
         for dependency in status.dependencies {
             out += "\(dependency.label): \(dependency.available ? "OK" : "FAIL")"
             if let detail = dependency.detail { out += " (\(detail))" }

@@ -27,12 +27,11 @@ public actor AgentState {
         self.settings = settings
         self.logger = logger
         self.clock = clock
-        self.forceStore = ForceStore(directory: settings.dataDirectory)
+        var forceStore = ForceStore(directory: settings.dataDirectory)
+        Self.reloadForces(&forceStore, services: settings.services.keys, now: clock(), logger: logger)
+        self.forceStore = forceStore
         self.pollers = PollerRegistry(logger: logger)
         pollers.configure(services: settings.services.keys, trust: settings.drainReports)
-        for problem in forceStore.reload(knownServices: settings.services.keys) {
-            logger.error("force store problem", metadata: ["problem": "\(problem)"])
-        }
     }
 
     // MARK: configuration
@@ -85,11 +84,24 @@ public actor AgentState {
 
     /// Re-reads forces from disk (litmus_paper may have written files) and drops expired ones.
     public func refreshForces() {
-        for problem in forceStore.reload(knownServices: settings.services.keys) {
-            logger.error("force store problem", metadata: ["problem": "\(problem)"])
-        }
+        Self.reloadForces(&forceStore, services: settings.services.keys, now: clock(), logger: logger)
         removeExpiredForces()
         republish()
+    }
+
+    /// Re-reads the forces and logs their problems; an unreadable force file is logged when it
+    /// starts, changes or ends, not at every refresh (one per evaluation interval).
+    private static func reloadForces(_ forceStore: inout ForceStore, services: some Sequence<String>, now: Date, logger: Logger) {
+        let before = forceStore.fileProblem
+        for problem in forceStore.reload(knownServices: services, now: now) {
+            logger.error("force store problem", metadata: ["problem": "\(problem)"])
+        }
+        guard forceStore.fileProblem != before else { return }
+        if let problem = forceStore.fileProblem {
+            logger.error("force file unreadable", metadata: ["problem": "\(problem)"])
+        } else {
+            logger.notice("force file reads well again", metadata: ["path": "\(forceStore.directory)/\(ForceStore.fileName)"])
+        }
     }
 
     public func removeExpiredForces() {
@@ -129,7 +141,7 @@ public actor AgentState {
         let now = clock()
         return ServiceStatus(
             service: service, evaluation: evaluations[service], forces: forceStore.forces(for: service, now: now), now: now,
-            stalenessLimit: settings.stalenessLimit
+            stalenessLimit: settings.stalenessLimit, forceFileProblem: forceStore.fileProblem
         )
     }
 

@@ -24,6 +24,9 @@ public struct Force: Sendable, Equatable, Codable {
     public enum Origin: String, Sendable, Codable {
         case litmus
         case litmusPaperFile = "litmus_paper_file"
+        /// Stands for the forces of a `litmus-forces.json` that could not be read before any good
+        /// read: never written to the file (it goes when the file reads well again).
+        case unreadableForceFile = "unreadable_force_file"
     }
 
     public var scope: Scope

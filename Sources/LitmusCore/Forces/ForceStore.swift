@@ -1,5 +1,6 @@
 import Glibc
 import LitmusWire
+import Posix
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -11,16 +12,28 @@ import LitmusWire
 public struct ForceStoreError: Error, Sendable, CustomStringConvertible {
     public var path: String
     public var reason: String
-    public var description: String { "cannot update forces in \(path): \(reason); check that the data directory exists and is writable" }
+    public var advice = "check that the data directory exists and is writable"
+    public var description: String { "cannot update forces in \(path): \(reason); \(advice)" }
 }
 
 /// Forces on disk in the data directory: ours in `litmus-forces.json` (with author, time and expiry), and
 /// litmus_paper's force files (`global_down`, `<svc>_health`, …: line 1 reason, last line health) which are honoured.
 ///
+/// `litmus-forces.json` is written durably (``DurableFile``). When it cannot be read (truncated by a
+/// power loss or a full disk, edited badly), a force it held may be an operator's maintenance: litmus
+/// keeps the forces of its last good read, and with no good read yet (unreadable at start) holds every
+/// service down, a force it cannot read being taken as still in force. Both are told in
+/// ``fileProblem`` until the file reads well again.
+///
 /// Not thread-safe by itself: owned by the `AgentState` actor.
 public struct ForceStore: Sendable {
     public let directory: String
     public private(set) var forces: [Force] = []
+    /// Why `litmus-forces.json` could not be read at the last reload, and what litmus does instead;
+    /// nil when it read well (or there is none).
+    public private(set) var fileProblem: String?
+    /// Whether `litmus-forces.json` was read well (or found absent) once: its forces are then in ``forces``.
+    private var hasGoodRead = false
 
     public static let fileName = "litmus-forces.json"
 
@@ -30,19 +43,29 @@ public struct ForceStore: Sendable {
 
     var jsonPath: String { "\(directory)/\(ForceStore.fileName)" }
 
-    /// Reloads both sources from disk. Unreadable files are skipped and reported.
-    public mutating func reload(knownServices: some Sequence<String>) -> [String] {
+    /// Reloads both sources from disk. Unreadable litmus_paper files are skipped; an unreadable
+    /// `litmus-forces.json` keeps the last good forces, or before any, holds every service down.
+    /// - Returns: the problems with single forces, one line each, for the log (the file's own is
+    ///   ``fileProblem``).
+    public mutating func reload(knownServices: some Sequence<String>, now: Date = Date()) -> [String] {
         var problems: [String] = []
         var loaded: [Force] = []
-        if let data = FileManager.default.contents(atPath: jsonPath) {
-            do {
-                for (index, force) in try ForceStore.decoder.decode([Force].self, from: data).enumerated() {
-                    let (checked, problem) = force.checked()
-                    if let problem { problems.append("\(jsonPath): force \(index + 1) (\(force.scope)): \(problem)") }
-                    loaded.append(checked)
-                }
-            } catch {
-                problems.append("\(jsonPath): not a valid force list (\(error)); ignoring it")
+        do {
+            for (index, force) in try readOurs().enumerated() {
+                let (checked, problem) = force.checked()
+                if let problem { problems.append("\(jsonPath): force \(index + 1) (\(force.scope)): \(problem)") }
+                loaded.append(checked)
+            }
+            hasGoodRead = true
+            fileProblem = nil
+        } catch {
+            if hasGoodRead {
+                loaded = forces.filter { $0.origin == .litmus }
+                fileProblem = "\(jsonPath) cannot be read (\(error.reason)); keeping the \(loaded.count) forces of its last good read"
+            } else {
+                let reason = "force file \(jsonPath) is unreadable: every service held down until it reads well"
+                loaded = [Force(scope: .global, state: .down, reason: reason, createdAt: now, origin: .unreadableForceFile)]
+                fileProblem = "\(jsonPath) cannot be read (\(error.reason)) and was never read well: every service is forced down"
             }
         }
         let scopes: [Force.Scope] = [.global] + knownServices.map { .service($0) }
@@ -59,8 +82,31 @@ public struct ForceStore: Sendable {
         return problems
     }
 
+    /// Our forces in `litmus-forces.json`; none when there is no file.
+    private func readOurs() throws(ForceStoreError) -> [Force] {
+        guard FileManager.default.fileExists(atPath: jsonPath) else { return [] }
+        guard let data = FileManager.default.contents(atPath: jsonPath) else {
+            throw ForceStoreError(path: jsonPath, reason: "it exists but cannot be read")
+        }
+        do {
+            return try ForceStore.decoder.decode([Force].self, from: data)
+        } catch {
+            throw ForceStoreError(path: jsonPath, reason: "not a valid force list: \(error)")
+        }
+    }
+
+    /// A change would write the file over forces litmus never read: refused until it reads well.
+    private func checkWritable() throws(ForceStoreError) {
+        guard hasGoodRead || fileProblem == nil else {
+            throw ForceStoreError(
+                path: jsonPath, reason: "the file cannot be read, so every service is held down",
+                advice: "repair or remove it, then reload litmus (SIGHUP)")
+        }
+    }
+
     /// Adds or replaces the force for its scope and direction.
     public mutating func set(_ force: Force) throws(ForceStoreError) {
+        try checkWritable()
         var updated = forces.filter { !($0.scope == force.scope && $0.direction == force.direction) }
         updated.append(force)
         try persist(updated)
@@ -69,10 +115,15 @@ public struct ForceStore: Sendable {
 
     /// Removes the force for a scope and direction, including a litmus_paper file; false if there was none.
     public mutating func remove(scope: Force.Scope, direction: ForceDirection) throws(ForceStoreError) -> Bool {
+        try checkWritable()
         let path = ForceStore.litmusPaperPath(directory: directory, scope: scope, direction: direction)
         var removedFile = false
         if FileManager.default.fileExists(atPath: path) {
-            guard unlink(path) == 0 else { throw ForceStoreError(path: path, reason: String(cString: strerror(errno))) }
+            do {
+                try SystemCall.unlink(path)
+            } catch {
+                throw ForceStoreError(path: path, reason: error.reason)
+            }
             removedFile = true
         }
         let updated = forces.filter { !($0.scope == scope && $0.direction == direction) }
@@ -101,12 +152,18 @@ public struct ForceStore: Sendable {
 
     private func persist(_ forces: [Force]) throws(ForceStoreError) {
         let ours = forces.filter { $0.origin == .litmus }
+        let data: Data
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            let data = try ForceStore.encoder.encode(ours)
-            try data.write(to: URL(fileURLWithPath: jsonPath), options: .atomic)
+            data = try ForceStore.encoder.encode(ours)
         } catch {
             throw ForceStoreError(path: jsonPath, reason: FileErrorText.describe(error))
+        }
+        do {
+            // A force lost to a power loss would end an operator's maintenance.
+            try DurableFile.replace(jsonPath, with: data)
+        } catch {
+            throw ForceStoreError(path: jsonPath, reason: "\(error)")
         }
     }
 

@@ -24,10 +24,15 @@ public struct ServiceStatus: Sendable, Equatable, Codable {
     public var age: Double?
     /// Why the measured health is 0 regardless of the checks (stale or never evaluated).
     public var staleReason: String?
+    /// `litmus-forces.json` cannot be read: which forces hold instead (``ForceStore/fileProblem``).
+    public var forceFileProblem: String?
 
     /// Combines an evaluation with forces at `now`.
-    public init(service: String, evaluation: ServiceEvaluation?, forces: [Force], now: Date, stalenessLimit: Duration) {
+    public init(
+        service: String, evaluation: ServiceEvaluation?, forces: [Force], now: Date, stalenessLimit: Duration, forceFileProblem: String? = nil
+    ) {
         self.service = service
+        self.forceFileProblem = forceFileProblem
         self.dependencies = evaluation?.dependencies ?? []
         self.metrics = evaluation?.metrics ?? []
         self.evaluatedAt = evaluation?.finishedAt
