@@ -34,6 +34,8 @@ public struct AgentRoutes: Sendable {
     static let forcedHeader = HTTPField.Name(HealthReport.forcedHeader)!
     static let ageHeader = HTTPField.Name("X-Health-Age")!
     static let staleHeader = HTTPField.Name("X-Health-Stale")!
+    /// litmus-forces.json cannot be read: which forces hold instead. A header, as the body is litmus_paper's to the byte.
+    static let forceFileHeader = HTTPField.Name("X-Litmus-Force-File")!
     static let tokenHeader = HTTPField.Name("X-Litmus-Token")!
     static let pollerHeader = HTTPField.Name(HealthReport.pollerHeader)!
     static let pollerWeightHeader = HTTPField.Name(HealthReport.pollerWeightHeader)!
@@ -97,6 +99,7 @@ public struct AgentRoutes: Sendable {
                     headers[AgentRoutes.ageHeader] = AgentRoutes.milliseconds(max(0, now.timeIntervalSince(evaluatedAt)))
                 }
                 if let stale = status.staleReason { headers[AgentRoutes.staleHeader] = stale }
+                if let problem = status.forceFileProblem { headers[AgentRoutes.forceFileHeader] = problem }
                 return Response(status: status.reported > 0 ? .ok : .serviceUnavailable, headers: headers, body: .init(byteBuffer: snapshot.body))
             }
         }
@@ -111,6 +114,7 @@ public struct AgentRoutes: Sendable {
         if let forced = status.forced { headers[AgentRoutes.forcedHeader] = forced.direction.rawValue }
         if let age = status.age { headers[AgentRoutes.ageHeader] = AgentRoutes.milliseconds(age) }
         if let stale = status.staleReason { headers[AgentRoutes.staleHeader] = stale }
+        if let problem = status.forceFileProblem { headers[AgentRoutes.forceFileHeader] = problem }
         let code: HTTPResponse.Status = status.reported > 0 ? .ok : .serviceUnavailable
         if request.wantsJSON { return json(code, status, headers: headers) }
         return text(code, StatusText.status(status), headers: headers)

@@ -299,6 +299,23 @@ import Testing
         }
     }
 
+    @Test func anUnreadableForceFileHoldsTheServiceDownAndSaysWhy() async throws {
+        let dir = TemporaryDirectory()
+        _ = dir.write("data/litmus-forces.json", "[{\"createdAt\":")
+        try await Self.app(await Self.makeState(dir)).test(.router) { client in
+            // Text (from the rendered snapshot) and JSON (from the actor).
+            for accept in ["text/plain", "application/json"] {
+                try await client.execute(uri: "/web/status", method: .get, headers: [.accept: accept]) { response in
+                    #expect(response.status == .serviceUnavailable)
+                    #expect(response.headers[HTTPField.Name("X-Health")!] == "0")
+                    #expect(response.headers[HTTPField.Name("X-Health-Forced")!] == "down")
+                    #expect(response.headers[HTTPField.Name("X-Litmus-Force-File")!]?.contains("litmus-forces.json cannot be read") == true)
+                    #expect(String(buffer: response.body).contains("is unreadable: every service held down"))
+                }
+            }
+        }
+    }
+
     @Test func prometheusEndpointUsesTheExecutablesRenderer() async throws {
         let dir = TemporaryDirectory()
         try await Self.app(await Self.makeState(dir), metrics: { "litmus_service_health{service=\"web\"} 82\n" }).test(.router) { client in
