@@ -23,8 +23,13 @@ struct RunCommand: AsyncParsableCommand {
         discussion: """
             Every running cluster is polled on its check interval, all nodes in parallel; weights follow the policy in \
             brother.yml(5) and only differences are written to the kernel over netlink. Services already in the kernel are \
-            adopted without writes when they match. Node state (ramps, hysteresis, forces) and which clusters run are saved to \
-            --state-file after every change, so a restart changes nothing. The HTTP API (big_brother's routes, JSON, per-node \
+            adopted without writes when they match; a destination of a running cluster's service that brother.yml no longer \
+            lists (removed while brother was stopped) drains as a reload's removed node does: weight 0, deleted when its \
+            connections end or the cluster's drain_timeout passes. Node state (ramps, hysteresis, forces) and which clusters run are saved to \
+            --state-file after every change, so a restart changes nothing. A state file that cannot be read at start \
+            (truncated, garbage, not a file) never stops brother: it is renamed <state-file>.corrupt-YYYYMMDDTHHMMSSZ with a \
+            warning naming it, the backup <state-file>.1 is tried, and otherwise brother starts by taking over the kernel's \
+            table as it is (no write when the agents agree with it). The HTTP API (big_brother's routes, JSON, per-node \
             forces, /metrics) listens on --listen and --socket. Clusters with `discovery` take nodes from DNS (A, AAAA or SRV, \
             re-resolved on an interval); a failed lookup keeps the nodes, NXDOMAIN drains them. SIGHUP or POST /reload \
             re-reads the configuration; an invalid file changes nothing. big_brother keys that brother accepts but does not act \
@@ -41,7 +46,13 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The configuration file (big_brother's YAML plus brother's keys; see brother.yml.5).")
     var config = "/etc/brother/brother.yml"
 
-    @Option(name: .long, help: "Where node state and cluster phases are kept across restarts.")
+    @Option(
+        name: .long,
+        help: """
+            Where node state and cluster phases are kept across restarts. It is written durably (a temporary file, fsync, \
+            rename, fsync of the directory), so a crash or a power loss leaves the old or the new file whole; the file each \
+            save replaces is kept as <state-file>.1. To start without saved state, remove both.
+            """)
     var stateFile = "/var/lib/brother/state.json"
 
     @Option(name: .long, help: "big_brother's data directory: the files up/<cluster> and down/<cluster> force a whole cluster.")

@@ -97,7 +97,9 @@ extension LitmusctlCommand {
     }
 
     struct Status: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show one service's health, forces, result age and checks.")
+        static let configuration = CommandConfiguration(
+            abstract: "Show one service's health, forces, result age and checks.",
+            discussion: "A Force file: line says that the agent cannot read its litmus-forces.json, and which forces it holds instead.")
         @OptionGroup var agent: AgentOptions
         @Argument(help: "The service.") var service: String
 
