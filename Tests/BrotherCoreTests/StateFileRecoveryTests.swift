@@ -142,4 +142,17 @@ import Testing
             #expect(recovery.warnings.isEmpty)
         }
     }
+
+    /// A start after one that moved a damaged file aside and stopped before its first save.
+    @Test func withOnlyTheBackupLeftTheBackupIsUsed() async throws {
+        try await Self.withDirectory { directory in
+            let store = BrotherStateStore(path: "\(directory)/state.json")
+            try store.save(Self.snapshot(forcing: Self.nodeA))
+            try store.save(Self.snapshot(forcing: Self.nodeB))
+            try FileManager.default.removeItem(atPath: store.path)
+            let recovery = store.recover(now: Self.t0)
+            #expect(recovery.snapshot == Self.snapshot(forcing: Self.nodeA))
+            #expect(recovery.warnings == ["state restored from the backup \(store.backupPath), written one save before the state file"])
+        }
+    }
 }

@@ -205,6 +205,11 @@ final class TestClock: Sendable {
             #expect(status.forced?.reason == "force file \(path) is unreadable: every service held down until it reads well")
             #expect(status.forceFileProblem?.hasSuffix("was never read well: every service is forced down") == true)
         }
+        let since = await state.status(of: "web")?.forced?.createdAt
+        clock.advance(5)
+        await state.refreshForces()
+        #expect(await state.status(of: "web")?.forced?.createdAt == since, "held down since the first read that failed")
+
         // Writing now would replace forces litmus never read.
         await #expect(throws: ForceStoreError.self) {
             try await state.setForce(Force(scope: .service("web"), state: .up, reason: "x", createdAt: clock.now))

@@ -64,7 +64,9 @@ public struct ForceStore: Sendable {
                 fileProblem = "\(jsonPath) cannot be read (\(error.reason)); keeping the \(loaded.count) forces of its last good read"
             } else {
                 let reason = "force file \(jsonPath) is unreadable: every service held down until it reads well"
-                loaded = [Force(scope: .global, state: .down, reason: reason, createdAt: now, origin: .unreadableForceFile)]
+                // Since the first reload that found it so, not the latest.
+                let since = forces.first { $0.origin == .unreadableForceFile }?.createdAt ?? now
+                loaded = [Force(scope: .global, state: .down, reason: reason, createdAt: since, origin: .unreadableForceFile)]
                 fileProblem = "\(jsonPath) cannot be read (\(error.reason)) and was never read well: every service is forced down"
             }
         }
