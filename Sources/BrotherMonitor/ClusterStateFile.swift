@@ -43,6 +43,8 @@ struct ClusterStateFile {
             }
             let phase = saved.phases?[cluster.name] ?? (startMode == .all ? .running : .stopped)
             var status = ClusterStatus(configuration: cluster, phase: phase, states: states)
+            // On the dashboard too: the log scrolls away, and forces or drains may have been lost.
+            for warning in recovery.warnings { status.events.append(ClusterEvent(time: now, kind: .error, message: warning)) }
             for (key, deadline) in saved.draining?[cluster.name] ?? [:] {
                 if let id = Destination.ID(parsing: key) { status.draining[id] = deadline }
             }

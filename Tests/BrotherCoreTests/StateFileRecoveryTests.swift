@@ -92,6 +92,8 @@ import Testing
             let movedAside = "moved aside to \(directory)/\(aside.first ?? "?")"
             #expect(warnings.contains { $0.hasPrefix("warning: state file \(store.path) cannot be read") && $0.contains(movedAside) })
             #expect(warnings.contains { $0.contains("no backup \(store.backupPath)") })
+            let events = await restarted.status(of: "web")?.events.events.filter { $0.kind == .error }.map(\.message) ?? []
+            #expect(events.contains { $0.contains(movedAside) }, "the dashboard shows it: \(events)")
             // The round saved a good file again.
             #expect(try store.load().clusters["web"] != nil)
             try await fetcher.shutdown()
