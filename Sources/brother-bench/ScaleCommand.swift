@@ -65,7 +65,10 @@ struct ScaleCommand: AsyncParsableCommand {
                             realPort: 80)
                     })
             })
-        if let stateFile { try? FileManager.default.removeItem(atPath: stateFile) }
+        // A fresh start: no state file, and no backup for brother to fall back on.
+        for path in [stateFile, stateFile.map { BrotherStateStore(path: $0).backupPath }].compactMap(\.self) {
+            try? FileManager.default.removeItem(atPath: path)
+        }
         let kernel = FakeIPVS()
         let fetcher = HTTPAgentFetcher()
         let measuring = MeasuringFetcher(fetcher)
