@@ -50,6 +50,28 @@ import Testing
         await server.stop()
     }
 
+    /// A real EMFILE, not a seam: in a child process (an exit test, so this process's limit and
+    /// descriptors are untouched), the descriptor limit is lowered to what is open and every free
+    /// number below it taken; the poll loop's own socket() then fails as it would in brother.
+    @Test func aRealEMFILEInAChildProcessIsABalancerFault() async {
+        await #expect(processExitsWith: .success, observing: [\.standardErrorContent]) {
+            // The poll thread, its epoll set and its wake-up exist before the limit falls, as in a
+            // brother that has been running for a while.
+            let fetcher = HTTPAgentFetcher()
+            let anchor = open("/dev/null", O_RDONLY)
+            let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd"))?.compactMap { Int32($0) } ?? []
+            var limit = rlimit()
+            guard anchor >= 0, let highest = open.max(), getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 else { exit(3) }
+            limit.rlim_cur = rlim_t(highest + 1)
+            guard setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 else { exit(4) }
+            while dup(anchor) >= 0 {}
+            guard errno == EMFILE else { exit(5) }
+            let poll = await fetcher.poll(AgentTarget(address: IPAddress("127.0.0.1")!, port: 9, path: "/"), timeout: .seconds(1))
+            FileHandle.standardError.write(Data("\(poll)\n".utf8))
+            exit(poll.observation == .balancerFault(.fileDescriptors) && poll.problem == "socket: Too many open files" ? 0 : 1)
+        }
+    }
+
     @Test func theAgentsOwnFailuresStayTheNodes() {
         #expect(HTTPAgentFetcher.balancerFault(AgentExchangeError.socket(call: "connect", errno: ECONNREFUSED)) == nil)
         #expect(HTTPAgentFetcher.balancerFault(AgentExchangeError.socket(call: "connect", errno: EHOSTUNREACH)) == nil)
