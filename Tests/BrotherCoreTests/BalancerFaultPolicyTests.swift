@@ -83,6 +83,39 @@ import Testing
         #expect(decision.alerts.isEmpty)
     }
 
+    // MARK: the safe defaults
+
+    static func defaultCluster(nodes: Int) throws -> ClusterConfiguration {
+        let list = (1...nodes).map { "      - {address: 192.0.2.\($0), port: 9292}" }.joined(separator: "\n")
+        let yaml = "clusters:\n  - cluster_name: web\n    fwmark: 1\n    ramp_up_time: 0\n    nodes:\n\(list)\n"
+        return try #require(try BrotherConfiguration(yaml: yaml, source: "t.yml").clusters.first)
+    }
+
+    @Test func withTheDefaultsAKilledAgentIsAtZeroOnTheNextPollAndABlipIsHeldTwoSeconds() throws {
+        let policy = WeightPolicy(cluster: try Self.defaultCluster(nodes: 1))
+        let settled = NodeHealthState(health: 80, weight: 80, isUp: true, rampStart: Self.at(-3600))
+        #expect(policy.step(settled, observation: .refused, now: Self.t0).weight == 0, "refused: never held")
+        let blip = policy.step(settled, observation: .unreachable, now: Self.t0)
+        #expect(blip.weight == 80)
+        #expect(policy.step(blip.state, observation: .unreachable, now: Self.at(1.9)).weight == 80)
+        #expect(policy.step(blip.state, observation: .unreachable, now: Self.at(2)).weight == 0, "past the 2 s hold")
+    }
+
+    @Test func withTheDefaultsThePanicGuardHoldsMoreThanHalfDroppingAtOnce() throws {
+        let cluster = try Self.defaultCluster(nodes: 4)
+        let weighting = ClusterWeighting(cluster: cluster)
+        let ids = cluster.realServers.map(\.destinationID)
+        let up = Dictionary(uniqueKeysWithValues: ids.map { ($0, NodeHealthState(health: 80, weight: 80, isUp: true)) })
+        func dropping(_ count: Int) -> ClusterDecision {
+            let observations = Dictionary(uniqueKeysWithValues: ids.enumerated().map { ($1, HealthObservation.health($0 < count ? 0 : 80)) })
+            return weighting.evaluate(states: up, observations: observations, now: Self.t0)
+        }
+        #expect(!dropping(2).isPanicking, "half is not more than half")
+        #expect(dropping(2).nodes.map(\.weight) == [0, 0, 80, 80])
+        #expect(dropping(3).isPanicking)
+        #expect(dropping(3).nodes.map(\.weight) == [80, 80, 80, 80])
+    }
+
     // MARK: rounds
 
     static func round(_ status: ClusterStatus, _ observation: HealthObservation, now: Date, actual: IPVSTable?, error: String?)
