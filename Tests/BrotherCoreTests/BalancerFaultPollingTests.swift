@@ -72,6 +72,28 @@ import Testing
         }
     }
 
+    /// The poll thread that cannot start, for real: in a child process with no descriptor left,
+    /// the fetcher's epoll set cannot be made, and every poll of a round says so as brother's
+    /// fault, where it used to say every node was unreachable.
+    @Test func aPollThreadThatCouldNotStartIsABalancerFaultForEveryNode() async {
+        await #expect(processExitsWith: .success, observing: [\.standardErrorContent]) {
+            let anchor = open("/dev/null", O_RDONLY)
+            let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd"))?.compactMap { Int32($0) } ?? []
+            var limit = rlimit()
+            guard anchor >= 0, let highest = open.max(), getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 else { exit(3) }
+            limit.rlim_cur = rlim_t(highest + 1)
+            guard setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 else { exit(4) }
+            while dup(anchor) >= 0 {}
+            guard errno == EMFILE else { exit(5) }
+            let fetcher = HTTPAgentFetcher()
+            let target = AgentTarget(address: IPAddress("127.0.0.1")!, port: 9, path: "/")
+            let polls = await fetcher.pollAll(["a": target, "b": target], timeout: .seconds(1), jitter: .zero)
+            FileHandle.standardError.write(Data("\(polls)\n".utf8))
+            let allFaults = polls.count == 2 && polls.values.allSatisfy { $0.observation == .balancerFault(.pollThread) }
+            exit(allFaults && polls["a"]?.problem?.hasPrefix("brother's poll loop could not start: ") == true ? 0 : 1)
+        }
+    }
+
     @Test func theAgentsOwnFailuresStayTheNodes() {
         #expect(HTTPAgentFetcher.balancerFault(AgentExchangeError.socket(call: "connect", errno: ECONNREFUSED)) == nil)
         #expect(HTTPAgentFetcher.balancerFault(AgentExchangeError.socket(call: "connect", errno: EHOSTUNREACH)) == nil)
