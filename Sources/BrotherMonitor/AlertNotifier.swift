@@ -20,7 +20,8 @@ import ServiceLifecycle
 public actor AlertNotifier: Service {
     public struct Event: Codable, Hashable, Sendable {
         public var cluster: String
-        /// node_up, node_down, panic, no_healthy_node, cluster_started, cluster_stopped, node_joined, node_left…
+        /// node_up, node_down, panic, no_healthy_node, balancer_fault(_cleared), kernel_write(_cleared),
+        /// cluster_started, cluster_stopped, node_joined, node_left…
         public var event: String
         public var node: String?
         public var message: String

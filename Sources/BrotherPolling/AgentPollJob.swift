@@ -80,7 +80,8 @@ final class AgentPollJob: @unchecked Sendable {
     func complete() {
         guard let continuation else { return }
         self.continuation = nil
-        let abandoned = AgentPoll(observation: .unreachable, latency: timeoutDuration, problem: "the poll was abandoned")
+        // Only when brother's poll thread is stopping: brother's side, not the node's.
+        let abandoned = AgentPoll(observation: .balancerFault(.pollThread), latency: timeoutDuration, problem: "the poll was abandoned")
         continuation.resume(returning: results.map { $0 ?? abandoned })
     }
 

@@ -15,7 +15,7 @@ extension AgentPollLoop {
         }
         job.reused[slot] = false
         do {
-            let (fd, connected) = try AgentSocket.open(to: key)
+            let (fd, connected) = try openSocket(key)
             do {
                 try adopt(fd: fd, key: key, connected: connected)
             } catch {

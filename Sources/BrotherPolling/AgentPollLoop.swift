@@ -35,6 +35,9 @@ final class AgentPollLoop: @unchecked Sendable {
     private let inbox = Mutex<[Command]>([])
 
     let clock: AgentPollClock
+    /// Opens a connection to an agent: ``AgentSocket/open(to:)``; tests pass one that fails as an
+    /// exhausted host would.
+    let openSocket: AgentSocket.Opener
 
     // The loop thread's alone.
     let idleTimeout: UInt64
@@ -50,8 +53,9 @@ final class AgentPollLoop: @unchecked Sendable {
     var readBuffer = ByteBufferAllocator().buffer(capacity: 64 * 1024)
 
     /// Starts the loop's thread.
-    init(idleTimeout: Duration, clock: AgentPollClock = .monotonic) {
+    init(idleTimeout: Duration, clock: AgentPollClock = .monotonic, openSocket: @escaping AgentSocket.Opener = AgentSocket.open(to:)) {
         self.clock = clock
+        self.openSocket = openSocket
         self.idleTimeout = UInt64(max(0, idleTimeout.wholeNanoseconds))
         do {
             reactor = try EpollReactor(capacity: 1024)
@@ -204,12 +208,29 @@ final class AgentPollLoop: @unchecked Sendable {
                 sockets[Int(fd)]?.job = nil
                 closeSocket(fd)
             }
-            job.fill(
-                slot,
-                AgentPoll(
-                    observation: .unreachable, latency: job.latency(slot, now: now),
-                    problem: HTTPAgentFetcher.describe(AgentExchangeError.timedOut, timeout: job.timeoutDuration)))
+            let late = now - job.deadlines[slot]
+            if late > Self.overrunSlack(timeout: job.timeout) {
+                job.fill(
+                    slot,
+                    AgentPoll(
+                        observation: .balancerFault(.overrun), latency: job.latency(slot, now: now),
+                        problem: "brother's poll thread reached this poll's deadline \(Duration.nanoseconds(Int64(late))) late"))
+            } else {
+                job.fill(
+                    slot,
+                    AgentPoll(
+                        observation: .unreachable, latency: job.latency(slot, now: now),
+                        problem: HTTPAgentFetcher.describe(AgentExchangeError.timedOut, timeout: job.timeoutDuration)))
+            }
         }
+    }
+
+    /// The overrun rule: a poll that times out is the node's failure only when the poll thread saw
+    /// its deadline in time. Seen more than this late (half the poll timeout, at least one second),
+    /// the thread was not running (a stopped or starved process, a round that could not keep up)
+    /// and the agent's answer, or the end of its connect, may be waiting unread: no observation.
+    static func overrunSlack(timeout: UInt64) -> UInt64 {
+        max(timeout / 2, 1_000_000_000)
     }
 
     // MARK: the descriptor table and the idle pool

@@ -71,6 +71,9 @@ struct AgentSocket {
         unsent = request.readableBytes
     }
 
+    /// How the poll loop opens a connection (``open(to:)``, or a test's).
+    typealias Opener = @Sendable (AgentKey) throws(AgentExchangeError) -> (fd: Int32, connected: Bool)
+
     /// Opens a non-blocking TCP socket to `key` and starts connecting: the descriptor, and whether
     /// it is already connected (otherwise epoll says when the connect ends).
     static func open(to key: AgentKey) throws(AgentExchangeError) -> (fd: Int32, connected: Bool) {

@@ -24,8 +24,13 @@ public final class HTTPAgentFetcher: AgentHealthFetching {
     /// - Parameters:
     ///   - idleTimeout: how long an idle keep-alive connection to an agent stays open.
     ///   - clock: the poll thread's time: monotonic, or a manual clock in tests.
-    public init(idleTimeout: Duration = .seconds(60), clock: AgentPollClock = .monotonic) {
-        loop = AgentPollLoop(idleTimeout: idleTimeout, clock: clock)
+    public convenience init(idleTimeout: Duration = .seconds(60), clock: AgentPollClock = .monotonic) {
+        self.init(idleTimeout: idleTimeout, clock: clock, openSocket: AgentSocket.open(to:))
+    }
+
+    /// - Parameter openSocket: how connections are opened (tests make it fail as an exhausted host would).
+    init(idleTimeout: Duration, clock: AgentPollClock, openSocket: @escaping AgentSocket.Opener) {
+        loop = AgentPollLoop(idleTimeout: idleTimeout, clock: clock, openSocket: openSocket)
     }
 
     deinit {
@@ -40,7 +45,7 @@ public final class HTTPAgentFetcher: AgentHealthFetching {
 
     public func poll(_ target: AgentTarget, timeout: Duration) async -> AgentPoll {
         await pollAll([0: target], timeout: timeout, jitter: .zero)[0]
-            ?? AgentPoll(observation: .unreachable, latency: timeout, problem: "the poll was abandoned")
+            ?? AgentPoll(observation: .balancerFault(.pollThread), latency: timeout, problem: "the poll was abandoned")
     }
 
     /// A round on the poll thread: no task, future or timer per poll, and one wake-up of the
@@ -56,7 +61,8 @@ public final class HTTPAgentFetcher: AgentHealthFetching {
         for key in keys { list.append(targets[key]!) }
         let polls: [AgentPoll]
         if let problem = loop.startupProblem {
-            polls = list.map { _ in AgentPoll(observation: .unreachable, latency: .zero, problem: problem) }
+            // brother's fault, not the nodes': no observation, so every weight stays as it is.
+            polls = list.map { _ in AgentPoll(observation: .balancerFault(.pollThread), latency: .zero, problem: problem) }
         } else {
             let loop = loop
             polls = await withCheckedContinuation { continuation in
@@ -136,11 +142,26 @@ public final class HTTPAgentFetcher: AgentHealthFetching {
 
     static func failure(_ error: any Error, latency: Duration, timeout: Duration) -> AgentPoll {
         if Self.isRefused(error) { return AgentPoll(observation: .refused, latency: latency, problem: "connection refused") }
+        if let fault = Self.balancerFault(error) {
+            return AgentPoll(observation: .balancerFault(fault), latency: latency, problem: "\(error)")
+        }
         switch error {
         case AgentExchangeError.bodyTooLarge, AgentExchangeError.answerTooLarge, AgentExchangeError.notHTTP:
             return AgentPoll(observation: .garbage, latency: latency, problem: "\(error)")
         default:
             return AgentPoll(observation: .unreachable, latency: latency, problem: Self.describe(error, timeout: timeout))
+        }
+    }
+
+    /// Whether a failed call is brother's side failing, not the agent: out of descriptors (EMFILE,
+    /// ENFILE) or socket memory (ENOBUFS, ENOMEM), whatever the call; an epoll call failing is the
+    /// poll thread's own. Such a poll is no observation of the node.
+    static func balancerFault(_ error: any Error) -> BalancerFault? {
+        guard case .socket(let call, let code)? = error as? AgentExchangeError else { return nil }
+        switch code {
+        case EMFILE, ENFILE: return .fileDescriptors
+        case ENOBUFS, ENOMEM: return .memory
+        default: return call.hasPrefix("epoll") ? .pollThread : nil
         }
     }
 

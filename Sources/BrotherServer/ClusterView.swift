@@ -54,6 +54,8 @@ public struct ClusterView: Codable, Hashable, Sendable {
     public var sorryServerActive: Bool
     public var lastRound: Date?
     public var lastError: String?
+    /// brother's own faults at the last round (`balancer_fault`, `kernel_write`: node weights kept), as `kind: message`.
+    public var faults: [String]
     public var nodes: [NodeView]
     public var events: [ClusterEvent]
 
@@ -73,6 +75,7 @@ public struct ClusterView: Codable, Hashable, Sendable {
         sorryServerActive = status.lastDecision?.isSorryServerActive ?? false
         lastRound = status.lastRound
         lastError = status.lastError
+        faults = status.faults.map(\.description)
         events = status.events.events
         let kernel = status.kernel
         var nodes: [NodeView] = []

@@ -74,6 +74,7 @@ enum DashboardPage {
             c.panicking ? `<span class="badge alert">panic guard</span>` : "",
             c.sorryServerActive ? `<span class="badge alert">sorry server</span>` : "",
             c.lastError ? `<span class="badge alert" title="${esc(c.lastError)}">error</span>` : "",
+            (c.faults || []).map(f => `<span class="badge alert" title="${esc(f)}">${esc(f.split(":")[0])}</span>`).join(""),
           ].join("");
           const events = c.events.slice(-12).reverse().map((e) => `<div><time>${clock(e.time)}</time>${e.node ? esc(e.node) + ": " : ""}${esc(e.message)}</div>`).join("");
           return `<section class="cluster" data-cluster="${esc(c.name)}">

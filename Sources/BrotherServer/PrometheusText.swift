@@ -58,6 +58,16 @@ public enum PrometheusText {
             }
         }
         family("brother_poll_failures_total", "counter", "Polls that found no health, by cause.", failures)
+        var faults: [(labels: [(String, String)], value: String)] = []
+        for name in names {
+            for kind in BalancerFault.allCases.map(\.rawValue) + [ClusterAlert.Kind.kernelWrite.rawValue] {
+                faults.append(([("cluster", name), ("kind", kind)], "\(counters.clusters[name]!.balancerFaults[kind] ?? 0)"))
+            }
+        }
+        family(
+            "brother_balancer_faults_total", "counter",
+            "Rounds that met a fault of brother's own (no poll thread, out of descriptors or memory, a late poll thread, a failed kernel write); node weights were kept.",
+            faults)
         perCluster("brother_weight_transitions_total", "Nodes whose weight went to 0 or up from 0.", \.transitions)
         perCluster("brother_kernel_writes_total", "IPVS changes written over netlink.", \.kernelWrites)
         perCluster("brother_kernel_write_failures_total", "IPVS changes the kernel refused, and failed applies.", \.kernelWriteFailures)

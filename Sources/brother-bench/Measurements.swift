@@ -77,7 +77,8 @@ final class MeasuringFetcher: AgentHealthFetching, Sendable {
                 tally.latency.record(poll.latency)
                 switch poll.observation {
                 case .health: tally.health += 1
-                case .unreachable, .refused: tally.unreachable += 1
+                // The bench's own faults (out of descriptors…) are polls that did not happen: no answer.
+                case .unreachable, .refused, .balancerFault: tally.unreachable += 1
                 case .garbage: tally.garbage += 1
                 }
                 if case .health = poll.observation {} else { tally.lastProblem = poll.problem }

@@ -79,7 +79,7 @@ import YAML
         #expect(db.nagios == .init(server: "nsca.example.net", check: nil, host: "lb-prod"))
     }
 
-    @Test func omittedKeysTakeBigBrothersDefaultsAndOursAreOff() throws {
+    @Test func omittedKeysTakeBigBrothersDefaultsAndOursAreTheSafeOnes() throws {
         let yaml = "clusters:\n  - cluster_name: a\n    fwmark: 1\n    nodes:\n      - address: 192.0.2.1\n"
         let cluster = try #require(try BrotherConfiguration(yaml: yaml, source: "t.yml").clusters.first)
         #expect(cluster.scheduler == .weightedRoundRobin)
@@ -95,14 +95,32 @@ import YAML
         #expect(cluster.rampCurve == .linear)
         #expect(cluster.minimumWeight == 1)
         #expect(cluster.rise == 1 && cluster.fall == 1)
-        #expect(cluster.unreachableHold == .zero)
+        // Safe defaults (man brother.yml): a blip of an up node's agent is held 2 s; the panic guard
+        // holds weights when more than half of the nodes drop at once.
+        #expect(cluster.unreachableHold == .seconds(2))
         #expect(cluster.deadBand == 0)
-        #expect(cluster.panicThreshold == nil)
+        #expect(cluster.panicThreshold == 0.5)
         #expect(cluster.drainTimeout == .seconds(30))
         #expect(cluster.pollTimeout == .seconds(2))
         #expect(cluster.pollJitter == .zero)
         let node = try #require(cluster.nodes.first)
         #expect(node.port == 80 && node.path == "/" && node.priority == 0 && node.maxWeight == nil && !node.interpol && node.realPort == 0)
+    }
+
+    @Test(
+        arguments: [
+            ("", 0.5),
+            ("    panic_threshold: off\n", nil),
+            ("    panic_threshold: 0.3\n", 0.3),
+            // With a sorry server, all-down must reach it: no guard unless asked for.
+            ("    sorry_server: 192.0.2.50\n", nil),
+            ("    has_downpage: true\n", nil),
+            ("    has_downpage: true\n    panic_threshold: 0.75\n", 0.75),
+        ] as [(String, Double?)])
+    func thePanicGuardIsOnByDefaultOffWhenAskedAndOffWithASorryServer(_ extra: String, _ expected: Double?) throws {
+        let yaml = "clusters:\n  - cluster_name: a\n    fwmark: 1\n\(extra)    nodes:\n      - address: 192.0.2.1\n"
+        let cluster = try #require(try BrotherConfiguration(yaml: yaml, source: "t.yml").clusters.first)
+        #expect(cluster.panicThreshold == expected, "\(extra)")
     }
 
     @Test func defaultsMergeUnderEveryClusterAndClusterKeysWin() throws {

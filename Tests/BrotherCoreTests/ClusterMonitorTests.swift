@@ -24,6 +24,9 @@ import Testing
                     forwarding: masq
                     ramp_up_time: 0
                     poll_timeout: 2
+                    # No hold: a dead agent's node is at 0 after one round even when a loaded
+                    # machine reads its closed socket as no answer rather than a refusal.
+                    unreachable_hold: 0
                     nodes:
                       - {address: 127.0.0.1, port: \(agentPort), path: /ok/status, real_port: 8081}
                       - {address: 127.0.0.1, port: \(agentPort), path: \(pathB), real_port: 8082}

@@ -106,14 +106,15 @@ import YAML
     }
 
     @Test func withoutAThresholdEveryoneMayDrop() throws {
-        var driver = Driver(try Self.cluster(nodes: Self.four))
+        var driver = Driver(try Self.cluster("    panic_threshold: off\n", nodes: Self.four))
         _ = driver.round([50, 50, 50, 50])
         #expect(driver.round([0, 0, 0, 0]).nodes.map(\.weight) == [0, 0, 0, 0])
     }
 
     @Test func activePassiveGivesWeightOnlyToTheBestPriorityHealthyNodeAndFailsOver() throws {
         let nodes = ["address: 10.0.0.1, priority: 1", "address: 10.0.0.2, priority: 0", "address: 10.0.0.3, priority: 2"]
-        var driver = Driver(try Self.cluster("    backend_mode: active_passive\n", nodes: nodes))
+        // Without the panic guard (on by default), which would hold the last active node when all drop.
+        var driver = Driver(try Self.cluster("    backend_mode: active_passive\n    panic_threshold: off\n", nodes: nodes))
         let b = Self.id("10.0.0.2")
         let a = Self.id("10.0.0.1")
 

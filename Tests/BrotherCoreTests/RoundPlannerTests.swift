@@ -23,6 +23,9 @@ import Testing
                 forwarding: masq
                 ramp_up_time: \(rampUpTime)
                 drain_timeout: 30
+                # The planner's own rules, without the default guards' holds.
+                panic_threshold: off
+                unreachable_hold: 0
                 nodes:
                   - {address: 192.0.2.1, port: 9292, real_port: 8080}
                   - {address: 192.0.2.2, port: 9292, real_port: 8080}

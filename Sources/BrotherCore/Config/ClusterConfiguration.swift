@@ -3,8 +3,10 @@ import NetworkAddress
 
 /// One cluster: a virtual service, its nodes and how their health becomes weight.
 ///
-/// big_brother's keys keep big_brother's meaning and defaults; the rest are additive and default
-/// to big_brother's behaviour (no hold, no dead-band, no panic guard, rise and fall of 1).
+/// big_brother's keys keep big_brother's meaning and defaults; the rest are additive. brother.yml's
+/// defaults for them are the safe ones (``ClusterParser``: a 2 s unreachable hold, the panic guard
+/// at 0.5 unless the cluster has a sorry server); this memberwise initializer's defaults are
+/// big_brother's behaviour (no hold, no dead-band, no panic guard, rise and fall of 1).
 public struct ClusterConfiguration: Hashable, Sendable, Codable {
     /// big_brother's cluster types.
     public enum BackendMode: String, Hashable, Sendable, Codable, CaseIterable {

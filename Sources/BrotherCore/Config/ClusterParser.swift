@@ -135,9 +135,14 @@ enum ClusterParser {
         let maxDownTicks = reader.integer(fields["max_down_ticks"], in: 0...Int(Int32.max)) ?? 0
         let rise = reader.integer(fields["rise"], in: 1...1000) ?? 1
         let fall = reader.integer(fields["fall"], in: 1...1000) ?? 1
-        let unreachableHold = reader.seconds(fields["unreachable_hold"], allowZero: true) ?? .zero
+        // Default 2 s: a blip (a dropped SYN, a reset) of an up node's agent is held, not a drop to 0;
+        // a refused connection (the agent is not running) is never held, so a killed agent still
+        // goes to 0 on the next poll.
+        let unreachableHold = reader.seconds(fields["unreachable_hold"], allowZero: true) ?? .seconds(2)
         let deadBand = reader.integer(fields["dead_band"], in: 0...100) ?? 0
-        let panicThreshold = reader.fraction(fields["panic_threshold"])
+        let panicSetting = fields["panic_threshold"]
+        let isPanicGuardOff = panicSetting?.node.scalar.map { $0.text.lowercased() == "off" } ?? false
+        let panicThreshold = isPanicGuardOff ? nil : reader.fraction(panicSetting)
         let drainTimeout = reader.seconds(fields["drain_timeout"], allowZero: true) ?? .seconds(30)
         let pollTimeout = reader.seconds(fields["poll_timeout"], allowZero: false) ?? .seconds(2)
         let pollJitter = reader.seconds(fields["poll_jitter"], allowZero: true) ?? .zero
@@ -175,6 +180,11 @@ enum ClusterParser {
         } else if hasDownpage {
             sorryServer = downpage
         }
+
+        // The panic guard is on by default (0.5): more than half of the nodes dropping at once is
+        // more likely a fault between brother and the agents than half the servers dying. Not with
+        // a sorry server (or down page) unless asked for: there, all-down must reach the sorry page.
+        let effectivePanicThreshold = panicSetting == nil ? (sorryServer == nil ? 0.5 : nil) : panicThreshold
 
         var vips: [ClusterVIP] = []
         if let node = fields["vips"] {
@@ -228,7 +238,7 @@ enum ClusterParser {
         var cluster = ClusterConfiguration(
             name: name, serviceID: serviceID, scheduler: scheduler, forwarding: forwarding, vips: vips, checkInterval: checkInterval,
             rampUpTime: rampUpTime, rampCurve: rampCurve, minimumWeight: minimumWeight, backendMode: backendMode, maxDownTicks: maxDownTicks,
-            rise: rise, fall: fall, unreachableHold: unreachableHold, deadBand: deadBand, panicThreshold: panicThreshold,
+            rise: rise, fall: fall, unreachableHold: unreachableHold, deadBand: deadBand, panicThreshold: effectivePanicThreshold,
             sorryServer: sorryServer, drainTimeout: drainTimeout, pollTimeout: pollTimeout, pollJitter: pollJitter, nagios: nagios,
             offset: offset, nonEgressLocations: nonEgress, nodes: nodes, shift: shift, discovery: discovery, notify: notify)
         cluster.joinToken = joinToken

@@ -9,6 +9,9 @@ public enum HealthObservation: Hashable, Sendable, Codable {
     case refused
     /// An answer with no readable health. Treated like ``unreachable``: we do not know the health.
     case garbage
+    /// No observation: brother itself failed (``BalancerFault``), so nothing is known of the node and
+    /// nothing about it changes.
+    case balancerFault(BalancerFault)
 }
 
 /// Why a node's health is not known.

@@ -11,7 +11,9 @@ import Foundation
 /// 3. Up: weight = health, ramped after every rise from 0 (new node, recovery, force removed)
 ///    along `ramp_curve` over `ramp_up_time`, at least `min_weight`, at most the node's `max_weight`.
 /// 4. Dead-band: a change smaller than `dead_band` between two positive weights is not made.
-/// 5. A node force wins over all of it (up = 100 with no ramp and no cap, big_brother's up file;
+/// 5. A fault of brother's own (``BalancerFault``) is no observation: the weight and the whole
+///    state stay as they are (no rise or fall counted, no hold started, the ramp left alone).
+/// 6. A node force wins over all of it (up = 100 with no ramp and no cap, big_brother's up file;
 ///    down = 0). Lifting a force down is a rise from 0, so the node ramps.
 public struct WeightPolicy: Hashable, Sendable {
     public var rampUpTime: Duration
@@ -60,6 +62,9 @@ public struct WeightPolicy: Hashable, Sendable {
             next.health = nil
             next.unreachableSince = nil
             verdict = judge(&next, healthy: false, health: 0, zeroReason: .noHealth(.refused))
+        case .balancerFault(let fault):
+            // Nothing was observed: `next` stays the state as it was, counters and hold included.
+            verdict = .keep(.balancerFault(fault))
         case .unreachable, .garbage:
             let cause: MissingHealth = observation == .unreachable ? .unreachable : .garbage
             let since = state.unreachableSince ?? now

@@ -30,6 +30,8 @@ public enum WeightReason: Hashable, Sendable, CustomStringConvertible {
     case passive(active: Destination.ID?)
     /// No poll has answered yet this round; the current weight stays.
     case notPolled
+    /// brother's own fault kept the node from being polled: no observation, the weight stays.
+    case balancerFault(BalancerFault)
     /// A group shift gives the node's group `percent`% of its health weight (`of`: the reason before).
     case shifted(group: String, percent: Int, of: String)
 
@@ -51,6 +53,7 @@ public enum WeightReason: Hashable, Sendable, CustomStringConvertible {
         case .passive(let active?): "passive: \(active) is active"
         case .passive(nil): "passive: no node is healthy"
         case .notPolled: "not polled yet"
+        case .balancerFault(let fault): "kept: no observation (\(fault))"
         case .shifted(let group, let percent, let before): "group \(group) at \(percent)% of \(before)"
         }
     }

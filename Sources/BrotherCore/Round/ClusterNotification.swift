@@ -1,8 +1,8 @@
 import Foundation
 
 /// A state change an operator is told of: a structured log line and the cluster's notify command
-/// (node_up, node_down, panic, no_healthy_node, cluster_stopped…). The round planner decides them;
-/// the monitor logs them and hands them to the notifier.
+/// (node_up, node_down, panic, no_healthy_node, balancer_fault, kernel_write, cluster_stopped…).
+/// The round planner decides them; the monitor logs them and hands them to the notifier.
 public struct ClusterNotification: Hashable, Sendable {
     /// The event's name, as the notify command gets it in `BROTHER_EVENT`.
     public var event: String

@@ -74,6 +74,13 @@ public enum RoundPlanner {
 
     /// Folds a planned round, once applied, into the cluster's status as it is now: forces set
     /// meanwhile are the operator's and stay.
+    ///
+    /// A round whose kernel write failed as a whole (`actual` nil with an `error`) commits nothing
+    /// of its policy step: node states, the decision, drains and retirements stay as they were and
+    /// the round does not count as completed (``ClusterStatus/lastRound`` stays), so the next round
+    /// starts from what the kernel last took; a `kernel_write` alert says so. Polls that met
+    /// brother's own fault (``BalancerFault``) changed no node (``WeightPolicy``); they raise a
+    /// `balancer_fault` alert. Both are told when they start and when they end (`…_cleared`).
     /// - Parameters:
     ///   - plan: the round's plan.
     ///   - latest: the cluster's status after the kernel write (it may have changed since the plan).
@@ -91,6 +98,8 @@ public enum RoundPlanner {
         var notifications: [ClusterNotification] = []
         var counts = MonitorCounters.PerCluster()
         counts.rounds += 1
+        var balancerFaults: Set<BalancerFault> = []
+        var faultProblem: String?
         for poll in plan.polls.values {
             counts.polls += 1
             let seconds = poll.latency.inSeconds
@@ -101,7 +110,39 @@ public enum RoundPlanner {
             case .unreachable: counts.pollFailures["unreachable", default: 0] += 1
             case .garbage: counts.pollFailures["garbage", default: 0] += 1
             case .refused: counts.pollFailures["refused", default: 0] += 1
+            case .balancerFault(let fault):
+                balancerFaults.insert(fault)
+                faultProblem = faultProblem ?? poll.problem
             }
+        }
+        for fault in balancerFaults { counts.balancerFaults[fault.rawValue, default: 0] += 1 }
+        let isKernelWriteFailed = actual == nil && error != nil
+        var faults: [ClusterAlert] = []
+        if !balancerFaults.isEmpty { faults.append(.balancerFault(balancerFaults)) }
+        if isKernelWriteFailed, let error {
+            counts.balancerFaults[ClusterAlert.Kind.kernelWrite.rawValue, default: 0] += 1
+            faults.append(.kernelWrite(error))
+        }
+        for fault in faults where !before.faults.contains(where: { $0.kind == fault.kind }) {
+            let detail = fault.kind == .balancerFault ? faultProblem.map { " (\($0))" } ?? "" : ""
+            notifications.append(ClusterNotification(event: fault.kind.rawValue, message: fault.message + detail, time: now))
+            latest.events.append(ClusterEvent(time: now, kind: .alert, message: fault.message + detail))
+        }
+        for ended in before.faults where !faults.contains(where: { $0.kind == ended.kind }) {
+            let message = "\(ended.kind.rawValue) cleared: brother's own fault is over; node weights follow their agents again"
+            notifications.append(ClusterNotification(event: "\(ended.kind.rawValue)_cleared", message: message, time: now))
+            latest.events.append(ClusterEvent(time: now, kind: .alert, message: message))
+        }
+        latest.faults = faults
+        latest.lastPolls = plan.polls
+        latest.clusterForce = plan.clusterForce
+        latest.lastError = error
+        guard !isKernelWriteFailed else {
+            // The kernel holds what the last committed round wrote (or less): stepping the policy
+            // as if it held this round's weights would lose rise/fall counts and ramps, and finish
+            // drains whose deletion never happened.
+            let needsSave = DurableClusterState(latest) != DurableClusterState(before)
+            return RoundOutcome(status: latest, notifications: notifications, counts: counts, needsSave: needsSave)
         }
         let previousWeights = reportedWeights(of: before)
         let configuredNodes = Set(current.effective.realServers.map(\.destinationID))
@@ -140,12 +181,9 @@ public enum RoundPlanner {
             notifications.append(ClusterNotification(event: alert.kind.rawValue, message: alert.message, time: now))
             latest.events.append(ClusterEvent(time: now, kind: .alert, message: alert.message))
         }
-        latest.lastPolls = plan.polls
         latest.lastDecision = decision
         latest.lastRound = now
-        latest.clusterForce = plan.clusterForce
         if let actual { latest.kernelTable = actual }
-        latest.lastError = error
         // Only what a restart needs is saved: a health that wobbles every round does not rewrite the file.
         let needsSave = DurableClusterState(latest) != DurableClusterState(before)
         return RoundOutcome(status: latest, notifications: notifications, counts: counts, needsSave: needsSave)

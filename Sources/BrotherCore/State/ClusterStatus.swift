@@ -32,6 +32,9 @@ public struct ClusterStatus: Sendable {
     public var clusterForce: WeightForce?
     public var lastRound: Date?
     public var lastError: String?
+    /// brother's own faults at the last round (``ClusterAlert/Kind/balancerFault``,
+    /// ``ClusterAlert/Kind/kernelWrite``): shown while they last, told when they start and end.
+    public var faults: [ClusterAlert] = []
     public var events: ClusterEventLog
 
     public init(configuration: ClusterConfiguration, phase: ClusterPhase, states: [Destination.ID: NodeHealthState] = [:]) {

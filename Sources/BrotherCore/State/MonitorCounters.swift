@@ -5,6 +5,8 @@ public struct MonitorCounters: Hashable, Sendable {
         public var polls = 0
         /// Polls that found no health, by cause (unreachable, garbage, refused).
         public var pollFailures: [String: Int] = [:]
+        /// Rounds that met one of brother's own faults, by kind (``BalancerFault``'s names, and `kernel_write`).
+        public var balancerFaults: [String: Int] = [:]
         /// Sum and count of poll latencies, for the mean; seconds.
         public var pollLatencySum = 0.0
         /// Nodes whose weight went from >0 to 0 or from 0 to >0.
@@ -22,6 +24,7 @@ public struct MonitorCounters: Hashable, Sendable {
             rounds += other.rounds
             polls += other.polls
             pollFailures.merge(other.pollFailures, uniquingKeysWith: +)
+            balancerFaults.merge(other.balancerFaults, uniquingKeysWith: +)
             pollLatencySum += other.pollLatencySum
             transitions += other.transitions
             kernelWrites += other.kernelWrites
