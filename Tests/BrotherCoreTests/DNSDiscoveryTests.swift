@@ -222,6 +222,8 @@ import Testing
         case addresses([String])
         case code(DNSResponseCode)
         case truncated
+        /// An answer cut short: our ID, then bytes that do not parse.
+        case garbled
     }
 
     /// Through the real path (UDP answers, ``DNSDiscovery``, the monitor), on a manual clock: one
@@ -238,6 +240,10 @@ import Testing
                 ]
             case .code(let code): return [ScriptedDNSServer.reply(to: query, code: code)]
             case .truncated: return [ScriptedDNSServer.reply(to: query, truncated: true)]
+            case .garbled:
+                let whole = ScriptedDNSServer.reply(
+                    to: query, answers: [DNSResourceRecord(name: "web.test", type: .a, ttl: 5, data: .address(IPAddress("192.0.2.1")!))])
+                return [Array(whole.dropLast(3))]
             }
         }
         do {
@@ -285,13 +291,17 @@ import Testing
             await interval(.addresses(eight + ["127.0.0.1", "198.51.100.10"]))
             #expect(log("refusing address") == 2 && log("more than max_nodes") == 1, "the same refusals and cap are not logged again")
 
-            // One NXDOMAIN changes nothing; failed answers (SERVFAIL, truncated without TCP) neither count nor reset the count.
+            // One NXDOMAIN changes nothing; failed answers (SERVFAIL, REFUSED, truncated without TCP, garbled)
+            // neither count nor reset the count.
             await interval(.code(.nameError))
             #expect(await nodes() == Array(eight.prefix(6)))
             #expect(log("has no records (NXDOMAIN or empty); discovered nodes go only after 3 such answers in a row") == 1)
             await interval(.code(.serverFailure))
+            await interval(.code(.refused))
             await interval(.truncated)
-            #expect(log("failed; keeping its nodes as they are") == 2)
+            await interval(.garbled)
+            #expect(log("failed; keeping its nodes as they are") == 4)
+            #expect(await nodes() == Array(eight.prefix(6)))
             await interval(.code(.nameError))
             #expect(await nodes() == Array(eight.prefix(6)), "two agreeing answers remove nothing")
             #expect(log("6 node(s) left out of the answer stay until 3 answers in a row agree") == 2)
