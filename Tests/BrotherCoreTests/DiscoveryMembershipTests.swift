@@ -1,5 +1,6 @@
 import BrotherCore
 import BrotherDiscovery
+import Foundation
 import IPVS
 import NetworkAddress
 import Testing
@@ -149,5 +150,27 @@ struct DiscoveryMembershipTests {
         let replaced = waiting.admit(Self.nodes(2), into: Self.cluster(old))
         #expect(replaced.nodes == old && replaced.added.isEmpty)
         #expect(replaced.events.contains(.capped(listed: 2, maxNodes: 2, ignored: Self.nodes(2).map(\.destinationID))))
+    }
+
+    @Test func theClusterIsReadFromTheMonitorsStatus() throws {
+        let vip = try #require(ClusterVIP(parsing: "198.51.100.11:443/tcp"))
+        let file = Self.node("192.0.2.100")
+        let configuration = ClusterConfiguration(
+            name: "web", serviceID: .address(IPAddress("198.51.100.10")!, port: 80, protocol: .tcp), forwarding: .local, vips: [vip],
+            panicThreshold: 0.5, nodes: [file])
+        var status = ClusterStatus(configuration: configuration, phase: .running)
+        let (mine, other, joined) = (Self.node("192.0.2.1"), Self.node("192.0.2.2"), Self.node("192.0.2.3"))
+        status.dynamicNodes = [
+            mine.destinationID: DynamicNode(node: mine, source: .discovered("dns:web.test")),
+            other.destinationID: DynamicNode(node: other, source: .discovered("dns:other.test")),
+            joined.destinationID: DynamicNode(node: joined, source: .joined(expires: .distantFuture)),
+        ]
+        status.states = [file.destinationID: NodeHealthState(weight: 50), mine.destinationID: NodeHealthState(weight: 0)]
+        let cluster = DiscoveryMembership.Cluster(status, source: "dns:web.test")
+        #expect(cluster.discovered == [mine], "only this source's nodes")
+        #expect(cluster.realServers == Set([file, mine, other, joined].map(\.destinationID)))
+        #expect(cluster.weighted == [file.destinationID])
+        #expect(cluster.panicThreshold == 0.5 && cluster.allowsLoopback)
+        #expect(cluster.ownAddresses == [IPAddress("198.51.100.10")!, IPAddress("198.51.100.11")!])
     }
 }
