@@ -10,10 +10,14 @@ import ServiceLifecycle
 /// its interval and the monitor gets the list (``ClusterMonitor/setDiscoveredNodes(_:source:cluster:now:)``),
 /// so new nodes join and nodes no longer listed drain and go.
 ///
-/// A failed lookup (timeout, SERVFAIL, REFUSED, unreachable server) keeps the nodes from the last
-/// good answer: a DNS outage never empties a cluster. NXDOMAIN or an empty answer is authoritative
-/// and empties the source. The monitor's configuration is checked every `reloadCheckInterval`, so
-/// reloads add, re-time and stop lookups; a source that is no longer configured is emptied.
+/// A failed lookup (timeout, SERVFAIL, REFUSED, truncated or garbled, unreachable server) changes
+/// nothing: a DNS outage never empties a cluster. Answers go through a ``DiscoveryMembership``: a
+/// node leaves only after `remove_after` answers in a row (NXDOMAIN and an empty answer included)
+/// leave it out, at most `max_removal_share` of the source's nodes per interval and within the panic
+/// threshold, never the cluster's last node with weight; addresses that cannot be real servers are
+/// refused and the source gives at most `max_nodes` nodes. The monitor's configuration is checked
+/// every `reloadCheckInterval`, so reloads add, re-time and stop lookups; a source that is no longer
+/// configured (an operator's decision, not DNS's) is emptied.
 public struct DNSDiscovery: Service {
     let monitor: ClusterMonitor
     let logger: Logger
@@ -125,8 +129,9 @@ public struct DNSDiscovery: Service {
 
     private func loop(cluster name: String, target: Target, generation: Int, registry: Registry) async {
         var lastOutcome: String?
+        var membership = DiscoveryMembership(target.discovery)
         while !Task.isCancelled, await registry.isCurrent(name, generation) {
-            lastOutcome = await refresh(cluster: name, target: target, lastOutcome: lastOutcome) {
+            lastOutcome = await refresh(cluster: name, target: target, lastOutcome: lastOutcome, membership: &membership) {
                 await registry.isCurrent(name, generation)
             }
             do {
@@ -139,7 +144,9 @@ public struct DNSDiscovery: Service {
 
     /// One lookup and its result given to the monitor. Returns a short outcome, so that the same
     /// outcome is not logged again every interval.
-    func refresh(cluster name: String, target: Target, lastOutcome: String?, isCurrent: () async -> Bool) async -> String? {
+    func refresh(
+        cluster name: String, target: Target, lastOutcome: String?, membership: inout DiscoveryMembership, isCurrent: () async -> Bool
+    ) async -> String? {
         let discovery = target.discovery
         let nodes: [NodeConfiguration]
         var server = discovery.nameserver ?? resolvConf
@@ -166,19 +173,26 @@ public struct DNSDiscovery: Service {
                 metadata: ["cluster": "\(name)"])
             return "failed"
         }
-        guard await isCurrent() else { return lastOutcome }
-        let changed = await monitor.setDiscoveredNodes(nodes, source: discovery.sourceName, cluster: name)
-        let outcome = nodes.isEmpty ? "empty" : "ok"
-        if nodes.isEmpty, changed || lastOutcome != outcome {
+        guard await isCurrent(), let status = await monitor.status(of: name) else { return lastOutcome }
+        let outcome = membership.admit(nodes, into: DiscoveryMembership.Cluster(status, source: discovery.sourceName))
+        let what = "cluster \(name): \(discovery.name) (\(discovery.type.rawValue.uppercased())) from \(server)"
+        let summary = nodes.isEmpty ? "empty" : "ok"
+        if nodes.isEmpty, lastOutcome != summary {
             logger.notice(
-                "cluster \(name): \(discovery.name) (\(discovery.type.rawValue.uppercased())) from \(server) has no records (NXDOMAIN or empty); its discovered nodes drain",
+                "\(what) has no records (NXDOMAIN or empty); discovered nodes go only after \(discovery.removeAfter) such answers in a row",
                 metadata: ["cluster": "\(name)"])
-        } else if changed || lastOutcome == "failed" {
-            logger.info(
-                "cluster \(name): \(discovery.name) from \(server) lists \(nodes.map { "\($0.destinationID)" }.joined(separator: ", "))",
-                metadata: ["cluster": "\(name)"])
+        } else if !nodes.isEmpty, lastOutcome == "failed" {
+            logger.info("\(what) answers again", metadata: ["cluster": "\(name)"])
         }
-        return outcome
+        for event in outcome.events {
+            if event.isWarning {
+                logger.warning("\(what): \(event)", metadata: ["cluster": "\(name)"])
+            } else {
+                logger.notice("\(what): \(event)", metadata: ["cluster": "\(name)"])
+            }
+        }
+        await monitor.setDiscoveredNodes(outcome.nodes, source: discovery.sourceName, cluster: name)
+        return summary
     }
 
     static func recordType(_ type: DNSDiscoveryConfiguration.RecordType) -> DNSRecordType {

@@ -31,7 +31,7 @@ struct RunCommand: AsyncParsableCommand {
             warning naming it, the backup <state-file>.1 is tried, and otherwise brother starts by taking over the kernel's \
             table as it is (no write when the agents agree with it). The HTTP API (big_brother's routes, JSON, per-node \
             forces, /metrics) listens on --listen and --socket. Clusters with `discovery` take nodes from DNS (A, AAAA or SRV, \
-            re-resolved on an interval); a failed lookup keeps the nodes, NXDOMAIN drains them. SIGHUP or POST /reload \
+            re-resolved on an interval); a failed lookup keeps the nodes, and a node goes only after 3 answers in a row (NXDOMAIN too) leave it out, a share per interval. SIGHUP or POST /reload \
             re-reads the configuration; an invalid file changes nothing. big_brother keys that brother accepts but does not act \
             on (max_down_ticks, nagios, offset, non_egress_locations, a node's interpol: true) are logged as warnings, each with its YAML path, at start \
             and on every reload. SIGTERM and SIGINT stop brother and leave the kernel as it is. brother keeps \

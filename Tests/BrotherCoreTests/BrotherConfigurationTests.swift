@@ -389,6 +389,28 @@ import YAML
         #expect(problems.last?.line == 20_002)
     }
 
+    @Test func discoveryRemovalLimitsHaveSafeDefaultsAndBadValuesAreReportedWithTheirPlace() throws {
+        func yaml(_ extra: String) -> String {
+            "clusters:\n  - cluster_name: a\n    fwmark: 1\n    discovery:\n      dns: a.test\n\(extra)"
+        }
+        let defaults = try #require(try BrotherConfiguration(yaml: yaml(""), source: "brother.yml").clusters[0].discovery)
+        #expect(defaults.removeAfter == 3 && defaults.maxRemovalShare == 0.25 && defaults.maxNodes == 256)
+        let set = try #require(
+            try BrotherConfiguration(yaml: yaml("      remove_after: 1\n      max_removal_share: 1\n      max_nodes: 8\n"), source: "brother.yml")
+                .clusters[0].discovery)
+        #expect(set.removeAfter == 1 && set.maxRemovalShare == 1 && set.maxNodes == 8)
+        let bad = "      remove_after: 0\n      max_removal_share: 1.5\n      max_nodes: 0\n      max_node: 3\n"
+        #expect(
+            BrotherConfiguration.validate(yaml: yaml(bad)).map(\.description) == [
+                "9:7: clusters[0].discovery.max_node: unknown key",
+                "6:21: clusters[0].discovery.remove_after: must be 1...100, not 0",
+                "7:26: clusters[0].discovery.max_removal_share: must be a share of the discovered nodes above 0 and at most 1, e.g. 0.25",
+                "8:18: clusters[0].discovery.max_nodes: must be 1...65535, not 0",
+            ])
+        let error = #expect(throws: BrotherConfigurationError.self) { try BrotherConfiguration(yaml: yaml(bad), source: "brother.yml") }
+        #expect(error?.description.contains("brother.yml:6:21: clusters[0].discovery.remove_after: must be 1...100, not 0") == true)
+    }
+
     @Test func aValidConfigurationHasNoProblems() {
         #expect(BrotherConfiguration.validate(yaml: Self.bigBrotherExample).isEmpty)
     }
@@ -411,15 +433,15 @@ import YAML
             "panic_threshold", "sorry_server", "drain_timeout", "poll_timeout", "poll_jitter", "cluster_name", "fwmark", "service",
             "address_family", "vips", "non_egress_locations", "nodes", "address", "port", "path", "priority", "max_weight", "interpol",
             "real_port", "group", "shift", "from", "to", "start", "duration", "notify", "command", "min_interval", "discovery", "dns",
-            "type", "nameserver", "interval", "agent_port", "admin", "trust_loopback", "socket_group", "server_names",
-            "join_token", "drain_report_token",
+            "type", "nameserver", "interval", "agent_port", "remove_after", "max_removal_share", "max_nodes", "admin", "trust_loopback",
+            "socket_group", "server_names", "join_token", "drain_report_token",
         ]
         for key in keys { #expect(text.contains("\(key):"), "examples/brother.yml lacks \(key)") }
         let manual = try String(
             contentsOf: url.deletingLastPathComponent().appendingPathComponent("../man/brother.yml.5").standardized, encoding: .utf8)
         let subKeys = [
             "server", "check", "host", "from", "to", "start", "duration", "command", "min_interval", "dns", "type", "nameserver", "interval",
-            "agent_port", "group",
+            "agent_port", "group", "remove_after", "max_removal_share", "max_nodes",
         ]
         // `admin` is a section of the page of its own (ADMIN); its keys are listed there.
         for key in keys where key != "clusters" && key != "_big_brother" && key != "admin" && !subKeys.contains(key) {
@@ -472,7 +494,7 @@ import YAML
                 == DNSDiscoveryConfiguration(
                     name: "api.service.consul", type: .srv, nameserver: "127.0.0.1:8600", interval: .seconds(10), agentPort: 9293,
                     path: "/api/status",
-                    realPort: 80, group: "blue"))
+                    realPort: 80, group: "blue", removeAfter: 3, maxRemovalShare: 0.25, maxNodes: 256))
         #expect(api.discovery?.sourceName == "dns:api.service.consul")
     }
 }

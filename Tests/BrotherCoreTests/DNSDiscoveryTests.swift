@@ -20,12 +20,14 @@ import Testing
 
     static func node(_ address: String, _ port: UInt16) -> Destination.ID { Destination.ID(address: IPAddress(address)!, port: port) }
 
-    static func yaml(discovery: String?) -> String {
+    /// Forwarding `local` by default: the agents are on 127.0.0.x, which discovery takes as real
+    /// servers only when they are on the director itself.
+    static func yaml(discovery: String?, forwarding: String = "local") -> String {
         """
         clusters:
           - cluster_name: web
             service: "TCP 198.51.100.10:80"
-            forwarding: masq
+            forwarding: \(forwarding)
             ramp_up_time: 0
             check_interval: 0.5
             poll_timeout: 0.4
@@ -100,7 +102,7 @@ import Testing
         for agent in agents { await agent.stop() }
     }
 
-    @Test func aRecordsBecomeNodesARemovedOneDrainsAndLeavesAnOutageKeepsThemAndNXDOMAINEmptiesThem() async throws {
+    @Test func aRecordsBecomeNodesARemovedOneDrainsAndLeavesAnOutageKeepsThemAndNXDOMAINRemovesAllButTheLastWeightedNode() async throws {
         try await Dnsmasq.with { dns in
             try await Self.withAgents { agentPort in
                 try dns.writeHosts(["127.0.0.1 web.test", "127.0.0.2 web.test"])
@@ -116,7 +118,7 @@ import Testing
                     #expect(status.dynamicNodes[two]?.node.port == agentPort)
                     #expect(status.dynamicNodes[two]?.node.path == "/ok/status")
 
-                    // .1 leaves DNS with 2 connections: weight 0 until they end, then it is deleted; .3 joins.
+                    // .1 leaves DNS with 2 connections (after three answers agree): weight 0 until they end, then it is deleted; .3 joins.
                     // The monitor reads connection counts in its rounds: one now has seen them.
                     await run.fake.setActiveConnections(2, of: one, in: Self.service)
                     await run.monitor.runRound(cluster: "web")
@@ -141,14 +143,17 @@ import Testing
                     #expect(!warnings.isEmpty, "the outage is logged")
                     #expect(warnings.first?.contains("cluster web") == true && warnings.first?.contains("127.0.0.1:\(dns.port)") == true)
 
-                    // Back, with the name gone (NXDOMAIN): authoritative, the nodes drain and go.
+                    // Back, with the name gone (NXDOMAIN): after three such answers in a row one node
+                    // goes (a quarter of two rounds to one); the other is the cluster's last node with
+                    // weight, which stays.
                     try dns.writeHosts([])
                     try await dns.start()
-                    try await run.waitForWeights([:], "NXDOMAIN empties the source")
-                    // Logged once the source is emptied, which the weights may show first.
-                    await eventually("the empty answer is logged") {
+                    try await run.waitForWeights([three: 87], "NXDOMAIN removes all but the last node with weight")
+                    await eventually("the empty answer and the held removal are logged") {
                         run.log().contains { $0.contains("web.test (A)") && $0.contains("has no records") }
+                            && run.log().contains { $0.contains("1 removal(s) wait") && $0.contains("last node with weight") }
                     }
+                    #expect(await run.monitor.status(of: "web")?.dynamicNodes.keys.sorted() == [three])
                 }
             }
         }
@@ -208,6 +213,112 @@ import Testing
             clock.advance(to: .init(offset: .seconds(20)))
             await clock.sleepers(atLeast: 1)
             #expect(server.queries.count == 2, "no lookup for a source no longer configured")
+            group.cancelAll()
+        }
+    }
+
+    /// What the scripted server answers next.
+    enum Answer: Sendable {
+        case addresses([String])
+        case code(DNSResponseCode)
+        case truncated
+        /// An answer cut short: our ID, then bytes that do not parse.
+        case garbled
+    }
+
+    /// Through the real path (UDP answers, ``DNSDiscovery``, the monitor), on a manual clock: one
+    /// NXDOMAIN changes nothing, failed answers neither count nor reset, three agreeing answers
+    /// remove within the share, bogus addresses are refused and the node cap holds.
+    @Test func nodesGoOnlyAfterThreeAgreeingAnswersAQuarterPerIntervalAndBogusAddressesAndTheCapAreRefused() async throws {
+        let next = NIOLockedValueBox(Answer.addresses([]))
+        let server = try await ScriptedDNSServer { query, _ in
+            switch next.withLockedValue({ $0 }) {
+            case .addresses(let list):
+                return [
+                    ScriptedDNSServer.reply(
+                        to: query, answers: list.map { DNSResourceRecord(name: "web.test", type: .a, ttl: 5, data: .address(IPAddress($0)!)) })
+                ]
+            case .code(let code): return [ScriptedDNSServer.reply(to: query, code: code)]
+            case .truncated: return [ScriptedDNSServer.reply(to: query, truncated: true)]
+            case .garbled:
+                let whole = ScriptedDNSServer.reply(
+                    to: query, answers: [DNSResourceRecord(name: "web.test", type: .a, ttl: 5, data: .address(IPAddress("192.0.2.1")!))])
+                return [Array(whole.dropLast(3))]
+            }
+        }
+        do {
+            try await Self.agreeingAnswers(from: server, next: next)
+        } catch {
+            await server.stop()
+            throw error
+        }
+        await server.stop()
+    }
+
+    private static func agreeingAnswers(from server: ScriptedDNSServer, next: NIOLockedValueBox<Answer>) async throws {
+        let eight = (1...8).map { "192.0.2.\($0)" }
+        next.withLockedValue { $0 = .addresses(eight + ["127.0.0.1", "198.51.100.10"]) }
+        let clock = ManualClock()
+        let lines = NIOLockedValueBox<[String]>([])
+        let logger = Logger(label: "brother") { _ in RecordingLogHandler(lines: lines) }
+        let discovery = "{dns: web.test, type: a, nameserver: \"127.0.0.1:\(server.port)\", interval: 10, agent_port: 9, real_port: 80, max_nodes: 6}"
+        // Stopped (in-kernel mode): no rounds, so discovery's effect on the nodes is all there is to see.
+        let monitor = try ClusterMonitor(
+            configuration: try BrotherConfiguration(yaml: yaml(discovery: discovery, forwarding: "masq"), source: "test.yml"), ipvs: FakeIPVS(),
+            fetcher: HTTPAgentFetcher(), store: nil, logger: logger, startMode: .inKernel, clock: clock)
+        let service = DNSDiscovery(
+            monitor: monitor, logger: logger, timeout: .seconds(5), attempts: 1, reloadCheckInterval: .seconds(1000), clock: clock)
+        func nodes() async -> [String] { (await monitor.status(of: "web")?.dynamicNodes.keys.sorted() ?? []).map { "\($0.address)" } }
+        func log(_ text: String) -> Int { lines.withLockedValue { $0.filter { $0.contains(text) }.count } }
+        /// One more interval with `answer`: the loop wakes, looks up and sleeps again.
+        func interval(_ answer: Answer) async {
+            next.withLockedValue { $0 = answer }
+            let queries = server.queries.count
+            clock.advance(by: .seconds(10))
+            await clock.sleepers(atLeast: 2)
+            #expect(server.queries.count > queries, "a lookup at the interval")
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await service.run() }
+            await clock.sleepers(atLeast: 2)
+
+            // Loopback (with masq) and the VIP are refused, each logged once with the name; the cap keeps 6 of 8 in sorted order.
+            #expect(await nodes() == Array(eight.prefix(6)))
+            let source = "warning: cluster web: web.test (A) from 127.0.0.1:\(server.port)"
+            #expect(log("\(source): refusing address 127.0.0.1: loopback") == 1)
+            #expect(log("refusing address 198.51.100.10: the cluster's own VIP") == 1)
+            #expect(log("\(source): lists 8 usable nodes, more than max_nodes 6; ignoring 2") == 1)
+            await interval(.addresses(eight + ["127.0.0.1", "198.51.100.10"]))
+            #expect(log("refusing address") == 2 && log("more than max_nodes") == 1, "the same refusals and cap are not logged again")
+
+            // One NXDOMAIN changes nothing; failed answers (SERVFAIL, REFUSED, truncated without TCP, garbled)
+            // neither count nor reset the count.
+            await interval(.code(.nameError))
+            #expect(await nodes() == Array(eight.prefix(6)))
+            #expect(log("has no records (NXDOMAIN or empty); discovered nodes go only after 3 such answers in a row") == 1)
+            await interval(.code(.serverFailure))
+            await interval(.code(.refused))
+            await interval(.truncated)
+            await interval(.garbled)
+            #expect(log("failed; keeping its nodes as they are") == 4)
+            #expect(await nodes() == Array(eight.prefix(6)))
+            await interval(.code(.nameError))
+            #expect(await nodes() == Array(eight.prefix(6)), "two agreeing answers remove nothing")
+            #expect(log("6 node(s) left out of the answer stay until 3 answers in a row agree") == 2)
+
+            // The third: a quarter of 6 rounds to 1 node; 5 wait, and the log says why.
+            await interval(.code(.nameError))
+            #expect(await nodes() == Array(eight[1..<6]))
+            #expect(log("1 node(s) left out of 3 answers in a row drain and go: 192.0.2.1:80") == 1)
+            #expect(log("5 removal(s) wait for the next interval: 5 over max_removal_share 0.25") == 1)
+            #expect(log("(at most 1 of the source's 6 nodes per interval)") == 1)
+            await interval(.code(.nameError))
+            #expect(await nodes() == Array(eight[2..<6]))
+
+            // The name back with all 8: the 4 still there stay, 2 new fill the cap, 2 are ignored.
+            await interval(.addresses(eight))
+            #expect(await nodes() == Array(eight.prefix(6)))
+            #expect(log("ignoring 2") == 2)
             group.cancelAll()
         }
     }

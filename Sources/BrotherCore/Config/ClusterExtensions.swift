@@ -50,10 +50,17 @@ public struct DNSDiscoveryConfiguration: Hashable, Sendable, Codable {
     /// The IPVS port of discovered nodes for A/AAAA (default: the service's port, 0 for fwmark).
     public var realPort: UInt16
     public var group: String?
+    /// How many answers in a row must leave a node out before it is removed: one empty answer from
+    /// a restarting DNS server (Consul, a resolver mid-reload) must not empty a cluster.
+    public var removeAfter: Int
+    /// The most of the source's discovered nodes removed per interval (at least one); the rest wait.
+    public var maxRemovalShare: Double
+    /// The most nodes the source may give the cluster; further addresses are ignored, in sorted order.
+    public var maxNodes: Int
 
     public init(
         name: String, type: RecordType = .a, nameserver: String? = nil, interval: Duration = .seconds(10), agentPort: UInt16 = 9292,
-        path: String, realPort: UInt16, group: String? = nil
+        path: String, realPort: UInt16, group: String? = nil, removeAfter: Int = 3, maxRemovalShare: Double = 0.25, maxNodes: Int = 256
     ) {
         self.name = name
         self.type = type
@@ -63,6 +70,9 @@ public struct DNSDiscoveryConfiguration: Hashable, Sendable, Codable {
         self.path = path
         self.realPort = realPort
         self.group = group
+        self.removeAfter = removeAfter
+        self.maxRemovalShare = maxRemovalShare
+        self.maxNodes = maxNodes
     }
 
     /// The source name dynamic nodes carry, e.g. `dns:web.service.consul`.

@@ -20,7 +20,9 @@ enum ClusterKeys {
     ]
     static let node: Set<String> = ["address", "port", "path", "priority", "max_weight", "interpol", "real_port", "group"]
     static let shift: Set<String> = ["from", "to", "start", "duration"]
-    static let discovery: Set<String> = ["dns", "type", "nameserver", "interval", "agent_port", "path", "real_port", "group"]
+    static let discovery: Set<String> = [
+        "dns", "type", "nameserver", "interval", "agent_port", "path", "real_port", "group", "remove_after", "max_removal_share", "max_nodes",
+    ]
     static let notify: Set<String> = ["command", "min_interval"]
     static let nagios: Set<String> = ["server", "check", "host"]
     /// big_brother's keys that brother accepts (a big_brother file loads unchanged) but does not act
@@ -331,7 +333,7 @@ enum ClusterParser {
         guard let value,
             let fields = reader.entries(
                 of: value.node, at: value.path, known: ClusterKeys.discovery,
-                hint: "dns, type, nameserver, interval, agent_port, path, real_port, group")
+                hint: "dns, type, nameserver, interval, agent_port, path, real_port, group, remove_after, max_removal_share, max_nodes")
         else { return nil }
         let map = Dictionary(fields, uniquingKeysWith: { first, _ in first })
         let before = reader.problems.count
@@ -361,10 +363,20 @@ enum ClusterParser {
         if let node = map["path"], !path.hasPrefix("/") { reader.report(node.path, "must start with /") }
         let realPort = reader.integer(map["real_port"], in: 0...65535).map { UInt16($0) } ?? defaultRealPort
         let group = reader.string(map["group"])
+        let removeAfter = reader.integer(map["remove_after"], in: 1...100) ?? 3
+        var maxRemovalShare = 0.25
+        if let node = map["max_removal_share"] {
+            if let share = node.node.scalar?.double, share > 0, share <= 1 {
+                maxRemovalShare = share
+            } else {
+                reader.report(node.path, "must be a share of the discovered nodes above 0 and at most 1, e.g. 0.25")
+            }
+        }
+        let maxNodes = reader.integer(map["max_nodes"], in: 1...65535) ?? 256
         guard reader.problems.count == before, let name else { return nil }
         return DNSDiscoveryConfiguration(
             name: name, type: type, nameserver: nameserver, interval: interval, agentPort: UInt16(agentPort), path: path, realPort: realPort,
-            group: group)
+            group: group, removeAfter: removeAfter, maxRemovalShare: maxRemovalShare, maxNodes: maxNodes)
     }
 
     private static func parseNotify(_ value: LocatedNode?, reader: inout ConfigReader) -> NotifyConfiguration? {
