@@ -93,7 +93,7 @@ public struct BrotherRoutes: Sendable {
     }
 
     func clusterStatus(_ request: Request, _ context: PeerRequestContext, synchronize: Bool) async -> Response {
-        guard let name = context.parameters.get("name"), var status = await monitor.status(of: name) else { return notFound(request, context) }
+        guard let name = context.clusterName, var status = await monitor.status(of: name) else { return notFound(request, context) }
         // The side effect of big_brother's GET is a change: only for callers allowed to make changes,
         // and never for a page of another site (a GET stays simple: big_brother's clients send it so).
         if synchronize, status.phase == .stopped, await authorizationFailure(request, context, simple: .allowed) == nil {
@@ -105,14 +105,14 @@ public struct BrotherRoutes: Sendable {
     }
 
     func statusDetail(_ request: Request, _ context: PeerRequestContext) async -> Response {
-        guard let name = context.parameters.get("name"), let status = await monitor.status(of: name) else { return notFound(request, context) }
+        guard let name = context.clusterName, let status = await monitor.status(of: name) else { return notFound(request, context) }
         let nodes = status.effective.realServers.map { (address: "\($0.address)", weight: status.weight(of: $0.destinationID)) }
         return bigBrother(.ok, BigBrotherText.statusDetail(cluster: name, running: status.phase.isRunning, nodes: nodes))
     }
 
     func start(_ request: Request, _ context: PeerRequestContext) async -> Response {
         if let denied = await authorizationFailure(request, context) { return denied }
-        guard let name = context.parameters.get("name"), await monitor.status(of: name) != nil else { return notFound(request, context) }
+        guard let name = context.clusterName, await monitor.status(of: name) != nil else { return notFound(request, context) }
         do {
             try await monitor.synchronize(cluster: name)
             if await monitor.status(of: name)?.phase.isRunning == true { return notModified() }
@@ -125,7 +125,7 @@ public struct BrotherRoutes: Sendable {
 
     func stop(_ request: Request, _ context: PeerRequestContext) async -> Response {
         if let denied = await authorizationFailure(request, context) { return denied }
-        guard let name = context.parameters.get("name"), await monitor.status(of: name) != nil else { return notFound(request, context) }
+        guard let name = context.clusterName, await monitor.status(of: name) != nil else { return notFound(request, context) }
         do {
             guard try await monitor.stop(cluster: name) else { return notModified() }
         } catch {
@@ -137,8 +137,8 @@ public struct BrotherRoutes: Sendable {
     // MARK: brother's additions
 
     func nodeDetail(_ request: Request, _ context: PeerRequestContext) async -> Response {
-        guard let name = context.parameters.get("name"), await monitor.status(of: name) != nil else { return notFound(request, context) }
-        let text = context.parameters.get("node") ?? ""
+        guard let name = context.clusterName, await monitor.status(of: name) != nil else { return notFound(request, context) }
+        let text = context.pathParameter("node") ?? ""
         do {
             let id = try await monitor.node(text, of: name)
             return nodeResponse(request, await monitor.status(of: name), id)
@@ -149,7 +149,7 @@ public struct BrotherRoutes: Sendable {
 
     func force(_ request: Request, _ context: PeerRequestContext, _ force: WeightForce?) async -> Response {
         if let denied = await authorizationFailure(request, context) { return denied }
-        guard let name = context.parameters.get("name"), await monitor.status(of: name) != nil else { return notFound(request, context) }
+        guard let name = context.clusterName, await monitor.status(of: name) != nil else { return notFound(request, context) }
         let fields: FormFields
         do {
             fields = try await request.formFields()
@@ -161,7 +161,7 @@ public struct BrotherRoutes: Sendable {
             return failure(request, .badRequest, "reason must be one line of at most 1000 characters")
         }
         do {
-            let id = try await monitor.node(context.parameters.get("node") ?? "", of: name)
+            let id = try await monitor.node(context.pathParameter("node") ?? "", of: name)
             _ = try await monitor.setForce(force, node: "\(id)", cluster: name, reason: reason)
             return nodeResponse(request, await monitor.status(of: name), id)
         } catch {
@@ -172,11 +172,11 @@ public struct BrotherRoutes: Sendable {
     /// Dynamic membership: `PUT /cluster/<n>/members/<address:port>` with the fields of
     /// ``MemberRegistration`` (the contract litmus's registrar sends).
     func join(_ request: Request, _ context: PeerRequestContext) async -> Response {
-        let name = context.parameters.get("name") ?? ""
+        let name = context.clusterName ?? ""
         let status = await monitor.status(of: name)
         if let denied = await membershipFailure(request, context, cluster: name, joinToken: status?.configuration.joinToken) { return denied }
         guard status != nil else { return notFound(request, context) }
-        let text = context.parameters.get("node") ?? ""
+        let text = context.pathParameter("node") ?? ""
         guard let id = Destination.ID(parsing: text), id.port > 0 else {
             return failure(request, .badRequest, "member \"\(text)\" is not ADDRESS:PORT (the real server as IPVS sees it, e.g. 192.0.2.2:8080)")
         }
@@ -200,12 +200,12 @@ public struct BrotherRoutes: Sendable {
     }
 
     func leave(_ request: Request, _ context: PeerRequestContext) async -> Response {
-        let name = context.parameters.get("name") ?? ""
+        let name = context.clusterName ?? ""
         let status = await monitor.status(of: name)
         if let denied = await membershipFailure(request, context, cluster: name, joinToken: status?.configuration.joinToken) { return denied }
         guard status != nil else { return notFound(request, context) }
         do {
-            try await monitor.leave(cluster: name, node: context.parameters.get("node") ?? "")
+            try await monitor.leave(cluster: name, node: context.pathParameter("node") ?? "")
         } catch {
             return failure(request, .notFound, error.description)
         }
@@ -273,7 +273,7 @@ public struct BrotherRoutes: Sendable {
     func notModified() -> Response { Response(status: .notModified) }
 
     func notFound(_ request: Request, _ context: PeerRequestContext) -> Response {
-        let name = context.parameters.get("name") ?? ""
+        let name = context.clusterName ?? ""
         if request.wantsJSON { return json(.notFound, ["error": BigBrotherText.notFound(name)]) }
         return bigBrother(.notFound, BigBrotherText.notFound(name))
     }
@@ -326,4 +326,13 @@ public struct BrotherRoutes: Sendable {
         let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
         return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
+}
+
+extension PeerRequestContext {
+    /// The `:name` path component, percent-decoded: clients encode a name with characters outside
+    /// [A-Za-z0-9._~-] (ocf/brother-cluster does, and so does every URL library), and Hummingbird's
+    /// parameters are the raw path. An encoding that does not decode (a stray `%`) names no cluster.
+    var clusterName: String? { pathParameter("name") }
+
+    func pathParameter(_ key: String) -> String? { parameters.get(key)?.removingPercentEncoding }
 }
