@@ -24,6 +24,7 @@ import NIOCore
 /// | PUT / DELETE `/cluster/<n>/members/<address:port>` | a node joins with `ttl`, `agent_port`, `path` (refresh = PUT again) / leaves; the cluster's join token suffices |
 /// | POST `/reload` | re-read the configuration; 422 and nothing changed when invalid |
 /// | GET `/metrics` | Prometheus |
+/// | GET `/health` | 200 while every managed cluster's rounds are fresh, 503 naming the stale ones (``RoundLiveness``) |
 /// | GET `/dashboard`, `/events` | the live dashboard and its server-sent events (a JSON snapshot on every change; ``DashboardEvents``) |
 public struct BrotherRoutes: Sendable {
     let monitor: ClusterMonitor
@@ -31,13 +32,20 @@ public struct BrotherRoutes: Sendable {
     let access: AdminAccess
     let reloader: ConfigurationReloader?
     let events: DashboardEvents
+    let now: @Sendable () -> Date
+    /// When this router was made: the age of a cluster that has had no round yet.
+    let since: Date
 
-    /// - Parameter events: the event streams, shared by every listener of one brother (their
-    ///   subscriber limit and their encoded snapshot); by default this router's own.
+    /// - Parameters:
+    ///   - events: the event streams, shared by every listener of one brother (their subscriber
+    ///     limit and their encoded snapshot); by default this router's own.
+    ///   - now: the wall clock the ages of rounds are measured with (tests move it).
     public init(
         monitor: ClusterMonitor, transport: ServerTransport, access: AdminAccess = AdminAccess(), reloader: ConfigurationReloader? = nil,
-        events: DashboardEvents? = nil
+        events: DashboardEvents? = nil, now: @escaping @Sendable () -> Date = { Date() }
     ) {
+        self.now = now
+        self.since = now()
         self.monitor = monitor
         self.transport = transport
         self.access = access
@@ -58,6 +66,7 @@ public struct BrotherRoutes: Sendable {
         router.middlewares.add(PlainErrorMiddleware(style: .bigBrother))
         router.get("/") { request, _ in await self.index(request) }
         router.get("/metrics") { _, _ in await self.metrics() }
+        router.get("/health") { request, _ in await self.health(request) }
         router.get("/dashboard") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: DashboardPage.html)))
@@ -85,7 +94,9 @@ public struct BrotherRoutes: Sendable {
     func index(_ request: Request) async -> Response {
         let statuses = await monitor.statuses()
         if request.wantsJSON {
-            return json(.ok, IndexView(version: BrotherVersion.current, clusters: statuses.map { ClusterView($0) }, lastReload: await reloadView()))
+            return json(
+                .ok,
+                IndexView(version: BrotherVersion.current, clusters: statuses.map { ClusterView($0, now: now()) }, lastReload: await reloadView()))
         }
         let running = statuses.filter(\.phase.isRunning).map { (label: ClusterView.label($0.configuration), combinedWeight: $0.combinedWeight) }
         let stopped = statuses.filter { !$0.phase.isRunning }.map { ClusterView.label($0.configuration) }
@@ -100,7 +111,7 @@ public struct BrotherRoutes: Sendable {
             try? await monitor.synchronize(cluster: name)
             status = await monitor.status(of: name) ?? status
         }
-        if request.wantsJSON { return json(.ok, ClusterView(status)) }
+        if request.wantsJSON { return json(.ok, ClusterView(status, now: now())) }
         return bigBrother(.ok, BigBrotherText.clusterStatus(running: status.phase.isRunning, combinedWeight: status.combinedWeight))
     }
 
@@ -225,8 +236,42 @@ public struct BrotherRoutes: Sendable {
         }
     }
 
+    /// Liveness for Pacemaker's monitor, systemd's watchdog and load balancers in front: whether
+    /// every cluster brother manages has completed a round recently (``RoundLiveness``).
+    func health(_ request: Request) async -> Response {
+        let statuses = await monitor.statuses()
+        let stale = RoundLiveness.stale(statuses, now: now(), since: since)
+        let managed = statuses.filter { $0.phase != .stopped }.count
+        let status: HTTPResponse.Status = stale.isEmpty ? .ok : .serviceUnavailable
+        if request.wantsJSON {
+            return json(status, HealthView(healthy: stale.isEmpty, managedClusters: managed, stale: stale.map(HealthView.StaleView.init)))
+        }
+        if stale.isEmpty { return plain(.ok, "OK: rounds are fresh in all \(managed) managed clusters\n") }
+        return plain(status, "STALE: \(stale.count) of \(managed) managed clusters have no recent round\n" + stale.map { "\($0)\n" }.joined())
+    }
+
+    struct HealthView: Codable {
+        struct StaleView: Codable {
+            var cluster: String
+            var ageSeconds: Double
+            var limitSeconds: Double
+            var hasRun: Bool
+
+            init(_ stale: RoundLiveness.Stale) {
+                cluster = stale.cluster
+                ageSeconds = stale.age
+                limitSeconds = stale.limit
+                hasRun = stale.hasRun
+            }
+        }
+
+        var healthy: Bool
+        var managedClusters: Int
+        var stale: [StaleView]
+    }
+
     func metrics() async -> Response {
-        let text = PrometheusText.render(statuses: await monitor.statuses(), counters: await monitor.counters)
+        let text = PrometheusText.render(statuses: await monitor.statuses(), counters: await monitor.counters, now: now())
         return Response(
             status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: text)))
     }

@@ -53,6 +53,10 @@ public struct ClusterView: Codable, Hashable, Sendable {
     public var panicking: Bool
     public var sorryServerActive: Bool
     public var lastRound: Date?
+    /// Seconds since the last completed round, when the view was made; nil before the first.
+    public var lastRoundAgeSeconds: Double?
+    /// How old the last round may grow before `GET /health` fails (``RoundLiveness``).
+    public var roundAgeLimitSeconds: Double
     public var lastError: String?
     public var nodes: [NodeView]
     public var events: [ClusterEvent]
@@ -72,6 +76,8 @@ public struct ClusterView: Codable, Hashable, Sendable {
         panicking = status.lastDecision?.isPanicking ?? false
         sorryServerActive = status.lastDecision?.isSorryServerActive ?? false
         lastRound = status.lastRound
+        lastRoundAgeSeconds = RoundLiveness.age(of: status, now: now).map { ($0 * 10).rounded() / 10 }
+        roundAgeLimitSeconds = RoundLiveness.limit(for: cluster).inSeconds
         lastError = status.lastError
         events = status.events.events
         let kernel = status.kernel
