@@ -94,8 +94,9 @@ public struct SystemdNotifier: Service {
             try? await clock.sleep(for: Self.readinessCheck)
         }
         guard !Task.isCancelled else { return }
-        send("READY=1\nSTATUS=serving; every managed cluster has completed a round", settings)
-        logger.info("told systemd brother is ready\(settings.watchdogInterval.map { "; its watchdog is fed every \($0 / 3)" } ?? "")")
+        if send("READY=1\nSTATUS=serving; every managed cluster has completed a round", settings) {
+            logger.info("told systemd brother is ready\(settings.watchdogInterval.map { "; its watchdog is fed every \($0 / 3)" } ?? "")")
+        }
         guard let interval = settings.watchdogInterval else {
             while !Task.isCancelled { try? await clock.sleep(for: .seconds(3600)) }
             return
@@ -116,13 +117,15 @@ public struct SystemdNotifier: Service {
         }
     }
 
-    private func send(_ message: String, _ settings: Settings) {
+    /// - Returns: whether the message went.
+    @discardableResult
+    private func send(_ message: String, _ settings: Settings) -> Bool {
         do {
-            if try !UnixDatagram.send(message, to: settings.socket) {
-                logger.warning("systemd's notification socket \(settings.socket) is full: \(message.prefix(while: { $0 != "\n" })) not sent")
-            }
+            if try UnixDatagram.send(message, to: settings.socket) { return true }
+            logger.warning("systemd's notification socket \(settings.socket) is full: \(message.prefix(while: { $0 != "\n" })) not sent")
         } catch {
             logger.warning("cannot notify systemd at NOTIFY_SOCKET=\(settings.socket): \(error)")
         }
+        return false
     }
 }
