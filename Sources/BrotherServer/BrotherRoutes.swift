@@ -24,6 +24,7 @@ import NIOCore
 /// | PUT / DELETE `/cluster/<n>/members/<address:port>` | a node joins with `ttl`, `agent_port`, `path` (refresh = PUT again) / leaves; the cluster's join token suffices |
 /// | POST `/reload` | re-read the configuration; 422 and nothing changed when invalid |
 /// | GET `/metrics` | Prometheus |
+/// | GET `/health` | 200 while every managed cluster's rounds are fresh, 503 naming the stale ones (``RoundLiveness``) |
 /// | GET `/dashboard`, `/events` | the live dashboard and its server-sent events (a JSON snapshot on every change; ``DashboardEvents``) |
 public struct BrotherRoutes: Sendable {
     let monitor: ClusterMonitor
@@ -31,13 +32,20 @@ public struct BrotherRoutes: Sendable {
     let access: AdminAccess
     let reloader: ConfigurationReloader?
     let events: DashboardEvents
+    let now: @Sendable () -> Date
+    /// When this router was made: the age of a cluster that has had no round yet.
+    let since: Date
 
-    /// - Parameter events: the event streams, shared by every listener of one brother (their
-    ///   subscriber limit and their encoded snapshot); by default this router's own.
+    /// - Parameters:
+    ///   - events: the event streams, shared by every listener of one brother (their subscriber
+    ///     limit and their encoded snapshot); by default this router's own.
+    ///   - now: the wall clock the ages of rounds are measured with (tests move it).
     public init(
         monitor: ClusterMonitor, transport: ServerTransport, access: AdminAccess = AdminAccess(), reloader: ConfigurationReloader? = nil,
-        events: DashboardEvents? = nil
+        events: DashboardEvents? = nil, now: @escaping @Sendable () -> Date = { Date() }
     ) {
+        self.now = now
+        self.since = now()
         self.monitor = monitor
         self.transport = transport
         self.access = access
@@ -58,6 +66,7 @@ public struct BrotherRoutes: Sendable {
         router.middlewares.add(PlainErrorMiddleware(style: .bigBrother))
         router.get("/") { request, _ in await self.index(request) }
         router.get("/metrics") { _, _ in await self.metrics() }
+        router.get("/health") { request, _ in await self.health(request) }
         router.get("/dashboard") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: DashboardPage.html)))
@@ -85,7 +94,9 @@ public struct BrotherRoutes: Sendable {
     func index(_ request: Request) async -> Response {
         let statuses = await monitor.statuses()
         if request.wantsJSON {
-            return json(.ok, IndexView(version: BrotherVersion.current, clusters: statuses.map { ClusterView($0) }, lastReload: await reloadView()))
+            return json(
+                .ok,
+                IndexView(version: BrotherVersion.current, clusters: statuses.map { ClusterView($0, now: now()) }, lastReload: await reloadView()))
         }
         let running = statuses.filter(\.phase.isRunning).map { (label: ClusterView.label($0.configuration), combinedWeight: $0.combinedWeight) }
         let stopped = statuses.filter { !$0.phase.isRunning }.map { ClusterView.label($0.configuration) }
@@ -93,26 +104,26 @@ public struct BrotherRoutes: Sendable {
     }
 
     func clusterStatus(_ request: Request, _ context: PeerRequestContext, synchronize: Bool) async -> Response {
-        guard let name = context.parameters.get("name"), var status = await monitor.status(of: name) else { return notFound(request, context) }
+        guard let name = context.clusterName, var status = await monitor.status(of: name) else { return notFound(request, context) }
         // The side effect of big_brother's GET is a change: only for callers allowed to make changes,
         // and never for a page of another site (a GET stays simple: big_brother's clients send it so).
         if synchronize, status.phase == .stopped, await authorizationFailure(request, context, simple: .allowed) == nil {
             try? await monitor.synchronize(cluster: name)
             status = await monitor.status(of: name) ?? status
         }
-        if request.wantsJSON { return json(.ok, ClusterView(status)) }
+        if request.wantsJSON { return json(.ok, ClusterView(status, now: now())) }
         return bigBrother(.ok, BigBrotherText.clusterStatus(running: status.phase.isRunning, combinedWeight: status.combinedWeight))
     }
 
     func statusDetail(_ request: Request, _ context: PeerRequestContext) async -> Response {
-        guard let name = context.parameters.get("name"), let status = await monitor.status(of: name) else { return notFound(request, context) }
+        guard let name = context.clusterName, let status = await monitor.status(of: name) else { return notFound(request, context) }
         let nodes = status.effective.realServers.map { (address: "\($0.address)", weight: status.weight(of: $0.destinationID)) }
         return bigBrother(.ok, BigBrotherText.statusDetail(cluster: name, running: status.phase.isRunning, nodes: nodes))
     }
 
     func start(_ request: Request, _ context: PeerRequestContext) async -> Response {
         if let denied = await authorizationFailure(request, context) { return denied }
-        guard let name = context.parameters.get("name"), await monitor.status(of: name) != nil else { return notFound(request, context) }
+        guard let name = context.clusterName, await monitor.status(of: name) != nil else { return notFound(request, context) }
         do {
             try await monitor.synchronize(cluster: name)
             if await monitor.status(of: name)?.phase.isRunning == true { return notModified() }
@@ -125,7 +136,7 @@ public struct BrotherRoutes: Sendable {
 
     func stop(_ request: Request, _ context: PeerRequestContext) async -> Response {
         if let denied = await authorizationFailure(request, context) { return denied }
-        guard let name = context.parameters.get("name"), await monitor.status(of: name) != nil else { return notFound(request, context) }
+        guard let name = context.clusterName, await monitor.status(of: name) != nil else { return notFound(request, context) }
         do {
             guard try await monitor.stop(cluster: name) else { return notModified() }
         } catch {
@@ -137,8 +148,8 @@ public struct BrotherRoutes: Sendable {
     // MARK: brother's additions
 
     func nodeDetail(_ request: Request, _ context: PeerRequestContext) async -> Response {
-        guard let name = context.parameters.get("name"), await monitor.status(of: name) != nil else { return notFound(request, context) }
-        let text = context.parameters.get("node") ?? ""
+        guard let name = context.clusterName, await monitor.status(of: name) != nil else { return notFound(request, context) }
+        let text = context.pathParameter("node") ?? ""
         do {
             let id = try await monitor.node(text, of: name)
             return nodeResponse(request, await monitor.status(of: name), id)
@@ -149,7 +160,7 @@ public struct BrotherRoutes: Sendable {
 
     func force(_ request: Request, _ context: PeerRequestContext, _ force: WeightForce?) async -> Response {
         if let denied = await authorizationFailure(request, context) { return denied }
-        guard let name = context.parameters.get("name"), await monitor.status(of: name) != nil else { return notFound(request, context) }
+        guard let name = context.clusterName, await monitor.status(of: name) != nil else { return notFound(request, context) }
         let fields: FormFields
         do {
             fields = try await request.formFields()
@@ -161,7 +172,7 @@ public struct BrotherRoutes: Sendable {
             return failure(request, .badRequest, "reason must be one line of at most 1000 characters")
         }
         do {
-            let id = try await monitor.node(context.parameters.get("node") ?? "", of: name)
+            let id = try await monitor.node(context.pathParameter("node") ?? "", of: name)
             _ = try await monitor.setForce(force, node: "\(id)", cluster: name, reason: reason)
             return nodeResponse(request, await monitor.status(of: name), id)
         } catch {
@@ -172,11 +183,11 @@ public struct BrotherRoutes: Sendable {
     /// Dynamic membership: `PUT /cluster/<n>/members/<address:port>` with the fields of
     /// ``MemberRegistration`` (the contract litmus's registrar sends).
     func join(_ request: Request, _ context: PeerRequestContext) async -> Response {
-        let name = context.parameters.get("name") ?? ""
+        let name = context.clusterName ?? ""
         let status = await monitor.status(of: name)
         if let denied = await membershipFailure(request, context, cluster: name, joinToken: status?.configuration.joinToken) { return denied }
         guard status != nil else { return notFound(request, context) }
-        let text = context.parameters.get("node") ?? ""
+        let text = context.pathParameter("node") ?? ""
         guard let id = Destination.ID(parsing: text), id.port > 0 else {
             return failure(request, .badRequest, "member \"\(text)\" is not ADDRESS:PORT (the real server as IPVS sees it, e.g. 192.0.2.2:8080)")
         }
@@ -200,12 +211,12 @@ public struct BrotherRoutes: Sendable {
     }
 
     func leave(_ request: Request, _ context: PeerRequestContext) async -> Response {
-        let name = context.parameters.get("name") ?? ""
+        let name = context.clusterName ?? ""
         let status = await monitor.status(of: name)
         if let denied = await membershipFailure(request, context, cluster: name, joinToken: status?.configuration.joinToken) { return denied }
         guard status != nil else { return notFound(request, context) }
         do {
-            try await monitor.leave(cluster: name, node: context.parameters.get("node") ?? "")
+            try await monitor.leave(cluster: name, node: context.pathParameter("node") ?? "")
         } catch {
             return failure(request, .notFound, error.description)
         }
@@ -225,8 +236,42 @@ public struct BrotherRoutes: Sendable {
         }
     }
 
+    /// Liveness for Pacemaker's monitor, systemd's watchdog and load balancers in front: whether
+    /// every cluster brother manages has completed a round recently (``RoundLiveness``).
+    func health(_ request: Request) async -> Response {
+        let statuses = await monitor.statuses()
+        let stale = RoundLiveness.stale(statuses, now: now(), since: since)
+        let managed = statuses.filter { $0.phase != .stopped }.count
+        let status: HTTPResponse.Status = stale.isEmpty ? .ok : .serviceUnavailable
+        if request.wantsJSON {
+            return json(status, HealthView(healthy: stale.isEmpty, managedClusters: managed, stale: stale.map(HealthView.StaleView.init)))
+        }
+        if stale.isEmpty { return plain(.ok, "OK: rounds are fresh in all \(managed) managed clusters\n") }
+        return plain(status, "STALE: \(stale.count) of \(managed) managed clusters have no recent round\n" + stale.map { "\($0)\n" }.joined())
+    }
+
+    struct HealthView: Codable {
+        struct StaleView: Codable {
+            var cluster: String
+            var ageSeconds: Double
+            var limitSeconds: Double
+            var hasRun: Bool
+
+            init(_ stale: RoundLiveness.Stale) {
+                cluster = stale.cluster
+                ageSeconds = stale.age
+                limitSeconds = stale.limit
+                hasRun = stale.hasRun
+            }
+        }
+
+        var healthy: Bool
+        var managedClusters: Int
+        var stale: [StaleView]
+    }
+
     func metrics() async -> Response {
-        let text = PrometheusText.render(statuses: await monitor.statuses(), counters: await monitor.counters)
+        let text = PrometheusText.render(statuses: await monitor.statuses(), counters: await monitor.counters, now: now())
         return Response(
             status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: text)))
     }
@@ -273,7 +318,7 @@ public struct BrotherRoutes: Sendable {
     func notModified() -> Response { Response(status: .notModified) }
 
     func notFound(_ request: Request, _ context: PeerRequestContext) -> Response {
-        let name = context.parameters.get("name") ?? ""
+        let name = context.clusterName ?? ""
         if request.wantsJSON { return json(.notFound, ["error": BigBrotherText.notFound(name)]) }
         return bigBrother(.notFound, BigBrotherText.notFound(name))
     }
@@ -326,4 +371,13 @@ public struct BrotherRoutes: Sendable {
         let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
         return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
+}
+
+extension PeerRequestContext {
+    /// The `:name` path component, percent-decoded: clients encode a name with characters outside
+    /// [A-Za-z0-9._~-] (ocf/brother-cluster does, and so does every URL library), and Hummingbird's
+    /// parameters are the raw path. An encoding that does not decode (a stray `%`) names no cluster.
+    var clusterName: String? { pathParameter("name") }
+
+    func pathParameter(_ key: String) -> String? { parameters.get(key)?.removingPercentEncoding }
 }

@@ -53,6 +53,10 @@ public struct ClusterView: Codable, Hashable, Sendable {
     public var panicking: Bool
     public var sorryServerActive: Bool
     public var lastRound: Date?
+    /// Seconds since the last completed round, when the view was made; nil before the first.
+    public var lastRoundAgeSeconds: Double?
+    /// How old the last round may grow before `GET /health` fails (``RoundLiveness``).
+    public var roundAgeLimitSeconds: Double
     public var lastError: String?
     /// brother's own faults at the last round (`balancer_fault`, `kernel_write`: node weights kept), as `kind: message`.
     public var faults: [String]
@@ -74,6 +78,8 @@ public struct ClusterView: Codable, Hashable, Sendable {
         panicking = status.lastDecision?.isPanicking ?? false
         sorryServerActive = status.lastDecision?.isSorryServerActive ?? false
         lastRound = status.lastRound
+        lastRoundAgeSeconds = RoundLiveness.age(of: status, now: now).map { ($0 * 10).rounded() / 10 }
+        roundAgeLimitSeconds = RoundLiveness.limit(for: cluster).inSeconds
         lastError = status.lastError
         faults = status.faults.map(\.description)
         events = status.events.events

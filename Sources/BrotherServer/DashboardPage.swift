@@ -56,6 +56,17 @@ enum DashboardPage {
         const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({"&":"&amp;","<":"&lt;",">":"&gt;","\"":"&quot;","'":"&#39;"}[c]));
         const ago = (iso) => { if (!iso) return ""; const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000)); return s < 60 ? s + "s ago" : Math.round(s / 60) + "m ago"; };
         const clock = (iso) => { const d = new Date(iso); return d.toLocaleTimeString([], {hour12:false}); };
+        // The age of a cluster's last round, marked stale past the limit GET /health uses. Events come
+        // only on changes, and a stuck brother sends none: the ages are refreshed here every 5 s.
+        const roundText = (iso, limit) => {
+          const stale = limit != null && iso && (Date.now() - Date.parse(iso)) / 1000 > limit;
+          return (iso ? "polled " + ago(iso) : "") + (stale ? ` <span class="badge alert">rounds stale (limit ${limit}s)</span>` : "");
+        };
+        setInterval(() => {
+          for (const span of document.querySelectorAll('[data-role="round"]')) {
+            span.innerHTML = roundText(span.dataset.last || null, span.dataset.limit === "" ? null : Number(span.dataset.limit));
+          }
+        }, 5000);
         function nodeRow(n) {
           const forced = n.force ? `<span class="forced">forced ${esc(n.force)}${n.forceReason ? ": " + esc(n.forceReason) : ""}</span>` : "";
           const ramp = n.rampPercent != null ? `<div class="bar" title="ramp ${n.rampPercent}%"><span style="width:${n.rampPercent}%"></span></div>` : "";
@@ -80,7 +91,7 @@ enum DashboardPage {
           return `<section class="cluster" data-cluster="${esc(c.name)}">
             <div class="head"><span class="name">${esc(c.name)}</span><span class="dim">${esc(c.service)} · ${esc(c.scheduler)} · ${esc(c.forwarding)}</span>
               <span class="badge ${esc(c.phase)}">${esc(c.phase)}</span><span>CombinedWeight <b data-role="combined">${c.combinedWeight}</b></span>${flags}
-              <span class="dim">${c.lastRound ? "polled " + ago(c.lastRound) : ""}</span></div>
+              <span class="dim" data-role="round" data-last="${esc(c.lastRound ?? "")}" data-limit="${c.phase === "stopped" ? "" : c.roundAgeLimitSeconds}">${roundText(c.lastRound, c.phase === "stopped" ? null : c.roundAgeLimitSeconds)}</span></div>
             <table><thead><tr><th>node</th><th>weight</th><th>why</th><th>health</th><th>connections</th><th>last poll</th></tr></thead>
             <tbody>${c.nodes.map(nodeRow).join("")}</tbody></table>
             <div class="events">${events || '<span class="dim">no events yet</span>'}</div>

@@ -6,7 +6,8 @@ import IPVS
 /// counters at scrape time (gauges per node come and go with the configuration, so they are not
 /// registered up front).
 public enum PrometheusText {
-    public static func render(statuses: [ClusterStatus], counters: MonitorCounters) -> String {
+    /// - Parameter now: the wall clock's time, for the ages of rounds.
+    public static func render(statuses: [ClusterStatus], counters: MonitorCounters, now: Date = Date()) -> String {
         var out = ""
         func family(_ name: String, _ type: String, _ help: String, _ samples: [(labels: [(String, String)], value: String)]) {
             out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
@@ -44,6 +45,15 @@ public enum PrometheusText {
         family("brother_node_health", "gauge", "The last health the node's agent reported (0-100).", healths.map { ($0.0, $0.1) })
         family("brother_node_active_connections", "gauge", "Active connections to the node, from IPVS.", active.map { ($0.0, $0.1) })
         family("brother_node_inactive_connections", "gauge", "Inactive connections to the node, from IPVS.", inactive.map { ($0.0, $0.1) })
+        // Liveness (RoundLiveness): alert on the age approaching its limit, before GET /health fails.
+        let ages = statuses.compactMap { status in
+            RoundLiveness.age(of: status, now: now).map { ([("cluster", status.name)], String(format: "%.3f", $0)) }
+        }
+        family("brother_round_age_seconds", "gauge", "Seconds since the cluster's last completed round.", ages)
+        family(
+            "brother_round_age_limit_seconds", "gauge",
+            "The round age past which GET /health fails (3 check intervals + poll timeout, at least 10 s).",
+            statuses.map { ([("cluster", $0.name)], String(format: "%g", RoundLiveness.limit(for: $0.effective).inSeconds)) })
 
         let names = counters.clusters.keys.sorted()
         func perCluster(_ name: String, _ help: String, _ value: (MonitorCounters.PerCluster) -> Int) {

@@ -10,7 +10,8 @@ struct CheckCommand: ParsableCommand {
         discussion: """
             Prints every problem as FILE:LINE:COLUMN: YAML-PATH: what is wrong, one per line, and exits 1; prints a summary of the clusters \
             and exits 0 when the file is valid. big_brother keys that brother accepts but does not act on (max_down_ticks, \
-            nagios, offset, non_egress_locations, a node's interpol: true) are warnings, not problems: each is printed to standard error as \
+            nagios, offset, non_egress_locations, a node's interpol: true) are warnings, not problems, and so is a \
+            cluster name with characters URLs must percent-encode (outside letters, digits and ._~-): each is printed to standard error as \
             FILE: YAML-PATH: warning: what brother does instead, and the exit status stays 0.
             """
     )

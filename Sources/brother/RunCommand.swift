@@ -40,7 +40,12 @@ struct RunCommand: AsyncParsableCommand {
             top -H; brother polling 10,000 agents every second took under 40% of one core in the project's scale benchmark. \
             The API closes connections that send no whole request within --http-request-read-timeout or wait unused for \
             --http-idle-timeout, and holds at most --http-max-connections (--http-max-connections-per-peer from one address): at \
-            a cap the connection that has waited longest gives way. The API is described in brother-api(7).
+            a cap the connection that has waited longest gives way. The API is described in brother-api(7). \
+            Under systemd (Type=notify, NOTIFY_SOCKET set) brother sends READY=1 once every listener serves and every \
+            managed cluster has completed a round, STOPPING=1 when it begins to stop, and WATCHDOG=1 every third of \
+            WatchdogSec (WATCHDOG_USEC) only while every managed cluster's last round is younger than 3 check intervals \
+            plus its poll timeout (at least 10 s), the rule GET /health answers by: a brother whose rounds stopped is \
+            restarted by systemd, which leaves the kernel's table as it is. brother.service sets WatchdogSec=30s.
             """)
 
     @Option(name: .long, help: "The configuration file (big_brother's YAML plus brother's keys; see brother.yml.5).")
@@ -199,12 +204,18 @@ struct RunCommand: AsyncParsableCommand {
         let (limits, limitWarning) = connectionLimits.fitted(toOpenFileLimit: fileLimit, reserved: agents + FileDescriptorLimit.reserve)
         if let limitWarning { logger.warning("\(limitWarning)") }
         let api: [any Service]
+        // systemd (Type=notify) hears READY=1 once every listener serves: each reports here.
+        let (listening, listened) = AsyncStream.makeStream(of: Void.self)
+        let listeners = listen.compactMap(BrotherHTTPServer.listener(parsing:)).count + (socket == "none" ? 0 : 1)
         do {
             api = try BrotherHTTPServer.applications(
                 monitor: monitor, listeners: listen.compactMap(BrotherHTTPServer.listener(parsing:)),
                 unixSocket: socket == "none" ? nil : socket, limits: limits,
                 access: access, reloader: reloader, logger: logger, eventStreams: maxEventStreams,
-                onListening: { label, port in logger.info("API listening on \(label)\(port > 0 && label.hasSuffix(":0") ? " (port \(port))" : "")") })
+                onListening: { label, port in
+                    logger.info("API listening on \(label)\(port > 0 && label.hasSuffix(":0") ? " (port \(port))" : "")")
+                    listened.yield()
+                })
         } catch {
             printError("brother: \(error)")
             throw ExitCode(1)
@@ -212,11 +223,15 @@ struct RunCommand: AsyncParsableCommand {
         logger.info("monitoring \(configuration.clusters.count) clusters from \(config)")
         for warning in configuration.warnings { logger.warning("\(warning)") }
         MallocArenas.limit(to: 2)
+        let systemd = SystemdNotifier(
+            settings: .init(environment: ProcessInfo.processInfo.environment, processID: getpid()), monitor: monitor, listening: listening,
+            listeners: listeners, logger: logger)
         // The notifier first: services stop in reverse order, so it still sends what the monitor
-        // reports while it stops its clusters.
+        // reports while it stops its clusters. systemd's last: STOPPING=1 as shutdown begins.
         let group = ServiceGroup(
             configuration: .init(
-                services: [monitor.notifier, monitor, reloader, discovery] + api, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                services: [monitor.notifier, monitor, reloader, discovery] + api + [systemd], gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
         do {
             try await group.run()
         } catch {

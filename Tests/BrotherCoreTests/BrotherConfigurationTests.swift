@@ -218,6 +218,9 @@ import YAML
         ),
         ("clusters:\n  - {fwmark: 1, nodes: []}", "clusters[0].cluster_name: required"),
         ("clusters:\n  - {cluster_name: 'a b', fwmark: 1, nodes: []}", "clusters[0].cluster_name: must be non-empty, without spaces"),
+        ("clusters:\n  - {cluster_name: '', fwmark: 1, nodes: []}", "clusters[0].cluster_name: must be non-empty, without spaces"),
+        ("clusters:\n  - {cluster_name: '.', fwmark: 1, nodes: []}", "clusters[0].cluster_name: \".\" cannot be a cluster's name"),
+        ("clusters:\n  - {cluster_name: '..', fwmark: 1, nodes: []}", "clusters[0].cluster_name: \"..\" cannot be a cluster's name"),
         ("clusters:\n  - {cluster_name: a, nodes: []}", "clusters[0]: needs `fwmark: N` or `service:"),
         (
             "clusters:\n  - {cluster_name: a, fwmark: 1, service: 'TCP 192.0.2.9:80', nodes: []}",

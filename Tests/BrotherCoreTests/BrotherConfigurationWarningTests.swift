@@ -110,4 +110,18 @@ import YAML
         #expect(warnings.count == 1)
         #expect(warnings.first?.hasPrefix("warning: \(path): clusters[0].max_down_ticks: warning: ignored") == true)
     }
+
+    /// A name outside [A-Za-z0-9._~-] works (the API decodes it) but every URL must encode it: a
+    /// warning `brother check` prints, naming the characters; dots inside a name are ordinary.
+    @Test func anUnusualClusterNameIsAWarningNamingItsCharacters() throws {
+        let yaml = """
+            clusters:
+              - {cluster_name: "web:blue+1", fwmark: 1, nodes: []}
+              - {cluster_name: "web.v2_a~b-c", fwmark: 2, nodes: []}
+              - {cluster_name: "..web", fwmark: 3, nodes: []}
+            """
+        let warnings = try BrotherConfiguration(yaml: yaml, source: "n.yml").warnings
+        #expect(warnings.map(\.path) == ["clusters[0].cluster_name"])
+        #expect(warnings.first?.message.contains("the characters \":\", \"+\"") == true)
+    }
 }

@@ -61,6 +61,15 @@ enum ClusterParser {
             reader.report("\(path).cluster_name", "required: the cluster's name")
         } else if let name, !isValidName(name) {
             reader.report("\(path).cluster_name", "must be non-empty, without spaces or `/` (it is part of API URLs)")
+        } else if let name, name == "." || name == ".." {
+            // A URL path segment of `.` or `..` is removed by clients (curl, browsers) before sending.
+            reader.report(
+                "\(path).cluster_name", "\"\(name)\" cannot be a cluster's name: clients drop it from the URL /cluster/\(name); choose another")
+        } else if let name, let odd = unusualCharacters(in: name) {
+            reader.warn(
+                "\(path).cluster_name",
+                "\"\(name)\" has \(odd): accepted, but URLs must percent-encode it (ocf/brother-cluster does); letters, digits and . _ ~ - need no encoding"
+            )
         }
 
         // Identity: big_brother's fwmark, or our address service; exactly one.
@@ -462,6 +471,15 @@ enum ClusterParser {
             }
         }
         return nagios
+    }
+
+    /// The characters of a name outside RFC 3986's unreserved set, as `"x", "y"`; nil when there are none.
+    static func unusualCharacters(in name: String) -> String? {
+        let unreserved = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~-")
+        var seen: [Character] = []
+        for character in name where !unreserved.contains(character) && !seen.contains(character) { seen.append(character) }
+        guard !seen.isEmpty else { return nil }
+        return (seen.count == 1 ? "the character " : "the characters ") + seen.map { "\"\($0)\"" }.joined(separator: ", ")
     }
 
     private static func isValidName(_ name: String) -> Bool {

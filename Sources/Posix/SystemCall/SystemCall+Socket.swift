@@ -66,6 +66,11 @@ extension SystemCall {
         }
     }
 
+    /// `bind(2)` to an address of a given length (an abstract Unix name counts only its own bytes).
+    public static func bind(_ fd: Int32, to address: UnsafePointer<sockaddr>, length: socklen_t) throws(SystemCallError) {
+        _ = try run("bind") { Glibc.bind(fd, address, length) }
+    }
+
     /// `listen(2)`.
     public static func listen(_ fd: Int32, backlog: Int32) throws(SystemCallError) {
         _ = try run("listen") { Glibc.listen(fd, backlog) }
