@@ -58,20 +58,35 @@ public actor IPVSClient: IPVSControlling {
         _ = try query(IPVSCodec.flush(), operation: "flush IPVS table")
     }
 
+    /// The services the codec can read; ``serviceListing()`` also reports the others.
     public func services() throws -> [VirtualServiceStatus] {
-        try dump(IPVSCodec.dumpServices(), operation: "list virtual services").map { reply throws(IPVSError) in try IPVSCodec.decodeService(reply) }
+        try serviceListing().items
     }
 
+    public func serviceListing() throws -> IPVSListing<VirtualServiceStatus> {
+        IPVSCodec.decodeServices(try dump(IPVSCodec.dumpServices(), operation: "list virtual services"))
+    }
+
+    /// - Throws: ``IPVSError/undecodable(_:)`` when the kernel has the service but the codec cannot read it.
     public func service(_ id: VirtualService.ID) throws -> VirtualServiceStatus {
         let result = Result { () throws(IPVSError) in try single(IPVSCodec.getService(id), operation: "read virtual service", service: id) }
         if case .failure(.netlink(_, _, let error)) = result, error.errno == ENOENT { throw IPVSError.serviceNotFound(id) }
-        return try IPVSCodec.decodeService(try result.get())
+        let reply = try result.get()
+        do {
+            return try IPVSCodec.decodeService(reply)
+        } catch {
+            throw IPVSError.undecodable(IPVSCodec.undecodableService(reply, expected: id, error))
+        }
     }
 
+    /// The destinations the codec can read; ``destinationListing(of:)`` also reports the others.
     public func destinations(of service: VirtualService.ID) throws -> [DestinationStatus] {
-        try dump(IPVSCodec.dumpDestinations(of: service), operation: "list destinations", service: service).map { reply throws(IPVSError) in
-            try IPVSCodec.decodeDestination(reply, serviceFamily: service.family)
-        }
+        try destinationListing(of: service).items
+    }
+
+    public func destinationListing(of service: VirtualService.ID) throws -> IPVSListing<DestinationStatus> {
+        IPVSCodec.decodeDestinations(
+            try dump(IPVSCodec.dumpDestinations(of: service), operation: "list destinations", service: service), service: service)
     }
 
     public func apply(_ changes: [IPVSChange]) throws -> IPVSBatchReport {
