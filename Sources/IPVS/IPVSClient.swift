@@ -1,4 +1,5 @@
 import Netlink
+import Posix
 
 #if canImport(Glibc)
     import Glibc
@@ -8,8 +9,12 @@ import Netlink
 ///
 /// An actor: it owns the netlink socket, whose sequence numbers must be serial. The socket has
 /// send and receive timeouts, so a wedged kernel fails a call instead of holding the actor.
+/// Its calls block in the kernel (up to the 3 s receive timeout), so the actor runs on a thread of
+/// its own (``ThreadExecutor``), never on one of Swift's cooperative threads.
 public actor IPVSClient: IPVSControlling {
     private let connection: GenericNetlinkConnection
+    private let executor: ThreadExecutor
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
     /// Requests per datagram in a batch.
     public let batchWindow: Int
     /// How often a dump is read again when the table changed under it.
@@ -20,6 +25,7 @@ public actor IPVSClient: IPVSControlling {
     ///   when the socket cannot be opened.
     public init(batchWindow: Int = 256, dumpAttempts: Int = 5) throws {
         precondition(batchWindow > 0 && dumpAttempts > 0)
+        executor = try ThreadExecutor(named: "ipvs-netlink")
         do {
             connection = try GenericNetlinkConnection(familyName: IPVSWire.familyName)
         } catch {
@@ -33,6 +39,7 @@ public actor IPVSClient: IPVSControlling {
     /// A client over another transport (tests script the kernel's side through it).
     public init(transport: any NetlinkTransport & Sendable, batchWindow: Int = 256, dumpAttempts: Int = 5) throws {
         precondition(batchWindow > 0 && dumpAttempts > 0)
+        executor = try ThreadExecutor(named: "ipvs-netlink")
         do {
             connection = try GenericNetlinkConnection(familyName: IPVSWire.familyName, socket: transport)
         } catch {
@@ -41,6 +48,13 @@ public actor IPVSClient: IPVSControlling {
         self.batchWindow = batchWindow
         self.dumpAttempts = dumpAttempts
     }
+
+    deinit {
+        executor.shutdown()
+    }
+
+    /// Whether the calling code runs on the client's own thread (tests check the actor never blocks the pool).
+    public nonisolated var isOnItsThread: Bool { executor.isCurrent }
 
     public func info() throws -> IPVSInfo {
         try IPVSCodec.decodeInfo(try single(IPVSCodec.getInfo(), operation: "read IPVS info"))

@@ -1,3 +1,4 @@
+import Foundation
 import IPVS
 import Netlink
 import NetworkAddress
@@ -100,6 +101,21 @@ import Testing
         let writes = kernel.requests.filter { IPVSWire.Command(rawValue: $0.command) == .setDestination }
         #expect(writes.count == 1)
         #expect(writes.allSatisfy { (try? IPVSCodec.decodeDestination($0.reply, serviceFamily: .ipv4).destination.id) == good.id })
+    }
+
+    /// Netlink sends and receives block (up to the receive timeout): they run on the client's own
+    /// thread, never on one of Swift's cooperative threads (those are unnamed).
+    @Test func netlinkIORunsOnTheClientsOwnThread() async throws {
+        var threads: Set<String> = []
+        let kernel = ScriptedKernel { request in
+            threads.insert((try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)) ?? "?")
+            return [.done(sequence: request.sequence, flags: [.multi])]
+        }
+        let client = try IPVSClient(transport: kernel)
+        #expect(try await client.services().isEmpty)
+        #expect(try await client.destinations(of: Fixtures.web).isEmpty)
+        #expect(threads == ["ipvs-netlink\n"])
+        #expect(!client.isOnItsThread)
     }
 
     @Test func badValuesAreRefusedBeforeSending() async throws {
