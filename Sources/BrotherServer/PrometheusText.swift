@@ -21,8 +21,13 @@ public enum PrometheusText {
         var healths: [([(String, String)], String)] = []
         var active: [([(String, String)], String)] = []
         var inactive: [([(String, String)], String)] = []
+        var undecodable: [([(String, String)], String)] = []
         for status in statuses {
             let cluster = [("cluster", status.name)]
+            for kind in [IPVSUndecodable.Kind.destination, .service] {
+                let count = status.kernelTable.undecodable.filter { $0.kind == kind }.count
+                undecodable.append((cluster + [("kind", kind.rawValue)], "\(count)"))
+            }
             running.append((cluster, status.phase.isRunning ? "1" : "0"))
             combined.append((cluster, "\(status.combinedWeight)"))
             let kernel = status.kernel
@@ -44,6 +49,10 @@ public enum PrometheusText {
         family("brother_node_health", "gauge", "The last health the node's agent reported (0-100).", healths.map { ($0.0, $0.1) })
         family("brother_node_active_connections", "gauge", "Active connections to the node, from IPVS.", active.map { ($0.0, $0.1) })
         family("brother_node_inactive_connections", "gauge", "Inactive connections to the node, from IPVS.", inactive.map { ($0.0, $0.1) })
+        family(
+            "brother_undecodable_ipvs_entries", "gauge",
+            "Destinations and services of the cluster's IPVS services that brother cannot read, and so leaves alone (logged once each).",
+            undecodable.map { ($0.0, $0.1) })
 
         let names = counters.clusters.keys.sorted()
         func perCluster(_ name: String, _ help: String, _ value: (MonitorCounters.PerCluster) -> Int) {
