@@ -80,6 +80,9 @@ struct ThreadExecutorTests {
         defer { for executor in executors { executor.shutdown() } }
         let gate = Gate()
         let started = (0..<count).map { _ in Gate() }
+        // Waits for the events off the pool too, so the test itself never blocks a cooperative thread.
+        let waiter = try ThreadExecutor(named: "test-wait")
+        defer { waiter.shutdown() }
         let names = try await withThrowingTaskGroup(of: String?.self) { group in
             for (index, executor) in executors.enumerated() {
                 let actor = Blocker(executor: executor)
@@ -89,12 +92,10 @@ struct ThreadExecutorTests {
             // work on the pool, which must still run while they all block.
             for event in started {
                 await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                    let waiter = try! ThreadExecutor(named: "test-wait")
                     waiter.submit {
                         event.wait()
                         continuation.resume()
                     }
-                    waiter.shutdown()
                 }
             }
             gate.open()
