@@ -81,13 +81,13 @@ let package = Package(
         .target(name: "Netlink", dependencies: ["CNetlink"], swiftSettings: swiftSettings),
         .target(
             name: "IPVS",
-            dependencies: ["NetworkAddress", "Netlink", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["NetworkAddress", "Netlink", "Posix", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .target(name: "IPVSTesting", dependencies: ["IPVS"], swiftSettings: swiftSettings),
 
         // MARK: VIP sets for fwmark services (libipset)
-        .target(name: "VIPSets", dependencies: ["CIPSet", "NetworkAddress"], swiftSettings: swiftSettings),
+        .target(name: "VIPSets", dependencies: ["CIPSet", "NetworkAddress", "Posix"], swiftSettings: swiftSettings),
 
         // MARK: litmus agent (LitmusWire → LitmusCore → LitmusServer)
         .target(name: "LitmusWire", swiftSettings: swiftSettings),

@@ -16,6 +16,9 @@ public actor KernelReconciler {
     /// Per cluster, the desired state of its last apply that failed nowhere: the same wish with
     /// changes to make means the kernel was changed by hand.
     private var lastDesired: [String: IPVSDesiredState] = [:]
+    /// Per cluster, what the kernel held last round that the codec cannot read (their identities), so
+    /// each is logged once when it appears, not every round.
+    private var undecodableSeen: [String: Set<String>] = [:]
 
     /// - Parameters:
     ///   - vipSets: opens the VIP-set client, the first time a cluster with VIPs needs it.
@@ -36,6 +39,7 @@ public actor KernelReconciler {
         do {
             let report = try await ipvs.apply(desired: desired, alsoOwned: owned)
             let changes = report.plan.changes
+            noteUndecodable(report.actual.undecodable, cluster: name)
             counts.kernelWrites += changes.count
             counts.kernelWriteFailures += report.batch.failures.count
             var drift: ClusterEvent?
@@ -97,5 +101,16 @@ public actor KernelReconciler {
     /// Forgets a cluster that is gone (its next apply, should it come back, is no drift).
     public func forget(cluster name: String) {
         lastDesired[name] = nil
+        undecodableSeen[name] = nil
+    }
+
+    /// Logs each service or destination the codec cannot read once per appearance: the plan leaves
+    /// it alone, and the operator must know why brother does not manage it.
+    private func noteUndecodable(_ items: [IPVSUndecodable], cluster name: String) {
+        let seen = undecodableSeen[name] ?? []
+        for item in items where !seen.contains(item.identity) {
+            logger.warning("\(item); brother leaves it alone: remove or change it by hand (ipvsadm)", metadata: ["cluster": "\(name)"])
+        }
+        undecodableSeen[name] = Set(items.map(\.identity))
     }
 }

@@ -22,8 +22,13 @@ public enum PrometheusText {
         var healths: [([(String, String)], String)] = []
         var active: [([(String, String)], String)] = []
         var inactive: [([(String, String)], String)] = []
+        var undecodable: [([(String, String)], String)] = []
         for status in statuses {
             let cluster = [("cluster", status.name)]
+            for kind in [IPVSUndecodable.Kind.destination, .service] {
+                let count = status.kernelTable.undecodable.filter { $0.kind == kind }.count
+                undecodable.append((cluster + [("kind", kind.rawValue)], "\(count)"))
+            }
             running.append((cluster, status.phase.isRunning ? "1" : "0"))
             combined.append((cluster, "\(status.combinedWeight)"))
             let kernel = status.kernel
@@ -54,6 +59,10 @@ public enum PrometheusText {
             "brother_round_age_limit_seconds", "gauge",
             "The round age past which GET /health fails (3 check intervals + poll timeout, at least 10 s).",
             statuses.map { ([("cluster", $0.name)], String(format: "%g", RoundLiveness.limit(for: $0.effective).inSeconds)) })
+        family(
+            "brother_undecodable_ipvs_entries", "gauge",
+            "Destinations and services of the cluster's IPVS services that brother cannot read, and so leaves alone (logged once each).",
+            undecodable.map { ($0.0, $0.1) })
 
         let names = counters.clusters.keys.sorted()
         func perCluster(_ name: String, _ help: String, _ value: (MonitorCounters.PerCluster) -> Int) {

@@ -12,5 +12,12 @@ extension FuzzTarget {
             _ = try? IPVSCodec.decodeDestination(reply, serviceFamily: .ipv4)
             _ = try? IPVSCodec.decodeDestination(reply, serviceFamily: .ipv6)
         }
+        // The dump decoders, which report what they cannot read (with a summary of its raw attributes).
+        let replies = messages.compactMap { message -> GenericNetlinkReply? in
+            if case .data(let reply) = message { return reply }
+            return nil
+        }
+        _ = IPVSCodec.decodeServices(replies)
+        _ = IPVSCodec.decodeDestinations(replies, service: .firewallMark(1, family: .ipv6))
     }
 }

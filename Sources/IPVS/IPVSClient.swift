@@ -1,4 +1,5 @@
 import Netlink
+import Posix
 
 #if canImport(Glibc)
     import Glibc
@@ -8,8 +9,12 @@ import Netlink
 ///
 /// An actor: it owns the netlink socket, whose sequence numbers must be serial. The socket has
 /// send and receive timeouts, so a wedged kernel fails a call instead of holding the actor.
+/// Its calls block in the kernel (up to the 3 s receive timeout), so the actor runs on a thread of
+/// its own (``ThreadExecutor``), never on one of Swift's cooperative threads.
 public actor IPVSClient: IPVSControlling {
     private let connection: GenericNetlinkConnection
+    private let executor: ThreadExecutor
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
     /// Requests per datagram in a batch.
     public let batchWindow: Int
     /// How often a dump is read again when the table changed under it.
@@ -20,6 +25,7 @@ public actor IPVSClient: IPVSControlling {
     ///   when the socket cannot be opened.
     public init(batchWindow: Int = 256, dumpAttempts: Int = 5) throws {
         precondition(batchWindow > 0 && dumpAttempts > 0)
+        executor = try ThreadExecutor(named: "ipvs-netlink")
         do {
             connection = try GenericNetlinkConnection(familyName: IPVSWire.familyName)
         } catch {
@@ -33,6 +39,7 @@ public actor IPVSClient: IPVSControlling {
     /// A client over another transport (tests script the kernel's side through it).
     public init(transport: any NetlinkTransport & Sendable, batchWindow: Int = 256, dumpAttempts: Int = 5) throws {
         precondition(batchWindow > 0 && dumpAttempts > 0)
+        executor = try ThreadExecutor(named: "ipvs-netlink")
         do {
             connection = try GenericNetlinkConnection(familyName: IPVSWire.familyName, socket: transport)
         } catch {
@@ -41,6 +48,13 @@ public actor IPVSClient: IPVSControlling {
         self.batchWindow = batchWindow
         self.dumpAttempts = dumpAttempts
     }
+
+    deinit {
+        executor.shutdown()
+    }
+
+    /// Whether the calling code runs on the client's own thread (tests check the actor never blocks the pool).
+    public nonisolated var isOnItsThread: Bool { executor.isCurrent }
 
     public func info() throws -> IPVSInfo {
         try IPVSCodec.decodeInfo(try single(IPVSCodec.getInfo(), operation: "read IPVS info"))
@@ -58,20 +72,35 @@ public actor IPVSClient: IPVSControlling {
         _ = try query(IPVSCodec.flush(), operation: "flush IPVS table")
     }
 
+    /// The services the codec can read; ``serviceListing()`` also reports the others.
     public func services() throws -> [VirtualServiceStatus] {
-        try dump(IPVSCodec.dumpServices(), operation: "list virtual services").map { reply throws(IPVSError) in try IPVSCodec.decodeService(reply) }
+        try serviceListing().items
     }
 
+    public func serviceListing() throws -> IPVSListing<VirtualServiceStatus> {
+        IPVSCodec.decodeServices(try dump(IPVSCodec.dumpServices(), operation: "list virtual services"))
+    }
+
+    /// - Throws: ``IPVSError/undecodable(_:)`` when the kernel has the service but the codec cannot read it.
     public func service(_ id: VirtualService.ID) throws -> VirtualServiceStatus {
         let result = Result { () throws(IPVSError) in try single(IPVSCodec.getService(id), operation: "read virtual service", service: id) }
         if case .failure(.netlink(_, _, let error)) = result, error.errno == ENOENT { throw IPVSError.serviceNotFound(id) }
-        return try IPVSCodec.decodeService(try result.get())
+        let reply = try result.get()
+        do {
+            return try IPVSCodec.decodeService(reply)
+        } catch {
+            throw IPVSError.undecodable(IPVSCodec.undecodableService(reply, expected: id, error))
+        }
     }
 
+    /// The destinations the codec can read; ``destinationListing(of:)`` also reports the others.
     public func destinations(of service: VirtualService.ID) throws -> [DestinationStatus] {
-        try dump(IPVSCodec.dumpDestinations(of: service), operation: "list destinations", service: service).map { reply throws(IPVSError) in
-            try IPVSCodec.decodeDestination(reply, serviceFamily: service.family)
-        }
+        try destinationListing(of: service).items
+    }
+
+    public func destinationListing(of service: VirtualService.ID) throws -> IPVSListing<DestinationStatus> {
+        IPVSCodec.decodeDestinations(
+            try dump(IPVSCodec.dumpDestinations(of: service), operation: "list destinations", service: service), service: service)
     }
 
     public func apply(_ changes: [IPVSChange]) throws -> IPVSBatchReport {

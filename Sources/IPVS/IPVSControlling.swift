@@ -12,6 +12,10 @@ public protocol IPVSControlling: Sendable {
     /// - Throws: ``IPVSError/serviceNotFound(_:)`` when the kernel has no such service.
     func service(_ id: VirtualService.ID) async throws -> VirtualServiceStatus
     func destinations(of service: VirtualService.ID) async throws -> [DestinationStatus]
+    /// The services, with those the codec cannot read reported rather than failing the dump.
+    func serviceListing() async throws -> IPVSListing<VirtualServiceStatus>
+    /// A service's destinations, with those the codec cannot read reported rather than failing the dump.
+    func destinationListing(of service: VirtualService.ID) async throws -> IPVSListing<DestinationStatus>
 
     /// Applies the changes in order, as few round trips as possible, and reports each failure;
     /// a failed change does not stop the ones after it.
@@ -39,6 +43,7 @@ extension IPVSControlling {
 
     /// Reads the services in `scope` (all when nil) with their destinations. A scope is read service
     /// by service, so brother's per-round reconcile of one cluster never dumps the whole table.
+    /// Services and destinations the codec cannot read are in the table's `undecodable`.
     public func table(scope: Set<VirtualService.ID>? = nil) async throws -> IPVSTable {
         var table = IPVSTable()
         var statuses: [VirtualServiceStatus] = []
@@ -48,14 +53,19 @@ extension IPVSControlling {
                     statuses.append(try await service(id))
                 } catch IPVSError.serviceNotFound {
                     continue
+                } catch IPVSError.undecodable(let item) {
+                    table.undecodable.append(item)
                 }
             }
         } else {
-            statuses = try await services()
+            let listing = try await serviceListing()
+            statuses = listing.items
+            table.undecodable += listing.undecodable
         }
         for status in statuses {
-            let destinations = try await self.destinations(of: status.service.id)
-            table.entries[status.service.id] = IPVSTable.Entry(status: status, destinations: destinations)
+            let listing = try await destinationListing(of: status.service.id)
+            table.entries[status.service.id] = IPVSTable.Entry(status: status, destinations: listing.items)
+            table.undecodable += listing.undecodable
         }
         return table
     }

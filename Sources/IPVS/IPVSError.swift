@@ -23,6 +23,8 @@ public enum IPVSError: Error, Hashable, Sendable, CustomStringConvertible {
     case dumpInterrupted(operation: String, attempts: Int)
     /// The kernel replied with something the library cannot read.
     case malformedReply(operation: String, reason: String)
+    /// The kernel has a service the codec cannot read (see ``IPVSUndecodable``): left as it is.
+    case undecodable(IPVSUndecodable)
     /// Any other failure, with the netlink error underneath.
     case netlink(operation: String, object: String, NetlinkError)
 
@@ -48,6 +50,8 @@ public enum IPVSError: Error, Hashable, Sendable, CustomStringConvertible {
             "\(operation): the IPVS table changed while it was read, \(attempts) times in a row; try again"
         case .malformedReply(let operation, let reason):
             "\(operation): the kernel's reply could not be read: \(reason)"
+        case .undecodable(let item):
+            "\(item); brother cannot manage it: remove or change it by hand (ipvsadm) if it is in brother's way"
         case .netlink(let operation, let object, let error):
             "\(operation) \(object): \(error)"
         }

@@ -61,8 +61,14 @@ public actor FakeIPVS: IPVSControlling {
         return table.sorted.map(\.status)
     }
 
+    public func serviceListing() throws -> IPVSListing<VirtualServiceStatus> {
+        try check()
+        return IPVSListing(items: table.sorted.map(\.status), undecodable: table.undecodable.filter { $0.kind == .service })
+    }
+
     public func service(_ id: VirtualService.ID) throws -> VirtualServiceStatus {
         try check()
+        if let unreadable = table.undecodable.first(where: { $0.kind == .service && $0.service == id }) { throw IPVSError.undecodable(unreadable) }
         guard let entry = table.entries[id] else { throw IPVSError.serviceNotFound(id) }
         return entry.status
     }
@@ -71,6 +77,14 @@ public actor FakeIPVS: IPVSControlling {
         try check()
         guard let entry = table.entries[service] else { throw IPVSError.serviceNotFound(service) }
         return entry.destinations
+    }
+
+    /// The service's destinations, and the table's undecodable ones of that service (as a kernel
+    /// holding a destination the codec cannot read reports them).
+    public func destinationListing(of service: VirtualService.ID) throws -> IPVSListing<DestinationStatus> {
+        IPVSListing(
+            items: try destinations(of: service),
+            undecodable: table.undecodable.filter { $0.kind == .destination && $0.service == service })
     }
 
     public func apply(_ changes: [IPVSChange]) throws -> IPVSBatchReport {

@@ -55,9 +55,11 @@ public struct IPVSTableView: Sendable {
                         + Self.statsColumns(status.stats) + [destinationOptions.joined(separator: ", ")])
             }
         }
+        // What the kernel holds that brother cannot read: shown, and left alone by every plan.
+        let unreadable = table.undecodable.map { "cannot read (left alone): \($0)" }
         if entries.isEmpty {
             lines.append("(no virtual services)")
-            return lines.joined(separator: "\n") + "\n"
+            return (lines + unreadable).joined(separator: "\n") + "\n"
         }
         let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
         for row in rows {
@@ -69,7 +71,7 @@ public struct IPVSTableView: Sendable {
             }
             lines.append(cells.joined(separator: "  ").trimmingTrailingSpaces())
         }
-        return lines.joined(separator: "\n") + "\n"
+        return (lines + unreadable).joined(separator: "\n") + "\n"
     }
 
     static func statsColumns(_ stats: Stats) -> [String] {
@@ -95,7 +97,8 @@ public struct IPVSTableView: Sendable {
         encoder.keyEncodingStrategy = .convertToSnakeCase
         let document = Document(
             version: info?.versionString, connectionTableSize: info?.connectionTableSize,
-            services: table.sorted.map(Document.Service.init))
+            services: table.sorted.map(Document.Service.init),
+            undecodable: table.undecodable.isEmpty ? nil : table.undecodable.map(Document.Undecodable.init))
         return String(decoding: try encoder.encode(document), as: UTF8.self) + "\n"
     }
 
@@ -103,6 +106,24 @@ public struct IPVSTableView: Sendable {
         var version: String?
         var connectionTableSize: UInt32?
         var services: [Service]
+        /// Left out when the kernel holds nothing brother cannot read.
+        var undecodable: [Undecodable]?
+
+        struct Undecodable: Encodable {
+            var kind: String
+            var service: String?
+            var destination: String?
+            var reason: String
+            var attributes: String
+
+            init(_ item: IPVSUndecodable) {
+                kind = item.kind.rawValue
+                service = item.service?.description
+                destination = item.destination?.description
+                reason = item.reason
+                attributes = item.attributes
+            }
+        }
 
         struct Service: Encodable {
             var id: String

@@ -1,4 +1,5 @@
 import CIPSet
+import Posix
 
 /// Creates, fills, lists and destroys VIP sets in the kernel through libipset (not the `ipset` binary).
 ///
@@ -6,14 +7,29 @@ import CIPSet
 /// the process is in at that moment). All methods need CAP_NET_ADMIN and a kernel with `ip_set` and
 /// `ip_set_hash_ipport`; see ``VIPSet`` for the firewall rule that goes with a set.
 ///
-/// Every method throws only ``VIPSetError``.
+/// Every method throws only ``VIPSetError``. libipset's calls block in the kernel, so the actor
+/// runs on a thread of its own (``ThreadExecutor``), never on one of Swift's cooperative threads.
 public actor VIPSetClient: VIPSetControlling {
     private let session: LibIPSetSession
+    private let executor: ThreadExecutor
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+
+    /// Whether the calling code runs on the client's own thread.
+    public nonisolated var isOnItsThread: Bool { executor.isCurrent }
 
     /// Opens a libipset session. No kernel call happens until the first command.
     /// - Throws: ``VIPSetError/libipset(call:message:set:)`` when the session cannot be allocated.
     public init() throws(VIPSetError) {
+        do {
+            executor = try ThreadExecutor(named: "ipset-netlink")
+        } catch {
+            throw .libipset(call: "pthread_create", message: "cannot start the VIP-set client's thread: \(error)", set: nil)
+        }
         session = try LibIPSet.locked { () throws(VIPSetError) -> sending LibIPSetSession in try LibIPSetSession() }
+    }
+
+    deinit {
+        executor.shutdown()
     }
 
     /// The last warning libipset reported on a successful call (for example about protocol versions), if any.

@@ -86,7 +86,9 @@ struct IPVSCommand: AsyncParsableCommand {
                 }
                 let client = try IPVSClient()
                 let owned = alsoOwned.union(desired.services.keys)
-                let plan = IPVSPlan(desired: desired, actual: try await client.table(scope: owned), owned: owned)
+                let actual = try await client.table(scope: owned)
+                let plan = IPVSPlan(desired: desired, actual: actual, owned: owned)
+                for item in actual.undecodable { printError("left alone: \(item)") }
                 for change in plan.changes { print(dryRun ? "would \(change)" : change.description) }
                 if plan.changes.isEmpty { print("kernel already matches \(file): no changes") }
                 guard !dryRun, !plan.changes.isEmpty else { return }

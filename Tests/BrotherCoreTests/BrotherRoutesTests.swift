@@ -222,6 +222,22 @@ import Testing
                     #expect(text.contains("brother_poll_latency_seconds_count{cluster=\"web\"} 2\n"))
                     #expect(text.contains("brother_poll_failures_total{cluster=\"web\",cause=\"refused\"} 0\n"))
                     #expect(text.contains("# TYPE brother_reconcile_drift_total counter\n"))
+                    #expect(text.contains("brother_undecodable_ipvs_entries{cluster=\"web\",kind=\"destination\"} 0\n"))
+                }
+            }
+            // A destination the codec cannot read appears in the kernel: counted, not touched.
+            var table = await h.fake.table
+            let service = try #require(table.entries.keys.first)
+            table.undecodable = [
+                IPVSUndecodable(kind: .destination, service: service, reason: "unknown forwarding method 7", attributes: "3=07000000")
+            ]
+            await h.fake.replaceTable(table)
+            await monitor.runRound(cluster: "web")
+            try await Self.app(monitor).test(.router) { client in
+                try await client.execute(uri: "/metrics", method: .get) { response in
+                    let text = Self.body(response)
+                    #expect(text.contains("brother_undecodable_ipvs_entries{cluster=\"web\",kind=\"destination\"} 1\n"))
+                    #expect(text.contains("brother_undecodable_ipvs_entries{cluster=\"web\",kind=\"service\"} 0\n"))
                 }
             }
         }

@@ -4,6 +4,7 @@ import Foundation
 import IPVS
 import IPVSTesting
 import Logging
+import NIOConcurrencyHelpers
 import NetworkAddress
 import Testing
 
@@ -101,6 +102,41 @@ import Testing
         let fresh = await reconciler.apply(wish, owned: [], cluster: "web", now: Self.t0)
         #expect(fresh.counts.kernelWrites == 1)
         #expect(fresh.counts.driftRepairs == 0)
+    }
+
+    /// A destination the codec cannot read is logged once when it appears (again after it went
+    /// away and came back), kept in the table the round reports, and never written to.
+    @Test func anUndecodableDestinationIsLoggedOncePerAppearanceAndLeftAlone() async throws {
+        let lines = NIOLockedValueBox<[String]>([])
+        let logger = Logger(label: "brother") { _ in RecordingLogHandler(lines: lines, minimumLevel: .warning) }
+        let fake = FakeIPVS()
+        let reconciler = KernelReconciler(ipvs: fake, logger: logger)
+        let wish = Self.desired([(Self.a, 80), (Self.b, 60)])
+        _ = await reconciler.apply(wish, owned: [], cluster: "web", now: Self.t0)
+        var table = await fake.table
+        table.entries[Self.service]?.destinations.removeAll { $0.destination.id == Self.b }
+        let unreadable = IPVSUndecodable(
+            kind: .destination, service: Self.service, destination: Self.b, reason: "192.0.2.2:8080: unknown forwarding method 7",
+            attributes: "3=07000000")
+        table.undecodable = [unreadable]
+        await fake.replaceTable(table)
+        await fake.resetRecording()
+
+        for _ in 0..<3 {
+            let round = await reconciler.apply(wish, owned: [], cluster: "web", now: Self.t0)
+            #expect(round.actual?.undecodable == [unreadable])
+            #expect(round.error == nil)
+        }
+        #expect(await fake.appliedChanges.isEmpty, "neither added again nor updated nor removed")
+        #expect(lines.withLockedValue { $0.filter { $0.contains("unknown forwarding method 7") }.count } == 1)
+
+        table.undecodable = []
+        await fake.replaceTable(table)
+        _ = await reconciler.apply(Self.desired([(Self.a, 80)]), owned: [], cluster: "web", now: Self.t0)
+        table.undecodable = [unreadable]
+        await fake.replaceTable(table)
+        _ = await reconciler.apply(wish, owned: [], cluster: "web", now: Self.t0)
+        #expect(lines.withLockedValue { $0.filter { $0.contains("unknown forwarding method 7") }.count } == 2, "logged again when it reappears")
     }
 
     @Test func failedChangesAreCountedAndTheFirstIsReported() async throws {

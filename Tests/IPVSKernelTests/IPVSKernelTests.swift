@@ -45,6 +45,46 @@ struct IPVSKernelTests {
         }
     }
 
+    /// The kernel keeps any forwarding method that fits IP_VS_CONN_F_FWD_MASK (0-7, ip_vs_genl_parse_dest)
+    /// and dumps it back: 7 is none Linux defines, so the codec cannot read it. The dump still reads
+    /// the other destination, reports this one, and an apply never writes to nor deletes it.
+    @Test func aDestinationOfAForwardingMethodWeDoNotModelIsReportedAndLeftAlone() async throws {
+        let client = try await KernelTests.freshClient()
+        let id = VirtualService.ID.address(IPAddress("198.51.100.10")!, port: 80, protocol: .tcp)
+        let service = VirtualService(id: id)
+        let good = Destination(id: .init(address: IPAddress("192.0.2.2")!, port: 8080), forwarding: .masquerade, weight: 5)
+        let odd = Destination(id: .init(address: IPAddress("192.0.2.6")!, port: 8080), forwarding: .masquerade, weight: 3)
+        #expect(try await client.apply([.addService(service), .addDestination(good, service: id)]).failures.isEmpty)
+
+        var request = IPVSCodec.request(for: .addDestination(odd, service: id))
+        request.attributes = request.attributes.map { attribute in
+            guard attribute.type == IPVSWire.CommandAttribute.destination, case .nested(let children) = attribute.payload else { return attribute }
+            return .nested(
+                attribute.type,
+                children.map { $0.type == IPVSWire.DestinationAttribute.forwardingMethod ? .u32($0.type, 7) : $0 })
+        }
+        let raw = try GenericNetlinkConnection(familyName: IPVSWire.familyName)
+        _ = try raw.query(request)
+
+        let listing = try await client.destinationListing(of: id)
+        #expect(listing.items.map(\.destination) == [good])
+        #expect(listing.undecodable.map(\.destination) == [odd.id])
+        #expect(listing.undecodable.first?.reason == "192.0.2.6:8080: unknown forwarding method 7")
+
+        // brother's wish names both (and a new weight for the good one); the owned service is then dropped.
+        var heavier = good
+        heavier.weight = 9
+        let report = try await client.apply(desired: IPVSDesiredState([.init(service: service, destinations: [heavier, odd])]))
+        #expect(report.plan.changes == [.updateDestination(heavier, service: id)])
+        #expect(report.batch.failures.isEmpty)
+        let emptied = try await client.apply(desired: IPVSDesiredState(), alsoOwned: [id])
+        #expect(emptied.plan.changes == [.removeDestination(good.id, service: id)], "the service is not removed: it would take the other with it")
+        let after = try await client.destinationListing(of: id)
+        #expect(after.items.isEmpty)
+        #expect(after.undecodable.map(\.destination) == [odd.id], "still there, as it was")
+        try await client.flush()
+    }
+
     @Test("library writes, ipvsadm -S reads the same table", arguments: Scheduler.linuxSchedulers, Forwarding.allCases)
     func libraryWritesIpvsadmReads(scheduler: Scheduler, forwarding: Forwarding) async throws {
         let client = try await KernelTests.freshClient()

@@ -1,3 +1,4 @@
+import Foundation
 import IPVS
 import Netlink
 import NetworkAddress
@@ -60,6 +61,61 @@ import Testing
             return
         }
         #expect(error.operation == "nl_recv")
+    }
+
+    /// A service whose dump holds a destination of a forwarding method the codec does not model:
+    /// the client reads the rest, reports it, and the apply never writes to it.
+    @Test func anUndecodableDestinationIsReportedAndLeftAlone() async throws {
+        let service = VirtualService(id: Fixtures.web)
+        let dump = try NetlinkDatagram.parse(Fixtures.bytes(hex: GoldenCases.dumpGoodAndUnknownForwarding))
+        let kernel = ScriptedKernel { request in
+            switch IPVSWire.Command(rawValue: request.command) {
+            case .getService:
+                return [
+                    try! ScriptedKernel.serviceReply(service, sequence: request.sequence, flags: []), .acknowledgement(sequence: request.sequence),
+                ]
+            case .getDestination:
+                let replies: [NetlinkReceivedMessage] = dump.map { message in
+                    guard case .data(var reply) = message else { return message }
+                    reply.sequence = request.sequence
+                    return .data(reply)
+                }
+                return replies + [.done(sequence: request.sequence, flags: [.multi])]
+            default:
+                return [.acknowledgement(sequence: request.sequence)]
+            }
+        }
+        let client = try IPVSClient(transport: kernel)
+        let listing = try await client.destinationListing(of: Fixtures.web)
+        #expect(listing.items.map(\.destination) == [GoldenCases.goodDestination])
+        #expect(listing.undecodable == [GoldenCases.unknownForwarding])
+
+        let good = GoldenCases.goodDestination
+        var heavier = good
+        heavier.weight = 50
+        let unreadable = Destination(id: GoldenCases.unknownForwarding.destination!, forwarding: .masquerade, weight: 50)
+        let report = try await client.apply(desired: IPVSDesiredState([.init(service: service, destinations: [heavier, unreadable])]))
+        #expect(report.plan.changes == [.updateDestination(heavier, service: Fixtures.web)])
+        #expect(report.batch.failures.isEmpty)
+        #expect(report.actual.undecodable == [GoldenCases.unknownForwarding])
+        let writes = kernel.requests.filter { IPVSWire.Command(rawValue: $0.command) == .setDestination }
+        #expect(writes.count == 1)
+        #expect(writes.allSatisfy { (try? IPVSCodec.decodeDestination($0.reply, serviceFamily: .ipv4).destination.id) == good.id })
+    }
+
+    /// Netlink sends and receives block (up to the receive timeout): they run on the client's own
+    /// thread, never on one of Swift's cooperative threads (those are unnamed).
+    @Test func netlinkIORunsOnTheClientsOwnThread() async throws {
+        var threads: Set<String> = []
+        let kernel = ScriptedKernel { request in
+            threads.insert((try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)) ?? "?")
+            return [.done(sequence: request.sequence, flags: [.multi])]
+        }
+        let client = try IPVSClient(transport: kernel)
+        #expect(try await client.services().isEmpty)
+        #expect(try await client.destinations(of: Fixtures.web).isEmpty)
+        #expect(threads == ["ipvs-netlink\n"])
+        #expect(!client.isOnItsThread)
     }
 
     @Test func badValuesAreRefusedBeforeSending() async throws {

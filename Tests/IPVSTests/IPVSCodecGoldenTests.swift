@@ -51,4 +51,63 @@ import Testing
         #expect(Set(GoldenCases.all.map(\.0)) == Set(Self.golden.keys))
         #expect(GoldenCases.all.count == 18)
     }
+
+    @Test func aDumpWithAnUnknownForwardingMethodDecodesTheRestAndReportsIt() throws {
+        let replies = try NetlinkDatagram.parse(Fixtures.bytes(hex: GoldenCases.dumpGoodAndUnknownForwarding)).compactMap { message in
+            if case .data(let reply) = message { return reply }
+            return nil
+        }
+        #expect(replies.count == 2)
+        let listing = IPVSCodec.decodeDestinations(replies, service: Fixtures.web)
+        #expect(listing.items.map(\.destination) == [GoldenCases.goodDestination])
+        #expect(listing.undecodable == [GoldenCases.unknownForwarding])
+    }
+
+    @Test func aDestinationOfAnUnknownFamilyOrWithoutItsForwardingMethodIsReported() throws {
+        let good = GoldenCases.goodDestination
+        let service = NetlinkAttribute.nested(IPVSWire.CommandAttribute.service, [])
+        func reply(_ attributes: [NetlinkAttribute]) throws -> GenericNetlinkReply {
+            let request = GenericNetlinkRequest(
+                command: IPVSWire.Command.newDestination.rawValue, version: IPVSWire.version, flags: [],
+                attributes: [service, .nested(IPVSWire.CommandAttribute.destination, attributes)])
+            guard case .data(let reply)? = try NetlinkDatagram.parse(try Fixtures.wire(request)).first else {
+                throw IPVSError.malformedReply(operation: "test", reason: "no data message")
+            }
+            return reply
+        }
+        typealias DA = IPVSWire.DestinationAttribute
+        let address = NetlinkAttribute.bytes(DA.address, [192, 0, 2, 2] + [UInt8](repeating: 0, count: 12))
+        let port = NetlinkAttribute.be16(DA.port, good.id.port)
+        let unknownFamily = try reply([address, port, .u32(DA.forwardingMethod, 0), .u32(DA.weight, 1), .u16(DA.addressFamily, 99)])
+        let noForwarding = try reply([address, port, .u32(DA.weight, 1), .u16(DA.addressFamily, 2)])
+        let listing = IPVSCodec.decodeDestinations([unknownFamily, noForwarding], service: Fixtures.web)
+        #expect(listing.items.isEmpty)
+        #expect(listing.undecodable.map(\.reason) == ["unknown address family 99", "192.0.2.2:8080: no forwarding method or weight"])
+        #expect(listing.undecodable.map(\.destination) == [nil, good.id], "an address of an unknown family is not guessed")
+        #expect(listing.undecodable.allSatisfy { $0.service == Fixtures.web && $0.kind == .destination })
+    }
+
+    @Test func aServiceDumpReportsTheServiceItCannotRead() throws {
+        typealias SA = IPVSWire.ServiceAttribute
+        let attributes: [NetlinkAttribute] = [.u16(SA.family, 2), .u32(SA.firewallMark, 7)]  // no scheduler name
+        let request = GenericNetlinkRequest(
+            command: IPVSWire.Command.newService.rawValue, version: IPVSWire.version, flags: [],
+            attributes: [.nested(IPVSWire.CommandAttribute.service, attributes)])
+        guard case .data(let bad)? = try NetlinkDatagram.parse(try Fixtures.wire(request)).first else {
+            Issue.record("no data message")
+            return
+        }
+        guard case .data(let good)? = try NetlinkDatagram.parse(try Fixtures.wire(IPVSCodec.request(for: .addService(GoldenCases.dns6)))).first
+        else {
+            Issue.record("no data message")
+            return
+        }
+        let listing = IPVSCodec.decodeServices([bad, good])
+        #expect(listing.items.map(\.service) == [GoldenCases.dns6])
+        #expect(
+            listing.undecodable == [
+                IPVSUndecodable(
+                    kind: .service, service: Fixtures.mark7, reason: "FWM 7 has no scheduler name", attributes: "1=0200 5=07000000")
+            ])
+    }
 }

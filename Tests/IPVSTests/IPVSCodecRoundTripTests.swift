@@ -78,7 +78,14 @@ import Testing
             let attributes = NetlinkAttributeSet(bytes: bytes)
             _ = try? IPVSCodec.decodeService(attributes)
             if let messages = try? NetlinkDatagram.parse(bytes) {
-                for case .data(let reply) in messages { _ = try? IPVSCodec.decodeDestination(reply, serviceFamily: .ipv4) }
+                for case .data(let reply) in messages {
+                    _ = try? IPVSCodec.decodeDestination(reply, serviceFamily: .ipv4)
+                    // The dump decoders never throw: whatever they cannot read, they report.
+                    let destinations = IPVSCodec.decodeDestinations([reply], service: Fixtures.web)
+                    #expect(destinations.items.count + destinations.undecodable.count == 1)
+                    let services = IPVSCodec.decodeServices([reply])
+                    #expect(services.items.count + services.undecodable.count == 1)
+                }
             }
         }
     }

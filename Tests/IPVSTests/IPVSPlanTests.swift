@@ -78,4 +78,48 @@ import Testing
         #expect(report.failures.map(\.error) == [.destinationNotFound(ghost.id, service: Self.id), .serviceExists(Self.id)])
         #expect(try await fake.destinations(of: Self.id).map(\.destination) == [ghost])
     }
+
+    static func undecodable(_ last: UInt8, of service: VirtualService.ID) -> IPVSUndecodable {
+        IPVSUndecodable(
+            kind: .destination, service: service, destination: .init(address: IPAddress(bytes: [192, 0, 2, last])!, port: 0),
+            reason: "unknown forwarding method 7", attributes: "3=07000000")
+    }
+
+    @Test func anUndecodableDestinationIsNeitherWrittenNorDeleted() {
+        var actual = IPVSTable()
+        actual.entries[Self.id] = .init(
+            status: VirtualServiceStatus(service: VirtualService(id: Self.id)),
+            destinations: [DestinationStatus(destination: Self.node(3, weight: 1))])
+        // 192.0.2.1 is wanted but the kernel holds it in a form the codec cannot read; 192.0.2.9 is not wanted.
+        actual.undecodable = [Self.undecodable(1, of: Self.id), Self.undecodable(9, of: Self.id)]
+        let desired = IPVSDesiredState([
+            .init(service: VirtualService(id: Self.id), destinations: [Self.node(1, weight: 5), Self.node(2, weight: 5)])
+        ])
+        let plan = IPVSPlan(desired: desired, actual: actual, owned: [Self.id])
+        #expect(
+            plan.changes == [
+                .removeDestination(Self.node(3, weight: 1).id, service: Self.id),
+                .addDestination(Self.node(2, weight: 5), service: Self.id),
+            ])
+        let untouchable = Set(actual.undecodable.compactMap(\.destination))
+        #expect(plan.changes.allSatisfy { $0.destinationID.map { !untouchable.contains($0) } ?? true })
+    }
+
+    @Test func anOwnedServiceHoldingAnUndecodableDestinationIsEmptiedNotRemoved() {
+        var actual = IPVSTable()
+        actual.entries[Self.id] = .init(
+            status: VirtualServiceStatus(service: VirtualService(id: Self.id)),
+            destinations: [DestinationStatus(destination: Self.node(3, weight: 1))])
+        actual.undecodable = [Self.undecodable(1, of: Self.id)]
+        let plan = IPVSPlan(desired: IPVSDesiredState(), actual: actual, owned: [Self.id])
+        #expect(plan.changes == [.removeDestination(Self.node(3, weight: 1).id, service: Self.id)], "removing the service would delete it")
+    }
+
+    @Test func anUndecodableServiceIsLeftWhole() {
+        let unreadable = IPVSUndecodable(kind: .service, service: Self.id, reason: "FWM 7 has no scheduler name", attributes: "1=0200 5=07000000")
+        let actual = IPVSTable(undecodable: [unreadable])
+        let desired = IPVSDesiredState([.init(service: VirtualService(id: Self.id), destinations: [Self.node(1, weight: 5)])])
+        #expect(IPVSPlan(desired: desired, actual: actual, owned: [Self.id]).changes.isEmpty)
+        #expect(IPVSPlan(desired: IPVSDesiredState(), actual: actual, owned: [Self.id]).changes.isEmpty)
+    }
 }

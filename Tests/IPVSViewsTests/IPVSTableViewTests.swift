@@ -33,6 +33,29 @@ import Testing
         #expect(lines[3].split(separator: " ").map(String.init)[2...6] == ["Masq", "3", "7", "2", "1"])
     }
 
+    @Test func whatCannotBeReadIsShownInTextAndJSON() throws {
+        var table = Self.sampleTable()
+        let id = VirtualService.ID.address(IPAddress("198.51.100.10")!, port: 80, protocol: .tcp)
+        table.undecodable = [
+            IPVSUndecodable(
+                kind: .destination, service: id, destination: .init(address: IPAddress("192.0.2.9")!, port: 8080),
+                reason: "192.0.2.9:8080: unknown forwarding method 7", attributes: "3=07000000")
+        ]
+        let lines = IPVSTableView(info: nil, table: table).text().split(separator: "\n").map(String.init)
+        #expect(
+            lines.last
+                == "cannot read (left alone): undecodable destination 192.0.2.9:8080 of TCP 198.51.100.10:80: 192.0.2.9:8080: unknown forwarding method 7; left as it is [3=07000000]"
+        )
+        let json = try IPVSTableView(info: nil, table: table).json()
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        let rows = try #require(object["undecodable"] as? [[String: Any]])
+        #expect(rows.count == 1)
+        #expect(rows.first?["destination"] as? String == "192.0.2.9:8080")
+        #expect(rows.first?["reason"] as? String == "192.0.2.9:8080: unknown forwarding method 7")
+        let plain = try JSONSerialization.jsonObject(with: Data(try IPVSTableView(info: nil, table: Self.sampleTable()).json().utf8))
+        #expect((plain as? [String: Any])?["undecodable"] == nil, "no key when everything could be read")
+    }
+
     @Test func jsonCarriesEveryField() throws {
         let json = try IPVSTableView(info: nil, table: Self.sampleTable()).json()
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])

@@ -82,3 +82,28 @@ import Testing
         await #expect(throws: VIPSetError.self) { try await client.members(of: String(repeating: "n", count: 32)) }
     }
 }
+
+/// libipset blocks in the kernel: the client's methods run on its own thread, not a cooperative one.
+@Suite struct VIPSetClientThreadTests {
+    @Test func theClientRunsOnItsOwnThread() async throws {
+        let client = try VIPSetClient()
+        #expect(await client.threadName() == "ipset-netlink")
+        #expect(await client.runsOnItsThread())
+        #expect(!client.isOnItsThread, "the test itself runs elsewhere")
+    }
+}
+
+extension VIPSetClient {
+    /// Isolated to the client, so it runs where every libipset call runs.
+    fileprivate func threadName() -> String? {
+        let fd = open("/proc/thread-self/comm", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes = [UInt8](repeating: 0, count: 64)
+        let count = read(fd, &bytes, bytes.count)
+        guard count > 0 else { return nil }
+        return String(decoding: bytes[0..<count].filter { $0 != 10 }, as: UTF8.self)
+    }
+
+    fileprivate func runsOnItsThread() -> Bool { isOnItsThread }
+}

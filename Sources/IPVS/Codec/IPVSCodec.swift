@@ -175,6 +175,44 @@ public enum IPVSCodec {
         return VirtualServiceStatus(service: service, stats: decodeStats(attributes, stats: SA.stats, stats64: SA.stats64))
     }
 
+    /// Decodes a dump of services: each service that cannot be read is reported, not thrown.
+    public static func decodeServices(_ replies: [GenericNetlinkReply]) -> IPVSListing<VirtualServiceStatus> {
+        var listing = IPVSListing<VirtualServiceStatus>()
+        for reply in replies {
+            do {
+                listing.items.append(try decodeService(reply))
+            } catch {
+                listing.undecodable.append(undecodableService(reply, expected: nil, error))
+            }
+        }
+        return listing
+    }
+
+    /// The report for a service reply that could not be read; `expected` is the service asked for.
+    public static func undecodableService(_ reply: GenericNetlinkReply, expected: VirtualService.ID?, _ error: IPVSError)
+        -> IPVSUndecodable
+    {
+        let attributes = reply.attributes.nested(IPVSWire.CommandAttribute.service) ?? NetlinkAttributeSet(bytes: [UInt8]())
+        return IPVSUndecodable(
+            kind: .service, service: expected ?? serviceIdentity(attributes), reason: reason(of: error),
+            attributes: IPVSUndecodable.summary(of: attributes, leavingOut: [SA.stats, SA.stats64]))
+    }
+
+    /// A service's identity alone, when it can be read although the rest cannot.
+    static func serviceIdentity(_ attributes: NetlinkAttributeSet) -> VirtualService.ID? {
+        guard let family = attributes.u16(SA.family).flatMap(AddressFamily.init(rawValue:)) else { return nil }
+        if let mark = attributes.u32(SA.firewallMark), mark != 0 { return .firewallMark(mark, family: family) }
+        guard let proto = attributes.u16(SA.protocol).flatMap(TransportProtocol.init(rawValue:)),
+            let address = decodeAddress(attributes[SA.address], family: family), let port = attributes.be16(SA.port)
+        else { return nil }
+        return .address(address, port: port, protocol: proto)
+    }
+
+    static func reason(of error: IPVSError) -> String {
+        if case .malformedReply(_, let reason) = error { return reason }
+        return "\(error)"
+    }
+
     static func prefixLength(netmask: [UInt8], family: AddressFamily) -> Int {
         guard netmask.count >= 4 else { return family.maximumPrefixLength }
         switch family {
@@ -193,13 +231,25 @@ public enum IPVSCodec {
         guard let attributes = reply.attributes.nested(IPVSWire.CommandAttribute.destination) else {
             throw .malformedReply(operation: operation, reason: "no IPVS_CMD_ATTR_DEST attribute")
         }
-        let family = attributes.u16(DA.addressFamily).flatMap(AddressFamily.init(rawValue:)) ?? serviceFamily
+        let family: AddressFamily
+        if let raw = attributes.u16(DA.addressFamily) {
+            guard let known = AddressFamily(rawValue: raw) else {
+                throw .malformedReply(operation: operation, reason: "unknown address family \(raw)")
+            }
+            family = known
+        } else {
+            family = serviceFamily
+        }
         guard let address = decodeAddress(attributes[DA.address], family: family), let port = attributes.be16(DA.port) else {
             throw .malformedReply(operation: operation, reason: "missing address or port")
         }
         let id = Destination.ID(address: address, port: port)
         let forwarding: ForwardingMethod
-        switch attributes.u32(DA.forwardingMethod) ?? 0 {
+        // Without its forwarding method or weight an update could not rewrite the destination as it is.
+        guard let rawForwarding = attributes.u32(DA.forwardingMethod), let rawWeight = attributes.u32(DA.weight) else {
+            throw .malformedReply(operation: operation, reason: "\(id): no forwarding method or weight")
+        }
+        switch rawForwarding {
         case 0: forwarding = .masquerade
         case 1: forwarding = .local
         case 2:
@@ -212,7 +262,7 @@ public enum IPVSCodec {
         case let other: throw .malformedReply(operation: operation, reason: "\(id): unknown forwarding method \(other)")
         }
         let destination = Destination(
-            id: id, forwarding: forwarding, weight: Int(Int32(bitPattern: attributes.u32(DA.weight) ?? 0)),
+            id: id, forwarding: forwarding, weight: Int(Int32(bitPattern: rawWeight)),
             upperThreshold: attributes.u32(DA.upperThreshold) ?? 0, lowerThreshold: attributes.u32(DA.lowerThreshold) ?? 0
         )
         return DestinationStatus(
@@ -222,6 +272,37 @@ public enum IPVSCodec {
             persistentConnections: attributes.u32(DA.persistentConnections) ?? 0,
             stats: decodeStats(attributes, stats: DA.stats, stats64: DA.stats64)
         )
+    }
+
+    /// Decodes a dump of `service`'s destinations: each destination that cannot be read (an unknown
+    /// forwarding method or address family, a missing attribute) is reported, not thrown.
+    public static func decodeDestinations(_ replies: [GenericNetlinkReply], service: VirtualService.ID) -> IPVSListing<DestinationStatus> {
+        var listing = IPVSListing<DestinationStatus>()
+        for reply in replies {
+            do {
+                listing.items.append(try decodeDestination(reply, serviceFamily: service.family))
+            } catch {
+                let attributes = reply.attributes.nested(IPVSWire.CommandAttribute.destination) ?? NetlinkAttributeSet(bytes: [UInt8]())
+                listing.undecodable.append(
+                    IPVSUndecodable(
+                        kind: .destination, service: service, destination: destinationIdentity(attributes, serviceFamily: service.family),
+                        reason: reason(of: error), attributes: IPVSUndecodable.summary(of: attributes, leavingOut: [DA.stats, DA.stats64])))
+            }
+        }
+        return listing
+    }
+
+    /// A destination's address and port alone, when they can be read although the rest cannot.
+    static func destinationIdentity(_ attributes: NetlinkAttributeSet, serviceFamily: AddressFamily) -> Destination.ID? {
+        let family: AddressFamily
+        if let raw = attributes.u16(DA.addressFamily) {
+            guard let known = AddressFamily(rawValue: raw) else { return nil }
+            family = known
+        } else {
+            family = serviceFamily
+        }
+        guard let address = decodeAddress(attributes[DA.address], family: family), let port = attributes.be16(DA.port) else { return nil }
+        return Destination.ID(address: address, port: port)
     }
 
     static func decodeAddress(_ bytes: [UInt8]?, family: AddressFamily) -> IPAddress? {

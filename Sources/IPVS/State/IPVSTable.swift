@@ -10,7 +10,13 @@ public struct IPVSTable: Sendable, Hashable {
     }
 
     public var entries: [VirtualService.ID: Entry] = [:]
-    public init(entries: [VirtualService.ID: Entry] = [:]) { self.entries = entries }
+    /// What the kernel holds that the codec cannot read: reported, and never touched by a plan.
+    public var undecodable: [IPVSUndecodable] = []
+
+    public init(entries: [VirtualService.ID: Entry] = [:], undecodable: [IPVSUndecodable] = []) {
+        self.entries = entries
+        self.undecodable = undecodable
+    }
 
     /// Entries in a stable order (address services first, then firewall marks).
     public var sorted: [Entry] { entries.keys.sorted().compactMap { entries[$0] } }
