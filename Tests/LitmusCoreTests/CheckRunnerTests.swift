@@ -150,6 +150,66 @@ import Testing
         #expect(result.detail?.contains("timed out") == true, "\(result.detail ?? "no detail")")
     }
 
+    // MARK: unix socket
+
+    @Test func unixSocketDependencyConnectsAndComparesTheAnswer() async throws {
+        let dir = TemporaryDirectory()
+        // Accepts in the kernel's backlog only: a connection without send/expect needs nothing more.
+        let quiet = Listener(unixPath: "\(dir.path)/quiet.sock")
+        let connected = await runner.run(.unixSocket(UnixSocketDependencySpec(path: "\(dir.path)/quiet.sock")))
+        #expect(connected.available, "\(connected.detail ?? "")")
+        #expect(connected.label == "Dependency::UnixSocket(\(dir.path)/quiet.sock)")
+        withExtendedLifetime(quiet) {}
+
+        let path = "\(dir.path)/app.sock"
+        let server = Listener(unixPath: path)
+        server.serveLines { $0 == "PING" ? "+PONG\r\n" : "-ERR\r\n" }
+        var spec = UnixSocketDependencySpec(path: path)
+        spec.send = "PING"
+        spec.expect = "+PONG"
+        let answered = await runner.run(.unixSocket(spec))
+        #expect(answered.available, "\(answered.detail ?? "")")
+        spec.send = "HELLO"
+        let wrong = await runner.run(.unixSocket(spec))
+        #expect(!wrong.available)
+        #expect(wrong.detail?.contains("expected \"+PONG\", got \"-ERR\"") == true, "\(wrong.detail ?? "no detail")")
+    }
+
+    @Test func unixSocketDependencyFailsWithoutAListeningSocket() async throws {
+        let dir = TemporaryDirectory()
+        let missing = await runner.run(.unixSocket(UnixSocketDependencySpec(path: "\(dir.path)/absent.sock")))
+        #expect(!missing.available)
+        #expect(missing.detail?.contains("No such file or directory") == true, "\(missing.detail ?? "no detail")")
+
+        let plain = dir.write("plain.sock", "not a socket\n")
+        let notASocket = await runner.run(.unixSocket(UnixSocketDependencySpec(path: plain)))
+        #expect(!notASocket.available)
+        #expect(notASocket.detail?.contains("nothing accepts connections there") == true, "\(notASocket.detail ?? "no detail")")
+
+        // A daemon that stopped without removing its socket file: the file stays, nobody listens.
+        let stale = "\(dir.path)/stale.sock"
+        do { _ = Listener(unixPath: stale) }
+        #expect(FileManager.default.fileExists(atPath: stale))
+        let refused = await runner.run(.unixSocket(UnixSocketDependencySpec(path: stale)))
+        #expect(!refused.available)
+        #expect(refused.detail?.contains("Connection refused") == true, "\(refused.detail ?? "no detail")")
+    }
+
+    @Test func unixSocketExpectTimesOutOnASilentPeer() async throws {
+        let dir = TemporaryDirectory()
+        let path = "\(dir.path)/silent.sock"
+        let listener = Listener(unixPath: path)  // accepts (kernel backlog) but never answers
+        var spec = UnixSocketDependencySpec(path: path)
+        spec.send = "PING"
+        spec.expect = "+PONG"
+        spec.timeout = .milliseconds(300)
+        // The peer never answers, so the only way this check can end is its own timeout.
+        let result = await runner.run(.unixSocket(spec))
+        #expect(!result.available)
+        #expect(result.detail?.contains("timed out") == true, "\(result.detail ?? "no detail")")
+        withExtendedLifetime(listener) {}
+    }
+
     // MARK: script
 
     @Test func scriptDependencyUsesArgvAndExitStatus() async throws {

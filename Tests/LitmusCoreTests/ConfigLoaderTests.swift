@@ -71,6 +71,48 @@ import YAML
         #expect(settings.httpLimits == HTTPLimitSettings())
     }
 
+    @Test func unixSocketDependencyIsRead() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.write(
+            "litmus.yml",
+            """
+            services:
+              php:
+                dependencies:
+                  - type: unix_socket
+                    path: /run/php/php-fpm.sock
+                  - type: unix_socket
+                    socket_path: /run/redis.sock
+                    send: PING
+                    expect: +PONG
+                    timeout_seconds: 0.5
+                checks:
+                  - type: constant_metric
+                    weight: 100
+            """
+        )
+        var redis = UnixSocketDependencySpec(path: "/run/redis.sock")
+        redis.send = "PING"
+        redis.expect = "+PONG"
+        redis.timeout = .milliseconds(500)
+        let php = try #require(try ConfigLoader.load(path: path).services["php"])
+        #expect(php.dependencies == [.unixSocket(UnixSocketDependencySpec(path: "/run/php/php-fpm.sock")), .unixSocket(redis)])
+        #expect(php.dependencies[0].label == "Dependency::UnixSocket(/run/php/php-fpm.sock)")
+        #expect(php.dependencies[0].timeout == .seconds(5), "the tcp dependency's default")
+    }
+
+    @Test func aBadUnixSocketValueNamesItsLineAndColumn() throws {
+        let dir = TemporaryDirectory()
+        let file = dir.write(
+            "litmus.yml", "services:\n  php:\n    dependencies:\n      - type: unix_socket\n        path: run/php-fpm.sock\n")
+        let errors = try #require(throws: ConfigErrors.self) { try ConfigLoader.load(path: file) }
+        let error = try #require(errors.errors.first)
+        #expect(error.path == "services.php.dependencies[0].path")
+        #expect(error.line == 5 && error.column == 15, "\(error)")
+        #expect(error.message.contains("absolute path"), "\(error.message)")
+        #expect(error.description.contains("\(file):5:15"), "\(error.description)")
+    }
+
     @Test func httpLimitsAreRead() throws {
         let dir = TemporaryDirectory()
         let path = dir.write(
@@ -132,6 +174,15 @@ import YAML
         BadConfig(
             yaml: "services:\n  web:\n    dependencies:\n      - type: tcp\n        host: h\n", path: "services.web.dependencies[0].port",
             message: "is required"),
+        BadConfig(
+            yaml: "services:\n  web:\n    dependencies:\n      - type: unix_socket\n        port: 80\n", path: "services.web.dependencies[0].path",
+            message: "is required"),
+        BadConfig(
+            yaml: "services:\n  web:\n    dependencies:\n      - type: unix_socket\n        path: /run/a.sock\n        timeout: soon\n",
+            path: "services.web.dependencies[0].timeout", message: "seconds"),
+        BadConfig(
+            yaml: "services:\n  web:\n    dependencies:\n      - type: unix_socket\n        path: /\(String(repeating: "d", count: 120))\n",
+            path: "services.web.dependencies[0].path", message: "at most 107 bytes"),
         BadConfig(yaml: "servics: {}\n", path: "servics", message: "unknown key"),
         BadConfig(yaml: "admin:\n  allowed_networks: [10.0.0.0/8]\n", path: "admin", message: "needs a token"),
         BadConfig(yaml: "admin:\n  allowed_networks: [10.0.0.0/33]\n  token: x\n", path: "admin.allowed_networks[0]", message: "CIDR"),

@@ -1,3 +1,4 @@
+import Glibc
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -56,6 +57,22 @@ struct CheckRunner: Sendable {
                 let socket = try BlockingSocket.connect(host: tcp.host, port: tcp.port, deadline: deadline)
                 guard let expected = tcp.expect else { return }
                 if let send = tcp.send { try socket.write(send + "\n", deadline: deadline) }
+                let line = try socket.readLine(deadline: deadline) ?? ""
+                guard line == expected else { throw CheckFailure("expected \"\(expected)\", got \"\(line.prefix(200))\"") }
+            }
+        case .unixSocket(let unix):
+            let deadline = Deadline.after(unix.timeout)
+            try await context.blocking {
+                let socket: BlockingSocket
+                switch Result(catching: { () throws(SocketError) in try BlockingSocket.connect(unixPath: unix.path, deadline: deadline) }) {
+                case .success(let connected): socket = connected
+                case .failure(let error) where error.code == ECONNREFUSED:
+                    // The kernel refuses alike a socket file whose daemon has gone and a path that is no socket.
+                    throw CheckFailure("\(error); nothing accepts connections there (a stale socket file, or not a socket)")
+                case .failure(let error): throw error
+                }
+                guard let expected = unix.expect else { return }
+                if let send = unix.send { try socket.write(send + "\n", deadline: deadline) }
                 let line = try socket.readLine(deadline: deadline) ?? ""
                 guard line == expected else { throw CheckFailure("expected \"\(expected)\", got \"\(line.prefix(200))\"") }
             }

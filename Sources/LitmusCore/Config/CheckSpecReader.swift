@@ -41,6 +41,21 @@ enum CheckSpecReader {
             if let value = object.optional("expect", "expected_output") { tcp.expect = try value.string() }
             if let value = timeout(&object) { tcp.timeout = try value.seconds() }
             spec = .tcp(tcp)
+        case "unix_socket":
+            // `socket_path` as the unix_socket_utilization check spells it; `path` as file_contents does.
+            let pathCursor = try object.required("path", "socket_path")
+            let path = try pathCursor.nonEmptyString()
+            guard path.utf8.count < 108 else {
+                throw pathCursor.error("a Unix socket path holds at most 107 bytes (sun_path), this one has \(path.utf8.count)")
+            }
+            guard path.hasPrefix("/") else {
+                throw pathCursor.error("expected an absolute path such as /run/php-fpm.sock, got \"\(path)\"")
+            }
+            var unix = UnixSocketDependencySpec(path: path)
+            if let value = object.optional("send", "input_data") { unix.send = try value.string() }
+            if let value = object.optional("expect", "expected_output") { unix.expect = try value.string() }
+            if let value = timeout(&object) { unix.timeout = try value.seconds() }
+            spec = .unixSocket(unix)
         case "script":
             let program = try self.program(&object)
             spec = .script(program: program, timeout: try timeout(&object)?.seconds() ?? .seconds(5))
@@ -57,7 +72,7 @@ enum CheckSpecReader {
                 timeout: try timeout(&object)?.seconds() ?? .seconds(2)
             )
         default:
-            throw typeCursor.error("unknown dependency type \"\(type)\"; expected http, tcp, script, file_contents or haproxy_backends")
+            throw typeCursor.error("unknown dependency type \"\(type)\"; expected http, tcp, unix_socket, script, file_contents or haproxy_backends")
         }
         if let problem = object.unknownKeys().first { throw problem }
         return spec

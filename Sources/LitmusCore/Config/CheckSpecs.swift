@@ -21,6 +21,7 @@ public struct ProgramSpec: Sendable, Hashable {
 public enum DependencySpec: Sendable, Hashable {
     case http(HTTPDependencySpec)
     case tcp(TCPDependencySpec)
+    case unixSocket(UnixSocketDependencySpec)
     case script(program: ProgramSpec, timeout: Duration)
     case fileContents(path: String, pattern: String, timeout: Duration)
     case haproxyBackends(socket: String, cluster: String, timeout: Duration)
@@ -30,6 +31,7 @@ public enum DependencySpec: Sendable, Hashable {
         switch self {
         case .http(let spec): "Dependency::HTTP(\(spec.url))"
         case .tcp(let spec): "Dependency::TCP(tcp://\(HostAndPort(host: spec.host, port: spec.port)))"
+        case .unixSocket(let spec): "Dependency::UnixSocket(\(spec.path))"
         case .script(let program, _): "Dependency::Script(\(program.displayString))"
         case .fileContents(let path, let pattern, _): "Dependency::FileContents(\(path), /\(pattern)/)"
         case .haproxyBackends(let socket, let cluster, _): "Dependency::HaproxyBackends(\(socket), \(cluster))"
@@ -40,6 +42,7 @@ public enum DependencySpec: Sendable, Hashable {
         switch self {
         case .http(let spec): spec.timeout
         case .tcp(let spec): spec.timeout
+        case .unixSocket(let spec): spec.timeout
         case .script(_, let timeout), .fileContents(_, _, let timeout), .haproxyBackends(_, _, let timeout): timeout
         }
     }
@@ -72,6 +75,19 @@ public struct TCPDependencySpec: Sendable, Hashable {
         self.host = host
         self.port = port
     }
+}
+
+/// A local daemon's Unix stream socket (php-fpm, a database, HAProxy's stats socket): passes once a
+/// connection is accepted and, when `expect` is set, the first line answered matches.
+public struct UnixSocketDependencySpec: Sendable, Hashable {
+    public var path: String
+    /// Sent (followed by a newline) before reading, when `expect` is set.
+    public var send: String?
+    /// The line the peer must answer with (compared without its line ending).
+    public var expect: String?
+    public var timeout: Duration = .seconds(5)
+
+    public init(path: String) { self.path = path }
 }
 
 /// A weighted contribution to health; contributions are ceil'd and summed.
