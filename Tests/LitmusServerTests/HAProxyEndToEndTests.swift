@@ -141,6 +141,67 @@ import Testing
         }
     }
 
+    /// `server`'s row of `show stat` as column name → value, the columns found by the CSV header, so the
+    /// agent's own columns (`agent_status`, `last_agt`) can be read besides the ones litmus uses.
+    static func statColumns(_ socket: String, proxy: String = "app_pool", server: String) throws -> [String: String]? {
+        let connection = try BlockingSocket.connect(unixPath: socket, deadline: .after(.seconds(10)))
+        try connection.write("show stat\n", deadline: .after(.seconds(10)))
+        let lines = try connection.readToEnd(deadline: .after(.seconds(10))).split(whereSeparator: \.isNewline)
+        guard let header = lines.first(where: { $0.hasPrefix("# ") }) else { return nil }
+        let names = header.dropFirst(2).split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        for line in lines where !line.hasPrefix("#") {
+            let fields = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            guard fields.count >= 2, fields[0] == proxy, fields[1] == server else { continue }
+            return Dictionary(zip(names, fields), uniquingKeysWith: { first, _ in first })
+        }
+        return nil
+    }
+
+    @Test func haproxyTakesDownAServerWhoseAgentAnswersNotFound() async throws {
+        let dir = TemporaryDirectory()
+        let state = await AgentCheckServerTests.state(dir, measured: 100)
+        let backend = Listener()
+        backend.acceptAndCloseForever()
+        try await withAgentCheckServer(state: state, multiPort: [], singlePort: true) { _, single in
+            let agentPort = try #require(single)
+            // Both servers pass HAProxy's own TCP check against the same backend and ask the same agent;
+            // only the service name they send differs: "web" is known, "nosuch" is not.
+            let config = """
+                global
+                    stats socket \(dir.path)/admin.sock mode 600 level admin
+                defaults
+                    mode tcp
+                    timeout connect 1s
+                    timeout client 5s
+                    timeout server 5s
+                    timeout check 2s
+                backend app_pool
+                    server known 127.0.0.1:\(backend.port) weight 100 check inter 300ms agent-check agent-addr 127.0.0.1 agent-port \(agentPort) agent-send "web\\n" agent-inter 300ms
+                    server unknown 127.0.0.1:\(backend.port) weight 100 check inter 300ms agent-check agent-addr 127.0.0.1 agent-port \(agentPort) agent-send "nosuch\\n" agent-inter 300ms
+
+                """
+            try await Self.withHAProxy(dir, config: config) { socket in
+                let known = try await Self.waitFor(socket, server: "known") { $0.status == "UP" && $0.weight == 100 }
+                #expect(known?.status == "UP" && known?.weight == 100, "known: \(String(describing: known))")
+
+                // HAProxy's view of the unknown one: down by its agent, whose reply it parsed (the
+                // description carries litmus's NOT_FOUND), while its own TCP check still passes.
+                var row: [String: String]?
+                let parsed = await eventually("HAProxy marks app_pool/unknown DOWN by its agent; last seen: \(String(describing: row))") {
+                    row = try? await offload { try Self.statColumns(socket, server: "unknown") }
+                    return row?["status"]?.hasPrefix("DOWN") == true && row?["last_agt"]?.contains("NOT_FOUND") == true
+                }
+                #expect(parsed)
+                // HAProxy 2.6's words for a parsed `fail` with a description: status "DOWN (agent)", agent
+                // status L7STS ("Layer7 wrong status") and the agent's own text "via agent : fail (NOT_FOUND)".
+                #expect(row?["status"] == "DOWN (agent)", "\(String(describing: row))")
+                #expect(row?["agent_status"] == "L7STS", "\(String(describing: row))")
+                #expect(row?["last_agt"] == "via agent : fail (NOT_FOUND)", "\(String(describing: row))")
+                #expect(row?["check_status"]?.contains("L4OK") == true, "the server itself answers: \(String(describing: row))")
+            }
+        }
+    }
+
     @Test func haproxyBackendsDependencyAndHealthMetricReadTheStatsSocket() async throws {
         let dir = TemporaryDirectory()
         let backend = Listener()
