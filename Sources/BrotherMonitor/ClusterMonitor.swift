@@ -214,9 +214,12 @@ public actor ClusterMonitor: Service {
             if startMode == .inKernel, clusters[name]?.phase.isStopping == false {
                 clusters[name]?.phase = read == nil ? .stopped : .running
             }
-            let nodes = Set((clusters[name]?.effective ?? cluster).realServers.map(\.destinationID))
+            let realServers = (clusters[name]?.effective ?? cluster).realServers
+            let nodes = Set(realServers.map(\.destinationID))
+            let byID = Dictionary(realServers.map { ($0.destinationID, $0) }, uniquingKeysWith: { first, _ in first })
             for status in read?.destinations ?? [] where nodes.contains(status.destination.id) {
-                let weight = status.destination.weight
+                // The kernel holds weight × capacity; the policy remembers the 0-100 weight.
+                let weight = byID[status.destination.id]?.policyWeight(fromKernel: status.destination.weight) ?? status.destination.weight
                 if clusters[name]?.states[status.destination.id] == nil {
                     clusters[name]?.states[status.destination.id] = NodeHealthState(health: weight, weight: weight, isUp: weight > 0)
                 } else {

@@ -199,7 +199,7 @@ public struct BrotherRoutes: Sendable {
         }
         var node = NodeConfiguration(
             address: id.address, port: UInt16(member.agentPort), path: member.statusPath(cluster: name), priority: member.priority,
-            maxWeight: member.maxWeight, realPort: id.port)
+            maxWeight: member.maxWeight, realPort: id.port, capacity: member.capacity ?? 1)
         node.group = member.group
         do {
             let isNew = try await monitor.join(cluster: name, node: node, ttl: .seconds(member.ttl))
@@ -304,6 +304,8 @@ public struct BrotherRoutes: Sendable {
             "Health: \(node.health.map(String.init) ?? "unknown")", "Agent: \(node.agent)",
             "ActiveConnections: \(node.activeConnections)", "InactiveConnections: \(node.inactiveConnections)",
         ]
+        // Only with a capacity: the text stays as it was for every node without one.
+        if node.capacity != 1 { lines.insert(contentsOf: ["Capacity: \(node.capacity)", "KernelWeight: \(node.kernelWeight)"], at: 3) }
         if let force = node.force { lines.append("Forced: \(force)\(node.forceReason.map { " (\($0))" } ?? "")") }
         if let draining = node.draining { lines.append("Draining: \(draining)") }
         if let problem = node.lastPollProblem { lines.append("LastPollProblem: \(problem)") }

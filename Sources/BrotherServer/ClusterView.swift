@@ -14,7 +14,13 @@ public struct ClusterView: Codable, Hashable, Sendable {
         public var port: Int
         /// Where its agent is polled.
         public var agent: String
+        /// The 0-100 weight the policy decided (health after ramp, hysteresis and forces); what
+        /// big_brother showed and what `combinedWeight` sums.
         public var weight: Int
+        /// The node's `capacity` (1 unless configured).
+        public var capacity: Int
+        /// The weight IPVS has for it: `weight` times `capacity`, at most the kernel's maximum.
+        public var kernelWeight: Int
         /// Why the node has this weight ("ramping 40% of 80", "forced down", …).
         public var reason: String
         /// The last health the agent reported; nil when it has not answered.
@@ -99,7 +105,7 @@ public struct ClusterView: Codable, Hashable, Sendable {
                 NodeView(
                     node: "\(id)", address: "\(node.address)", port: Int(node.realPort),
                     agent: "\(node.address.description(port: node.port))\(node.path)",
-                    weight: status.weight(of: id),
+                    weight: status.weight(of: id), capacity: node.capacity, kernelWeight: node.kernelWeight(status.weight(of: id)),
                     reason: outcome.map { "\($0.reason)" } ?? (status.phase.isRunning ? "not polled yet" : "cluster \(status.phase)"),
                     health: state.health, isUp: state.isUp, rampPercent: ramp, force: state.force?.rawValue, forceReason: state.forceReason,
                     forcedSince: state.forcedSince, activeConnections: Int(connections?.activeConnections ?? 0),
@@ -111,7 +117,7 @@ public struct ClusterView: Codable, Hashable, Sendable {
             let connections = kernel[id]
             nodes.append(
                 NodeView(
-                    node: "\(id)", address: "\(id.address)", port: Int(id.port), agent: "", weight: 0,
+                    node: "\(id)", address: "\(id.address)", port: Int(id.port), agent: "", weight: 0, capacity: 1, kernelWeight: 0,
                     reason: "removed from the configuration: draining", health: nil, isUp: false, rampPercent: nil, force: nil, forceReason: nil,
                     forcedSince: nil, activeConnections: Int(connections?.activeConnections ?? 0),
                     inactiveConnections: Int(connections?.inactiveConnections ?? 0), connectionRate: Int(connections?.stats.connectionRate ?? 0),

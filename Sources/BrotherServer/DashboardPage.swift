@@ -72,7 +72,7 @@ enum DashboardPage {
           const ramp = n.rampPercent != null ? `<div class="bar" title="ramp ${n.rampPercent}%"><span style="width:${n.rampPercent}%"></span></div>` : "";
           return `<tr data-node="${esc(n.node)}" data-weight="${n.weight}">
             <td class="node" data-label="node">${esc(n.node)}<div class="dim">${esc(n.agent)}</div></td>
-            <td data-label="weight"><span class="weight ${n.weight === 0 ? "zero" : ""}" data-role="weight">${n.weight}</span><div class="bar"><span style="width:${Math.min(100, n.weight)}%"></span></div></td>
+            <td data-label="weight"><span class="weight ${n.weight === 0 ? "zero" : ""}" data-role="weight">${n.weight}</span>${n.capacity > 1 ? ` <span class="dim" data-role="kernel-weight" title="capacity ${n.capacity}">× ${n.capacity} = ${n.kernelWeight}</span>` : ""}<div class="bar"><span style="width:${Math.min(100, n.weight)}%"></span></div></td>
             <td data-label="why">${esc(n.reason)}${ramp}${forced ? "<div>" + forced + "</div>" : ""}${n.draining ? `<div class="forced">${esc(n.draining)}</div>` : ""}</td>
             <td class="num" data-label="health">${n.health ?? "–"}${n.agentForced ? ` <span class="forced">(agent forced ${esc(n.agentForced)})</span>` : ""}</td>
             <td class="num" data-label="connections">${n.activeConnections} active · ${n.inactiveConnections} inactive<div class="dim">${n.connectionRate}/s</div></td>

@@ -19,6 +19,7 @@ public enum PrometheusText {
         var running: [([(String, String)], String)] = []
         var combined: [([(String, String)], String)] = []
         var weights: [([(String, String)], String)] = []
+        var kernelWeights: [([(String, String)], String)] = []
         var healths: [([(String, String)], String)] = []
         var active: [([(String, String)], String)] = []
         var inactive: [([(String, String)], String)] = []
@@ -35,6 +36,7 @@ public enum PrometheusText {
             for node in status.effective.realServers {
                 let labels = cluster + [("node", "\(node.destinationID)")]
                 weights.append((labels, "\(status.weight(of: node.destinationID))"))
+                kernelWeights.append((labels, "\(node.kernelWeight(status.weight(of: node.destinationID)))"))
                 if let health = status.states[node.destinationID]?.health { healths.append((labels, "\(health)")) }
                 if let connections = kernel[node.destinationID] {
                     active.append((labels, "\(connections.activeConnections)"))
@@ -46,7 +48,11 @@ public enum PrometheusText {
         family(
             "brother_cluster_combined_weight", "gauge", "Sum of the cluster's node weights (big_brother's CombinedWeight).",
             combined.map { ($0.0, $0.1) })
-        family("brother_node_weight", "gauge", "The IPVS weight brother decided for the node.", weights.map { ($0.0, $0.1) })
+        family(
+            "brother_node_weight", "gauge", "The 0-100 weight brother decided for the node (before its capacity).", weights.map { ($0.0, $0.1) })
+        family(
+            "brother_node_kernel_weight", "gauge", "The node's IPVS weight: brother_node_weight times the node's capacity.",
+            kernelWeights.map { ($0.0, $0.1) })
         family("brother_node_health", "gauge", "The last health the node's agent reported (0-100).", healths.map { ($0.0, $0.1) })
         family("brother_node_active_connections", "gauge", "Active connections to the node, from IPVS.", active.map { ($0.0, $0.1) })
         family("brother_node_inactive_connections", "gauge", "Inactive connections to the node, from IPVS.", inactive.map { ($0.0, $0.1) })

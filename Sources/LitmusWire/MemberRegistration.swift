@@ -14,6 +14,8 @@ public struct MemberRegistration: Sendable, Hashable {
     public static let agentPortRange = 1...65_535
     public static let maxWeightRange = 1...100
     public static let priorityRange = -1_000_000...1_000_000
+    /// brother's node `capacity`: health 100 times it must fit the kernel's signed 32-bit weight.
+    public static let capacityRange = 1...21_474_836
     public static let defaultTTL = 30
     /// litmus's (and litmus_paper's) default port.
     public static let defaultAgentPort = 9292
@@ -30,9 +32,13 @@ public struct MemberRegistration: Sendable, Hashable {
     public var priority: Int
     /// big_brother's node group (rules such as `active_passive` act per group).
     public var group: String?
+    /// brother's node `capacity` (its IPVS weight is health times this); nil means 1 and is not
+    /// sent, so a join without it is the bytes it always was.
+    public var capacity: Int?
 
     public init(
-        ttl: Int = defaultTTL, agentPort: Int = defaultAgentPort, path: String? = nil, maxWeight: Int? = nil, priority: Int = 0, group: String? = nil
+        ttl: Int = defaultTTL, agentPort: Int = defaultAgentPort, path: String? = nil, maxWeight: Int? = nil, priority: Int = 0, group: String? = nil,
+        capacity: Int? = nil
     ) {
         self.ttl = ttl
         self.agentPort = agentPort
@@ -40,6 +46,7 @@ public struct MemberRegistration: Sendable, Hashable {
         self.maxWeight = maxWeight
         self.priority = priority
         self.group = group
+        self.capacity = capacity
     }
 
     /// The path brother polls for a member of `cluster`.
@@ -59,6 +66,7 @@ public struct MemberRegistration: Sendable, Hashable {
         if let maxWeight { fields.append(("max_weight", String(maxWeight))) }
         if priority != 0 { fields.append(("priority", String(priority))) }
         if let group { fields.append(("group", group)) }
+        if let capacity { fields.append(("capacity", String(capacity))) }
         return fields
     }
 
@@ -80,6 +88,7 @@ public struct MemberRegistration: Sendable, Hashable {
         agentPort = try integer("agent_port", Self.agentPortRange) ?? Self.defaultAgentPort
         maxWeight = try integer("max_weight", Self.maxWeightRange)
         priority = try integer("priority", Self.priorityRange) ?? 0
+        capacity = try integer("capacity", Self.capacityRange)
         if let path = fields["path"] {
             guard path.hasPrefix("/"), !path.contains(where: { $0.isWhitespace || $0.isNewline }), path.utf8.count <= Self.maximumPathLength else {
                 throw MemberRegistrationError(

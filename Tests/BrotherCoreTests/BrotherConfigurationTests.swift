@@ -105,6 +105,37 @@ import YAML
         #expect(cluster.pollJitter == .zero)
         let node = try #require(cluster.nodes.first)
         #expect(node.port == 80 && node.path == "/" && node.priority == 0 && node.maxWeight == nil && !node.interpol && node.realPort == 0)
+        #expect(node.capacity == 1)
+    }
+
+    @Test func aNodesCapacityIsAWholeNumberUpToWhatTheKernelTakesTimesAHundred() throws {
+        let yaml = """
+            clusters:
+              - cluster_name: a
+                fwmark: 1
+                nodes:
+                  - {address: 192.0.2.1, capacity: 4, max_weight: 50}
+                  - {address: 192.0.2.2}
+                  - {address: 192.0.2.3, capacity: 21474836}
+
+            """
+        let nodes = try #require(try BrotherConfiguration(yaml: yaml, source: "t.yml").clusters.first).nodes
+        #expect(nodes.map(\.capacity) == [4, 1, 21_474_836])
+        #expect(nodes[0].maxWeight == 50, "max_weight still caps the 0-100 weight, before the capacity")
+        #expect(nodes[2].kernelWeight(100) <= Destination.maximumWeight)
+    }
+
+    @Test func aJoinedNodeSavedBeforeCapacityExistedLoadsWithCapacityOne() throws {
+        var node = NodeConfiguration(address: IPAddress("192.0.2.1")!, port: 9292, realPort: 8080, capacity: 3)
+        node.group = "blue"
+        let encoded = try JSONEncoder().encode(node)
+        #expect(try JSONDecoder().decode(NodeConfiguration.self, from: encoded) == node)
+        var object = try #require(try JSONSerialization.jsonObject(with: encoded) as? [String: Any])
+        #expect(object.removeValue(forKey: "capacity") != nil)
+        let old = try JSONSerialization.data(withJSONObject: object)
+        let decoded = try JSONDecoder().decode(NodeConfiguration.self, from: old)
+        #expect(decoded.capacity == 1)
+        #expect(decoded.group == "blue" && decoded.realPort == 8080 && decoded.port == 9292)
     }
 
     @Test(
@@ -293,7 +324,26 @@ import YAML
             "clusters[0].nodes[0].port: must be 1...65535, not 65536"
         ),
         ("clusters:\n  - {cluster_name: a, fwmark: 1, nodes: [{address: 192.0.2.1, path: status}]}", "clusters[0].nodes[0].path: must start with /"),
-        ("clusters:\n  - {cluster_name: a, fwmark: 1, nodes: [{address: 192.0.2.1, weight: 3}]}", "clusters[0].nodes[0].weight: unknown key"),
+        (
+            "clusters:\n  - {cluster_name: a, fwmark: 1, nodes: [{address: 192.0.2.1, weight: 3}]}",
+            "clusters[0].nodes[0].weight: unknown key; for keepalived's per-server weight use capacity"
+        ),
+        (
+            "clusters:\n  - {cluster_name: a, fwmark: 1, nodes: [{address: 192.0.2.1, capacity: 0}]}",
+            "clusters[0].nodes[0].capacity: must be 1...21474836, not 0: the IPVS weight is the node's weight (up to 100) times its capacity, at most 2147483647"
+        ),
+        (
+            "clusters:\n  - {cluster_name: a, fwmark: 1, nodes: [{address: 192.0.2.1, capacity: 21474837}]}",
+            "clusters[0].nodes[0].capacity: must be 1...21474836, not 21474837"
+        ),
+        (
+            "clusters:\n  - {cluster_name: a, fwmark: 1, nodes: [{address: 192.0.2.1, capacity: 1.5}]}",
+            "clusters[0].nodes[0].capacity: must be a whole number"
+        ),
+        (
+            "clusters:\n  - {cluster_name: a, fwmark: 1, min_weight: 1000, nodes: [{address: 192.0.2.1, capacity: 3000000}]}",
+            "clusters[0].nodes[0].capacity: must be 1...2147483, not 3000000: the IPVS weight is the node's weight (up to 1000)"
+        ),
         (
             "clusters:\n  - {cluster_name: a, fwmark: 1, nodes: [{address: 192.0.2.1, interpol: 2}]}",
             "clusters[0].nodes[0].interpol: must be true or false"
@@ -435,8 +485,8 @@ import YAML
             "server", "check", "host", "scheduler", "forwarding", "ramp_curve", "min_weight", "rise", "fall", "unreachable_hold", "dead_band",
             "panic_threshold", "sorry_server", "drain_timeout", "poll_timeout", "poll_jitter", "cluster_name", "fwmark", "service",
             "address_family", "vips", "non_egress_locations", "nodes", "address", "port", "path", "priority", "max_weight", "interpol",
-            "real_port", "group", "shift", "from", "to", "start", "duration", "notify", "command", "min_interval", "discovery", "dns",
-            "type", "nameserver", "interval", "agent_port", "remove_after", "max_removal_share", "max_nodes", "admin", "trust_loopback",
+            "real_port", "group", "capacity", "shift", "from", "to", "start", "duration", "notify", "command", "min_interval", "discovery",
+            "dns", "type", "nameserver", "interval", "agent_port", "remove_after", "max_removal_share", "max_nodes", "admin", "trust_loopback",
             "socket_group", "server_names", "join_token", "drain_report_token",
         ]
         for key in keys { #expect(text.contains("\(key):"), "examples/brother.yml lacks \(key)") }
@@ -461,6 +511,7 @@ import YAML
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../examples/brother.yml").standardized
         let configuration = try BrotherConfiguration.load(path: url.path)
         #expect(configuration.clusters.map(\.name) == ["app", "db", "web", "dns6", "api"])
+        #expect(configuration.cluster(named: "dns6")?.nodes.map(\.capacity) == [1, 4], "the bigger DNS server takes 4 times the traffic")
         for cluster in configuration.clusters {
             // From `_big_brother`, unless the cluster says otherwise.
             #expect(cluster.rise == 2 && cluster.fall == 2)

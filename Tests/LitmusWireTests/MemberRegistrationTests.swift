@@ -4,7 +4,7 @@ import Testing
 /// The registration contract from both ends: what the agent sends is what brother reads.
 @Suite struct MemberRegistrationTests {
     @Test func whatTheAgentSendsIsWhatBrotherReads() throws {
-        let sent = MemberRegistration(ttl: 45, agentPort: 9393, path: "/web/status", maxWeight: 60, priority: -3, group: "rack a")
+        let sent = MemberRegistration(ttl: 45, agentPort: 9393, path: "/web/status", maxWeight: 60, priority: -3, group: "rack a", capacity: 4)
         let read = try MemberRegistration(fields: FormFields(parsing: sent.formBody))
         #expect(read == sent)
     }
@@ -24,6 +24,7 @@ import Testing
         #expect(read.maxWeight == nil)
         #expect(read.priority == 0)
         #expect(read.group == nil)
+        #expect(read.capacity == nil, "brother takes a missing capacity as 1")
         #expect(try MemberRegistration(fields: FormFields(["group": ""])).group == nil, "an empty group is no group")
     }
 
@@ -34,6 +35,8 @@ import Testing
         ("agent_port", "http", "agent_port must be an integer in 1...65535, not \"http\""),
         ("max_weight", "0", "max_weight must be an integer in 1...100, not \"0\""),
         ("priority", "2000000", "priority must be an integer in -1000000...1000000, not \"2000000\""),
+        ("capacity", "0", "capacity must be an integer in 1...21474836, not \"0\""),
+        ("capacity", "21474837", "capacity must be an integer in 1...21474836, not \"21474837\""),
     ])
     func outOfRangeFieldsAreNamed(field: String, value: String, message: String) {
         #expect(throws: MemberRegistrationError(field: field, description: message)) {

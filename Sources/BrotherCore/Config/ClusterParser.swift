@@ -18,7 +18,12 @@ enum ClusterKeys {
     static let clusterOnly: Set<String> = [
         "cluster_name", "fwmark", "service", "address_family", "vips", "non_egress_locations", "nodes", "shift", "discovery",
     ]
-    static let node: Set<String> = ["address", "port", "path", "priority", "max_weight", "interpol", "real_port", "group"]
+    static let node: Set<String> = ["address", "port", "path", "priority", "max_weight", "interpol", "real_port", "group", "capacity"]
+    /// keepalived's and ldirectord's per-real-server `weight` is a static weight; brother's weights
+    /// follow health, and the static part is `capacity`.
+    static let nodeInstead: [String: String] = [
+        "weight": "for keepalived's per-server weight use capacity (the IPVS weight is health 0-100 times capacity)"
+    ]
     static let shift: Set<String> = ["from", "to", "start", "duration"]
     static let discovery: Set<String> = [
         "dns", "type", "nameserver", "interval", "agent_port", "path", "real_port", "group", "remove_after", "max_removal_share", "max_nodes",
@@ -222,7 +227,10 @@ enum ClusterParser {
         if let list = fields["nodes"] {
             var seen: [Destination.ID: Int] = [:]
             for entry in reader.list(list) ?? [] {
-                guard let node = parseNode(entry, serviceID: serviceID, forwarding: forwarding, defaultRealPort: defaultRealPort, reader: &reader)
+                guard
+                    let node = parseNode(
+                        entry, serviceID: serviceID, forwarding: forwarding, defaultRealPort: defaultRealPort, minimumWeight: minimumWeight,
+                        reader: &reader)
                 else { continue }
                 if let first = seen[node.destinationID] {
                     reader.report(entry.path, "\(node.destinationID) is already \(list.path)[\(first)]")
@@ -413,9 +421,13 @@ enum ClusterParser {
     }
 
     private static func parseNode(
-        _ entry: LocatedNode, serviceID: VirtualService.ID?, forwarding: ForwardingMethod, defaultRealPort: UInt16, reader: inout ConfigReader
+        _ entry: LocatedNode, serviceID: VirtualService.ID?, forwarding: ForwardingMethod, defaultRealPort: UInt16, minimumWeight: Int,
+        reader: inout ConfigReader
     ) -> NodeConfiguration? {
-        guard let fields = reader.entries(of: entry.node, at: entry.path, known: ClusterKeys.node, hint: "node keys") else { return nil }
+        let known = ClusterKeys.node
+        guard let fields = reader.entries(of: entry.node, at: entry.path, known: known, hint: "node keys", instead: ClusterKeys.nodeInstead) else {
+            return nil
+        }
         let map = Dictionary(fields, uniquingKeysWith: { first, _ in first })
         let before = reader.problems.count
         var address: IPAddress?
@@ -438,13 +450,32 @@ enum ClusterParser {
         if interpol, let node = map["interpol"] { reader.warn(node.path, ClusterKeys.ignoredInterpol) }
         let realPort = reader.integer(map["real_port"], in: 0...65535).map { UInt16($0) } ?? defaultRealPort
         let group = reader.string(map["group"])
+        let capacity = parseCapacity(map["capacity"], minimumWeight: minimumWeight, reader: &reader)
         guard reader.problems.count == before, let address else { return nil }
         // big_brother caps only with a positive max_weight; 0 and below mean "no cap".
         var node = NodeConfiguration(
             address: address, port: UInt16(port), path: path, priority: priority, maxWeight: (maxWeight ?? 0) > 0 ? maxWeight : nil,
-            interpol: interpol, realPort: realPort)
+            interpol: interpol, realPort: realPort, capacity: capacity)
         node.group = group
         return node
+    }
+
+    /// A node's `capacity`: a whole number, because IPVS weights are integers and a fraction would
+    /// be rounded differently at every health (a ratio like 1.5 : 1 is capacity 3 and 2). It is
+    /// refused, not clipped, when the largest weight it multiplies (100, or a larger `min_weight`)
+    /// would pass the kernel's maximum: a silently clipped node would take less than its share.
+    private static func parseCapacity(_ value: LocatedNode?, minimumWeight: Int, reader: inout ConfigReader) -> Int {
+        guard let value else { return 1 }
+        guard let capacity = reader.integer(value, in: Int.min...Int.max) else { return 1 }
+        let largest = max(100, minimumWeight)
+        let limit = Destination.maximumWeight / largest
+        if capacity < 1 || capacity > limit {
+            reader.report(
+                value.path,
+                "must be 1...\(limit), not \(capacity): the IPVS weight is the node's weight (up to \(largest)) times its capacity, "
+                    + "at most \(Destination.maximumWeight)")
+        }
+        return capacity
     }
 
     /// Only tunnels may cross address families (IPv6 service over IPv4 tunnel endpoints).

@@ -63,7 +63,10 @@ struct ConfigReader {
     /// The mapping's entries by key, in document order; reports duplicate keys and every key outside
     /// `known` ("unknown key": typos must not pass silently). A null value (`key:`, `key: ~`) is no
     /// entry: by the scalar rule the key is absent and its default applies.
-    mutating func entries(of node: YAMLNode, at path: String, known: Set<String>, hint: String) -> [(String, LocatedNode)]? {
+    /// - Parameter instead: for a key people bring from another tool, what to write instead.
+    mutating func entries(
+        of node: YAMLNode, at path: String, known: Set<String>, hint: String, instead: [String: String] = [:]
+    ) -> [(String, LocatedNode)]? {
         visit(node, at: path)
         guard let mapping = node.mapping else {
             report(path, "must be a mapping of \(hint)")
@@ -78,7 +81,7 @@ struct ConfigReader {
             }
             let childPath = path.isEmpty ? key : "\(path).\(key)"
             guard known.contains(key) else {
-                report(childPath, "unknown key", at: pair.key.mark)
+                report(childPath, instead[key].map { "unknown key; \($0)" } ?? "unknown key", at: pair.key.mark)
                 continue
             }
             guard seen.insert(key).inserted else {

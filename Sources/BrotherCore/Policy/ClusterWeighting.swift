@@ -8,7 +8,9 @@ import IPVS
 /// weights and an alert is raised; nodes forced down by an operator are not counted);
 /// active_passive (only the node with the best — lowest — priority among those with weight, ties
 /// to the lowest address, keeps it); the sorry server (weight 1 while no node has weight).
-/// big_brother's `interpol` aggregators are not real servers and take no part.
+/// big_brother's `interpol` aggregators are not real servers and take no part. Last, each node's
+/// IPVS destination weight is its weight times its `capacity` (``NodeConfiguration/kernelWeight(_:)``);
+/// the node outcomes keep the 0-100 weight.
 public struct ClusterWeighting: Hashable, Sendable {
     public var cluster: ClusterConfiguration
     public var policy: WeightPolicy
@@ -106,7 +108,9 @@ public struct ClusterWeighting: Hashable, Sendable {
             var state = steps[index].state
             state.weight = weights[index]
             nodes.append(.init(id: node.destinationID, weight: weights[index], reason: reasons[index], state: state))
-            destinations.append(Destination(id: node.destinationID, forwarding: cluster.forwarding, weight: weights[index]))
+            // The one place a node's capacity applies: after every rule above, which all judge the
+            // 0-100 weight (health), so only the kernel sees the product.
+            destinations.append(Destination(id: node.destinationID, forwarding: cluster.forwarding, weight: node.kernelWeight(weights[index])))
         }
         var isSorryServerActive = false
         if weights.allSatisfy({ $0 == 0 }) {

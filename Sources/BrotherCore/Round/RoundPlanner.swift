@@ -15,8 +15,8 @@ import IPVS
 /// A stopping round (``planStopping(_:table:until:now:)``) quiesces the cluster's services until they
 /// are empty or the drain timeout passes, then deletes them.
 public enum RoundPlanner {
-    /// Each node's weight as brother last decided it: the weight the kernel has, which the poll
-    /// tells the agent (and the baseline of a round's weight events).
+    /// Each node's weight as brother last decided it (0-100: the kernel has it times the node's
+    /// `capacity`), which the poll tells the agent (and the baseline of a round's weight events).
     public static func reportedWeights(of status: ClusterStatus) -> [Destination.ID: Int] {
         // One lookup table per round: `weight(of:)` searches the decision's node list.
         var weights: [Destination.ID: Int] = [:]
