@@ -305,6 +305,7 @@ public struct BrotherRoutes: Sendable {
             "ActiveConnections: \(node.activeConnections)", "InactiveConnections: \(node.inactiveConnections)",
         ]
         if let force = node.force { lines.append("Forced: \(force)\(node.forceReason.map { " (\($0))" } ?? "")") }
+        if let force = node.fileForce { lines.append("FileForced: \(force) (\(node.fileForcePath ?? ""))") }
         if let draining = node.draining { lines.append("Draining: \(draining)") }
         if let problem = node.lastPollProblem { lines.append("LastPollProblem: \(problem)") }
         return plain(.ok, lines.joined(separator: "\n") + "\n")
