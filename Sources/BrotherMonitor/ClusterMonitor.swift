@@ -28,6 +28,10 @@ public actor ClusterMonitor: Service {
     let ipvs: any IPVSControlling
     let fetcher: any AgentHealthFetching
     let forceFiles: ClusterForceFiles?
+    /// The per-node force files in the same data directory.
+    let nodeForceFiles: NodeForceFiles?
+    /// Per cluster, the node force file problems already logged: each is told once, not every round.
+    var loggedNodeForceProblems: [String: Set<String>] = [:]
     let startMode: ClusterStartMode
     let logger: Logger
     var clusters: [String: ClusterStatus] = [:] {
@@ -65,7 +69,8 @@ public actor ClusterMonitor: Service {
     var loopGenerations: [String: Int] = [:]
 
     /// - Parameters:
-    ///   - forceFiles: big_brother's `up/` and `down/` files, when a data directory is set.
+    ///   - forceFiles: big_brother's `up/` and `down/` files, when a data directory is set; the
+    ///     per-node files (``NodeForceFiles``) are read from the same directory.
     ///   - vipSets: opens the VIP-set client, the first time a cluster with VIPs needs it.
     ///   - startMode: which clusters run when the state file says nothing about them.
     ///   - notifier: runs notify commands; it sends only while its `run()` runs (brother's ServiceGroup).
@@ -84,6 +89,7 @@ public actor ClusterMonitor: Service {
         self.fetcher = fetcher
         self.logger = logger
         self.forceFiles = forceFiles
+        self.nodeForceFiles = forceFiles.map { NodeForceFiles(dataDirectory: $0.dataDirectory) }
         self.reconciler = KernelReconciler(ipvs: ipvs, vipSets: vipSets, logger: logger)
         self.startMode = startMode
         let host = ProcessInfo.processInfo.hostName
@@ -287,13 +293,14 @@ public actor ClusterMonitor: Service {
         expireJoinedNodes(name, now: now)
         guard let before = clusters[name] else { return }
         let clusterForce = forceFiles?.force(of: name)
+        let nodeForces = readNodeForceFiles(name, nodes: before.effective.realServers.map(\.destinationID))
         let polls = await PollRound.poll(
             pollTargets(before, poller: "\(hostName)/\(name)"), using: fetcher, timeout: before.configuration.pollTimeout,
             jitter: before.configuration.pollJitter)
 
         // A reload or an operator may have changed the cluster while the polls were out.
         guard let current = clusters[name], current.phase == .running else { return }
-        let plan = RoundPlanner.plan(current, polls: polls, clusterForce: clusterForce, now: now)
+        let plan = RoundPlanner.plan(current, polls: polls, clusterForce: clusterForce, nodeForces: nodeForces, now: now)
         let applied = await applyToKernel(name, desired: plan.desired, owned: plan.owned, now: now)
         await syncVIPSets(name, cluster: plan.cluster, empty: false)
 
@@ -304,6 +311,18 @@ public actor ClusterMonitor: Service {
         for notification in outcome.notifications { emit(name, notification, configuration: plan.cluster) }
         clusters[name] = outcome.status
         if outcome.needsSave { saveState(cluster: name) }
+    }
+
+    /// The cluster's node force files this round. A problem with them (a name that is no node, a
+    /// directory brother cannot list) is logged when it appears, not every round; once gone, it
+    /// would be logged again if it came back.
+    private func readNodeForceFiles(_ name: String, nodes: [Destination.ID]) -> [Destination.ID: FileForce] {
+        guard let nodeForceFiles else { return [:] }
+        let reading = nodeForceFiles.read(cluster: name, nodes: nodes)
+        let logged = loggedNodeForceProblems[name] ?? []
+        for problem in reading.problems where !logged.contains(problem) { logger.warning("\(problem)") }
+        loggedNodeForceProblems[name] = reading.problems.isEmpty ? nil : Set(reading.problems)
+        return reading.forces
     }
 
     /// Every node's agent, told the node's weight and connections (`X-Brother-*`), with the

@@ -307,6 +307,7 @@ public struct BrotherRoutes: Sendable {
         // Only with a capacity: the text stays as it was for every node without one.
         if node.capacity != 1 { lines.insert(contentsOf: ["Capacity: \(node.capacity)", "KernelWeight: \(node.kernelWeight)"], at: 3) }
         if let force = node.force { lines.append("Forced: \(force)\(node.forceReason.map { " (\($0))" } ?? "")") }
+        if let force = node.fileForce { lines.append("FileForced: \(force) (\(node.fileForcePath ?? ""))") }
         if let draining = node.draining { lines.append("Draining: \(draining)") }
         if let problem = node.lastPollProblem { lines.append("LastPollProblem: \(problem)") }
         return plain(.ok, lines.joined(separator: "\n") + "\n")

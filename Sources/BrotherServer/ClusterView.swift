@@ -42,6 +42,10 @@ public struct ClusterView: Codable, Hashable, Sendable {
         public var agentForced: String?
         /// When draining (removed from the configuration, or forced to drain): its deadline or state.
         public var draining: String?
+        /// The force set by the node's force file (`nodes/<cluster>/<node>.down` or `.up`), and
+        /// that file: deleting it lifts the force. Beside ``force``, the API's.
+        public var fileForce: String? = nil
+        public var fileForcePath: String? = nil
     }
 
     public var name: String
@@ -111,7 +115,8 @@ public struct ClusterView: Codable, Hashable, Sendable {
                     forcedSince: state.forcedSince, activeConnections: Int(connections?.activeConnections ?? 0),
                     inactiveConnections: Int(connections?.inactiveConnections ?? 0), connectionRate: Int(connections?.stats.connectionRate ?? 0),
                     lastPollMilliseconds: poll.map { ($0.latency.inSeconds * 10_000).rounded() / 10 }, lastPollProblem: poll?.problem,
-                    agentForced: poll?.forced?.rawValue, draining: draining))
+                    agentForced: poll?.forced?.rawValue, draining: draining, fileForce: status.nodeForces[id]?.force.rawValue,
+                    fileForcePath: status.nodeForces[id]?.path))
         }
         for (id, deadline) in status.draining.sorted(by: { $0.key < $1.key }) {
             let connections = kernel[id]

@@ -68,7 +68,8 @@ enum DashboardPage {
           }
         }, 5000);
         function nodeRow(n) {
-          const forced = n.force ? `<span class="forced">forced ${esc(n.force)}${n.forceReason ? ": " + esc(n.forceReason) : ""}</span>` : "";
+          const forced = (n.force ? `<span class="forced">forced ${esc(n.force)}${n.forceReason ? ": " + esc(n.forceReason) : ""}</span>` : "")
+            + (n.fileForce ? `<span class="forced">file forced ${esc(n.fileForce)}: ${esc(n.fileForcePath)}</span>` : "");
           const ramp = n.rampPercent != null ? `<div class="bar" title="ramp ${n.rampPercent}%"><span style="width:${n.rampPercent}%"></span></div>` : "";
           return `<tr data-node="${esc(n.node)}" data-weight="${n.weight}">
             <td class="node" data-label="node">${esc(n.node)}<div class="dim">${esc(n.agent)}</div></td>

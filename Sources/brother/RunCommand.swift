@@ -60,7 +60,12 @@ struct RunCommand: AsyncParsableCommand {
             """)
     var stateFile = "/var/lib/brother/state.json"
 
-    @Option(name: .long, help: "big_brother's data directory: the files up/<cluster> and down/<cluster> force a whole cluster.")
+    @Option(
+        name: .long,
+        help: """
+            big_brother's data directory: the files up/<cluster> and down/<cluster> force a whole cluster; \
+            nodes/<cluster>/<node>.down and <node>.up force one node (see brother.yml.5).
+            """)
     var dataDir = "/etc/brother"
 
     @Option(

@@ -150,6 +150,33 @@ import Testing
         }
     }
 
+    @Test func aNodeForceFileShowsInTheNodeRoutesWithItsPath() async throws {
+        try await Harness.with { h in
+            let monitor = try h.monitor(Self.yaml(agentPort: h.server.port))
+            let path = NodeForceFiles(dataDirectory: h.directory).path(.down, node: "127.0.0.1:8081", cluster: "web")
+            try FileManager.default.createDirectory(atPath: "\(h.directory)/nodes/web", withIntermediateDirectories: true)
+            #expect(FileManager.default.createFile(atPath: path, contents: Data()))
+            await monitor.runRound(cluster: "web")
+            #expect(try await Self.weights(h) == [ClusterMonitorTests.nodeA: 0, ClusterMonitorTests.nodeB: 42])
+            try await Self.app(monitor).test(.router) { client in
+                try await client.execute(uri: "/cluster/web/nodes/127.0.0.1:8081", method: .get) { response in
+                    let text = Self.body(response)
+                    #expect(text.contains("Weight: 0\n"))
+                    #expect(text.contains("Reason: forced down by file \(path)\n"))
+                    #expect(text.contains("FileForced: down (\(path))\n"))
+                    #expect(!text.contains("\nForced:"), "no API force")
+                }
+                let json: HTTPFields = [.accept: "application/json"]
+                try await client.execute(uri: "/cluster/web/nodes/127.0.0.1:8081", method: .get, headers: json) { response in
+                    let node = try JSONDecoder.iso8601.decode(ClusterView.NodeView.self, from: Data(Self.body(response).utf8))
+                    #expect(node.fileForce == "down")
+                    #expect(node.fileForcePath == path)
+                    #expect(node.force == nil)
+                }
+            }
+        }
+    }
+
     @Test func nodeForcesThroughTheAPI() async throws {
         try await Harness.with { h in
             let monitor = try h.monitor(Self.yaml(agentPort: h.server.port))

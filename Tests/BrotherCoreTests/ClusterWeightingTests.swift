@@ -24,11 +24,12 @@ import YAML
 
         init(_ cluster: ClusterConfiguration) { weighting = ClusterWeighting(cluster: cluster) }
 
-        mutating func round(_ healths: [Int], force: WeightForce? = nil) -> ClusterDecision {
+        mutating func round(_ healths: [Int], force: WeightForce? = nil, fileForces: [Destination.ID: FileForce] = [:]) -> ClusterDecision {
             let ids = weighting.cluster.realServers.map(\.destinationID)
             let observations = Dictionary(uniqueKeysWithValues: zip(ids, healths.map(HealthObservation.health)))
             let decision = weighting.evaluate(
-                states: states, observations: observations, force: force, now: ClusterWeightingTests.t0.addingTimeInterval(second))
+                states: states, observations: observations, force: force, fileForces: fileForces,
+                now: ClusterWeightingTests.t0.addingTimeInterval(second))
             second += 1
             for node in decision.nodes { states[node.id] = node.state }
             return decision
@@ -103,6 +104,21 @@ import YAML
         let decision = driver.round([50, 50, 50, 50])
         #expect(!decision.isPanicking)
         #expect(decision.nodes.map(\.weight) == [0, 0, 0, 50])
+    }
+
+    @Test func nodesForcedDownByAFileDoNotTripThePanicGuardAndTheClusterForceWins() throws {
+        var driver = Driver(try Self.cluster("    panic_threshold: 0.5\n", nodes: Self.four))
+        _ = driver.round([50, 50, 50, 50])
+        var files: [Destination.ID: FileForce] = [:]
+        for address in ["10.0.0.1", "10.0.0.2", "10.0.0.3"] {
+            files[Self.id(address)] = FileForce(force: .down, path: "/d/nodes/c/\(address).down")
+        }
+        let decision = driver.round([50, 50, 50, 50], fileForces: files)
+        #expect(!decision.isPanicking)
+        #expect(decision.nodes.map(\.weight) == [0, 0, 0, 50])
+        #expect(decision.nodes[0].reason == .fileForced(.down, path: "/d/nodes/c/10.0.0.1.down"))
+        let up = driver.round([50, 50, 50, 50], force: .up, fileForces: files)
+        #expect(up.nodes.map(\.weight) == [100, 100, 100, 100], "big_brother's cluster up file sets every node")
     }
 
     @Test func withoutAThresholdEveryoneMayDrop() throws {

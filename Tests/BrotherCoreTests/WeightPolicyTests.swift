@@ -114,6 +114,52 @@ import Testing
         #expect(half.weight == 50)
     }
 
+    struct FileForceCase: Sendable, CustomTestStringConvertible {
+        var api: WeightForce?
+        var file: WeightForce
+        var weight: Int
+        /// Whether the file's force (and path) is the reason, rather than the API's.
+        var fileDecides: Bool
+        var testDescription: String { "API \(api?.rawValue ?? "none"), file \(file.rawValue) → \(weight)" }
+    }
+
+    /// Down wins over up between a node's API force and its force file; at the same strength the
+    /// API's force (with the operator's reason) is the one shown.
+    @Test(arguments: [
+        FileForceCase(api: nil, file: .down, weight: 0, fileDecides: true),
+        FileForceCase(api: nil, file: .up, weight: 100, fileDecides: true),
+        FileForceCase(api: .up, file: .down, weight: 0, fileDecides: true),
+        FileForceCase(api: .down, file: .up, weight: 0, fileDecides: false),
+        FileForceCase(api: .drain, file: .down, weight: 0, fileDecides: true),
+        FileForceCase(api: .drain, file: .up, weight: 0, fileDecides: false),
+        FileForceCase(api: .down, file: .down, weight: 0, fileDecides: false),
+        FileForceCase(api: .up, file: .up, weight: 100, fileDecides: false),
+    ])
+    func aForceFileCombinesWithTheAPIForce(_ c: FileForceCase) {
+        let policy = WeightPolicy(rampUpTime: .seconds(60))
+        var state = Self.settled(60)
+        state.force = c.api
+        let path = "/etc/brother/nodes/web/10.0.0.1:80.\(c.file.rawValue)"
+        let step = policy.step(state, maxWeight: 50, observation: .health(60), fileForce: FileForce(force: c.file, path: path), now: Self.at(0))
+        #expect(step.weight == c.weight)
+        #expect(step.isForced)
+        #expect(step.reason == (c.fileDecides ? WeightReason.fileForced(c.file, path: path) : .forced(c.api!)))
+        #expect(step.state.force == c.api, "a file force is not remembered: deleting the file lifts it")
+    }
+
+    @Test func theRampRestartsWhenAForceFileDownIsDeleted() {
+        let policy = WeightPolicy(rampUpTime: .seconds(60))
+        let file = FileForce(force: .down, path: "/d/nodes/web/10.0.0.1:80.down")
+        let forced = policy.step(Self.settled(100), observation: .health(100), fileForce: file, now: Self.at(0))
+        #expect(forced.weight == 0)
+        #expect(forced.reason.description == "forced down by file /d/nodes/web/10.0.0.1:80.down")
+        let first = policy.step(forced.state, observation: .health(100), now: Self.at(5))
+        #expect(first.weight == 1)
+        let half = policy.step(first.state, observation: .health(100), now: Self.at(35))
+        #expect(half.weight == 50)
+        #expect(half.reason == .ramping(percent: 50, target: 100))
+    }
+
     @Test func aForceUpGivesAHundredWithoutRampOrCapAndItsRemovalDoesNotRamp() {
         let policy = WeightPolicy(rampUpTime: .seconds(60))
         var state = NodeHealthState()

@@ -18,6 +18,7 @@ import Testing
         (.deadBand(proposed: 81, band: 2), "dead-band: 81 is within 2 of the current weight"),
         (.forced(.down), "forced down"),
         (.clusterForced(.up), "cluster forced up"),
+        (.fileForced(.down, path: "/d/nodes/web/[2001:db8::1]:80.down"), "forced down by file /d/nodes/web/[2001:db8::1]:80.down"),
         (.panicHeld, "held: panic guard"),
         (.passive(active: Destination.ID(address: IPAddress("10.0.0.2")!, port: 0)), "passive: 10.0.0.2:0 is active"),
         (.passive(active: nil), "passive: no node is healthy"),

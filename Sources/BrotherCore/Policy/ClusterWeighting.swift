@@ -25,16 +25,21 @@ public struct ClusterWeighting: Hashable, Sendable {
     ///   - states: per node, what was remembered; a node missing here is new (``NodeHealthState/init(health:weight:isUp:streak:rampStart:unreachableSince:force:)``).
     ///   - observations: per node, this round's poll; a node missing here keeps its weight (``WeightReason/notPolled``).
     ///   - force: a cluster-wide force, if any.
+    ///   - fileForces: per node, its force file this round (a node's force combines with it,
+    ///     ``WeightPolicy/step(_:maxWeight:observation:fileForce:now:)``; the cluster force still wins over both).
     ///   - now: the round's time.
     public func evaluate(
-        states: [Destination.ID: NodeHealthState], observations: [Destination.ID: HealthObservation], force: WeightForce? = nil, now: Date
+        states: [Destination.ID: NodeHealthState], observations: [Destination.ID: HealthObservation], force: WeightForce? = nil,
+        fileForces: [Destination.ID: FileForce] = [:], now: Date
     ) -> ClusterDecision {
         let steps = cluster.realServers.map { node in
             let state = states[node.destinationID] ?? NodeHealthState()
+            let fileForce = fileForces[node.destinationID]
             guard let observation = observations[node.destinationID] else {
-                return NodeWeightStep(state: state, weight: state.weight, reason: .notPolled, wasUp: state.isUp, isForced: state.force != nil)
+                return NodeWeightStep(
+                    state: state, weight: state.weight, reason: .notPolled, wasUp: state.isUp, isForced: state.force != nil || fileForce != nil)
             }
-            return policy.step(state, maxWeight: node.maxWeight, observation: observation, now: now)
+            return policy.step(state, maxWeight: node.maxWeight, observation: observation, fileForce: fileForce, now: now)
         }
         return decide(steps: steps, previous: cluster.realServers.map { states[$0.destinationID]?.weight ?? 0 }, force: force, now: now)
     }

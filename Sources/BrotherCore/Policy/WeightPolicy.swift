@@ -14,7 +14,9 @@ import Foundation
 /// 5. A fault of brother's own (``BalancerFault``) is no observation: the weight and the whole
 ///    state stay as they are (no rise or fall counted, no hold started, the ramp left alone).
 /// 6. A node force wins over all of it (up = 100 with no ramp and no cap, big_brother's up file;
-///    down = 0). Lifting a force down is a rise from 0, so the node ramps.
+///    down = 0). Lifting a force down is a rise from 0, so the node ramps. A node's force is its
+///    API force or its force file (``FileForce``), whichever is stronger (``WeightForce/strength``:
+///    down wins over up); the same strength keeps the API's, which says why it was set.
 public struct WeightPolicy: Hashable, Sendable {
     public var rampUpTime: Duration
     public var rampCurve: RampCurve
@@ -48,8 +50,12 @@ public struct WeightPolicy: Hashable, Sendable {
     ///   - state: what the policy remembered after the previous poll (its `weight` is the weight IPVS has).
     ///   - maxWeight: the node's cap, if any.
     ///   - observation: what the poll found.
+    ///   - fileForce: the node's force file, if one is there this round (it is not remembered:
+    ///     deleting the file lifts it).
     ///   - now: the poll's time.
-    public func step(_ state: NodeHealthState, maxWeight: Int? = nil, observation: HealthObservation, now: Date) -> NodeWeightStep {
+    public func step(
+        _ state: NodeHealthState, maxWeight: Int? = nil, observation: HealthObservation, fileForce: FileForce? = nil, now: Date
+    ) -> NodeWeightStep {
         var next = state
         let verdict: Verdict
         switch observation {
@@ -94,19 +100,25 @@ public struct WeightPolicy: Hashable, Sendable {
             }
         }
 
-        switch state.force {
+        // The file decides only when it is stronger: at the same strength the API's force, with
+        // the operator's reason, is the one shown.
+        let file = fileForce.flatMap { candidate in candidate.force.strength > (state.force?.strength ?? -1) ? candidate : nil }
+        let force = file?.force ?? state.force
+        switch force {
         case .up?:
             // The operator asserted full weight: the ramp is over, so lifting the force does not
             // drop the node back into it.
-            (weight, reason) = (100, .forced(.up))
+            weight = 100
+            reason = file.map { WeightReason.fileForced(.up, path: $0.path) } ?? .forced(.up)
             next.rampStart = nil
         case .down?, .drain?:
-            (weight, reason) = (0, .forced(state.force!))
+            weight = 0
+            reason = file.map { WeightReason.fileForced($0.force, path: $0.path) } ?? .forced(force!)
         case nil:
             break
         }
         next.weight = weight
-        return NodeWeightStep(state: next, weight: weight, reason: reason, wasUp: state.isUp, isForced: state.force != nil)
+        return NodeWeightStep(state: next, weight: weight, reason: reason, wasUp: state.isUp, isForced: force != nil)
     }
 
     /// The weight of an up node from its health, its ramp and its cap.

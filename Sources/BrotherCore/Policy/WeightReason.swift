@@ -24,6 +24,8 @@ public enum WeightReason: Hashable, Sendable, CustomStringConvertible {
     case deadBand(proposed: Int, band: Int)
     case forced(WeightForce)
     case clusterForced(WeightForce)
+    /// A node force file (`nodes/<cluster>/<node>.down` or `.up` in the data directory) at `path`.
+    case fileForced(WeightForce, path: String)
     /// The panic guard kept the previous weight.
     case panicHeld
     /// active_passive: another node is the active one (nil: none is).
@@ -49,6 +51,7 @@ public enum WeightReason: Hashable, Sendable, CustomStringConvertible {
         case .deadBand(let proposed, let band): "dead-band: \(proposed) is within \(band) of the current weight"
         case .forced(let force): "forced \(force.rawValue)"
         case .clusterForced(let force): "cluster forced \(force.rawValue)"
+        case .fileForced(let force, let path): "forced \(force.rawValue) by file \(path)"
         case .panicHeld: "held: panic guard"
         case .passive(let active?): "passive: \(active) is active"
         case .passive(nil): "passive: no node is healthy"

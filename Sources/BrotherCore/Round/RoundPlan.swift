@@ -1,7 +1,7 @@
 import Foundation
 import IPVS
 
-/// What a running round decides before it touches the kernel (``RoundPlanner/plan(_:polls:clusterForce:now:)``):
+/// What a running round decides before it touches the kernel (``RoundPlanner/plan(_:polls:clusterForce:nodeForces:now:)``):
 /// the nodes' weights, the IPVS table the cluster should have, and the drains and retirements that
 /// are over. The round's inputs ride along, for ``RoundPlanner/merge(_:into:before:actual:error:)``.
 public struct RoundPlan: Hashable, Sendable {
@@ -10,6 +10,8 @@ public struct RoundPlan: Hashable, Sendable {
     public var polls: [Destination.ID: AgentPoll]
     /// The cluster force from big_brother's up/down files, if any.
     public var clusterForce: WeightForce?
+    /// The nodes' force files read for the round.
+    public var nodeForces: [Destination.ID: FileForce] = [:]
     public var now: Date
     /// The weight policy and the cluster rules' verdict.
     public var decision: ClusterDecision

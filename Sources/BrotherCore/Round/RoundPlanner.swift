@@ -6,7 +6,7 @@ import IPVS
 /// events, notifications, counts and the durable changes come out. No clock is read and nothing is
 /// written: ``ClusterMonitor`` polls, asks the planner, makes the kernel match, and keeps the result.
 ///
-/// A running round has two steps around the kernel write. ``plan(_:polls:clusterForce:now:)`` steps
+/// A running round has two steps around the kernel write. ``plan(_:polls:clusterForce:nodeForces:now:)`` steps
 /// the weight policy (``ClusterWeighting``) and adds the drains: removed nodes and retired services
 /// stay at weight 0 until their connections end or their deadline passes. After the write,
 /// ``merge(_:into:before:actual:error:)`` folds the round into the status as it is then, so what an
@@ -30,11 +30,15 @@ public enum RoundPlanner {
     ///   - current: the cluster's status once the polls are back.
     ///   - polls: this round's polls; a node missing here keeps its weight.
     ///   - clusterForce: big_brother's up/down file for the cluster, if any.
+    ///   - nodeForces: the nodes' force files (`nodes/<cluster>/<node>.down`, `.up`) this round.
     ///   - now: the round's time.
-    public static func plan(_ current: ClusterStatus, polls: [Destination.ID: AgentPoll], clusterForce: WeightForce?, now: Date) -> RoundPlan {
+    public static func plan(
+        _ current: ClusterStatus, polls: [Destination.ID: AgentPoll], clusterForce: WeightForce?, nodeForces: [Destination.ID: FileForce] = [:],
+        now: Date
+    ) -> RoundPlan {
         let cluster = current.effective
         let decision = ClusterWeighting(cluster: cluster).evaluate(
-            states: current.states, observations: polls.mapValues(\.observation), force: clusterForce, now: now)
+            states: current.states, observations: polls.mapValues(\.observation), force: clusterForce, fileForces: nodeForces, now: now)
 
         // Removed nodes and retired services drain at weight 0 until their connections end or the deadline.
         var finishedDrains: [Destination.ID] = []
@@ -67,9 +71,11 @@ public enum RoundPlanner {
             }
             desired.services[id] = quiesced(old)
         }
-        return RoundPlan(
+        var plan = RoundPlan(
             cluster: cluster, polls: polls, clusterForce: clusterForce, now: now, decision: decision, desired: desired,
             owned: Set(current.retiredServices.keys), finishedDrains: finishedDrains, finishedRetirements: finishedRetirements)
+        plan.nodeForces = nodeForces
+        return plan
     }
 
     /// Folds a planned round, once applied, into the cluster's status as it is now: forces set
@@ -136,6 +142,7 @@ public enum RoundPlanner {
         latest.faults = faults
         latest.lastPolls = plan.polls
         latest.clusterForce = plan.clusterForce
+        latest.nodeForces = plan.nodeForces
         latest.lastError = error
         guard !isKernelWriteFailed else {
             // The kernel holds what the last committed round wrote (or less): stepping the policy

@@ -30,6 +30,9 @@ public struct ClusterStatus: Sendable {
     public var kernelTable: IPVSTable
     /// The cluster force read from big_brother's up/down files at the last round.
     public var clusterForce: WeightForce?
+    /// The nodes' force files read at the last round (``FileForce``): not saved, the files are
+    /// read again every round.
+    public var nodeForces: [Destination.ID: FileForce] = [:]
     public var lastRound: Date?
     public var lastError: String?
     /// brother's own faults at the last round (``ClusterAlert/Kind/balancerFault``,
