@@ -45,7 +45,12 @@ public actor KernelReconciler {
             var drift: ClusterEvent?
             if !changes.isEmpty, lastDesired[name] == desired {
                 counts.driftRepairs += changes.count
-                let list = changes.map(\.description).joined(separator: "; ")
+                var list = changes.map(\.description).joined(separator: "; ")
+                // A service's own settings were changed by hand (ipvsadm -E): they come from brother.yml,
+                // so the operator learns where to set them for good.
+                if changes.contains(where: { if case .updateService = $0 { true } else { false } }) {
+                    list += " (the service's scheduler, persistence, persistence_engine and flags come from brother.yml: set them there)"
+                }
                 logger.warning("repaired changes made outside brother: \(list)", metadata: ["cluster": "\(name)"])
                 drift = ClusterEvent(time: now, kind: .drift, message: "repaired changes made outside brother: \(list)")
             }

@@ -8,7 +8,7 @@ import YAML
 /// services:
 ///   - service: TCP 198.51.100.10:80      # or "UDP [2001:db8::1]:53", "SCTP …", "FWM 7", "FWM 7 IPv6"
 ///     scheduler: wrr                     # default wrr
-///     flags: [ops]                       # ops, flag-1, flag-2, flag-3
+///     flags: [ops]                       # ops (UDP), sh-fallback, sh-port (sh), mh-fallback, mh-port (mh), flag-1…3
 ///     persistence: {timeout: 300, netmask: 24}
 ///     persistence_engine: sip
 ///     destinations:
@@ -67,19 +67,19 @@ public struct IPVSTableFile: Sendable, Hashable {
             if let flags = node["flags"], !flags.isNull {
                 guard let list = flags.sequence else { throw fail("\(path).flags", flags, "must be a list") }
                 for (flagIndex, flag) in list.enumerated() {
-                    switch Self.string(flag) {
-                    case "ops": virtualService.flags.insert(.onePacket)
-                    case "flag-1", "sh-fallback", "mh-fallback": virtualService.flags.insert(.schedulerFlag1)
-                    case "flag-2", "sh-port", "mh-port": virtualService.flags.insert(.schedulerFlag2)
-                    case "flag-3": virtualService.flags.insert(.schedulerFlag3)
-                    default: throw fail("\(path).flags[\(flagIndex)]", flag, "unknown flag; use ops, flag-1, flag-2 or flag-3")
+                    // ipvsadm's names and checks, shared with brother.yml's clusters.
+                    do {
+                        virtualService.flags.insert(
+                            try ServiceFlags(name: Self.string(flag) ?? "", scheduler: virtualService.scheduler, service: id))
+                    } catch {
+                        throw fail("\(path).flags[\(flagIndex)]", flag, error.description)
                     }
                 }
             }
             if let persistence = node["persistence"], !persistence.isNull {
                 guard persistence.mapping != nil else { throw fail("\(path).persistence", persistence, "must be a mapping {timeout, netmask}") }
                 let timeout = try Self.integer(
-                    persistence["timeout"], default: 360, range: 1...Int(UInt32.max), path: "\(path).persistence.timeout", fail)
+                    persistence["timeout"], default: 360, range: VirtualService.Persistence.timeoutRange, path: "\(path).persistence.timeout", fail)
                 let netmask = try Self.integer(
                     persistence["netmask"], default: id.family.maximumPrefixLength, range: 0...id.family.maximumPrefixLength,
                     path: "\(path).persistence.netmask", fail)

@@ -510,7 +510,7 @@ import YAML
     @Test func theExampleFileSaysWhatItMeans() throws {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../examples/brother.yml").standardized
         let configuration = try BrotherConfiguration.load(path: url.path)
-        #expect(configuration.clusters.map(\.name) == ["app", "db", "web", "dns6", "api"])
+        #expect(configuration.clusters.map(\.name) == ["app", "db", "web", "dns6", "api", "sip"])
         #expect(configuration.cluster(named: "dns6")?.nodes.map(\.capacity) == [1, 4], "the bigger DNS server takes 4 times the traffic")
         for cluster in configuration.clusters {
             // From `_big_brother`, unless the cluster says otherwise.

@@ -80,6 +80,12 @@ public struct ClusterConfiguration: Hashable, Sendable, Codable {
     /// Sent with every poll as `X-Brother-Poller-Token`, so agents believe this brother's drain
     /// reports (`X-Brother-*`) for `litmusctl force down --wait`. nil: none sent.
     public var drainReportToken: String?
+    /// Session persistence of the IPVS service (`persistence: {timeout, netmask}`); nil: none.
+    public var persistence: VirtualService.Persistence?
+    /// The persistence engine (`persistence_engine: sip`); only with ``persistence``.
+    public var persistenceEngine: String?
+    /// One-packet scheduling and the scheduler's flags (`flags: [ops]`, `[sh-fallback, sh-port]`).
+    public var serviceFlags: ServiceFlags = []
 
     public init(
         name: String, serviceID: VirtualService.ID, scheduler: Scheduler = .weightedRoundRobin, forwarding: ForwardingMethod = .ipip,
@@ -119,8 +125,11 @@ public struct ClusterConfiguration: Hashable, Sendable, Codable {
         self.nodes = nodes
     }
 
-    /// The IPVS virtual service this cluster owns.
-    public var virtualService: VirtualService { VirtualService(id: serviceID, scheduler: scheduler) }
+    /// The IPVS virtual service this cluster owns, with every setting the configuration gives it: what
+    /// the kernel must hold, so a setting from the file is never taken for drift.
+    public var virtualService: VirtualService {
+        VirtualService(id: serviceID, scheduler: scheduler, flags: serviceFlags, persistence: persistence, persistenceEngine: persistenceEngine)
+    }
 
     /// The nodes that are IPVS destinations: all but big_brother's `interpol` aggregators, which
     /// only report on remote datacenters.

@@ -17,7 +17,9 @@ enum ClusterKeys {
     /// Only in a cluster.
     static let clusterOnly: Set<String> = [
         "cluster_name", "fwmark", "service", "address_family", "vips", "non_egress_locations", "nodes", "shift", "discovery",
+        "persistence", "persistence_engine", "flags",
     ]
+    static let persistence: Set<String> = ["timeout", "netmask"]
     static let node: Set<String> = ["address", "port", "path", "priority", "max_weight", "interpol", "real_port", "group", "capacity"]
     /// keepalived's and ldirectord's per-real-server `weight` is a static weight; brother's weights
     /// follow health, and the static part is `capacity`.
@@ -250,6 +252,7 @@ enum ClusterParser {
         let discovery = parseDiscovery(fields["discovery"], cluster: name ?? "cluster", defaultRealPort: defaultRealPort, reader: &reader)
         let notify = parseNotify(fields["notify"], reader: &reader)
 
+        let settings = parseServiceSettings(fields, serviceID: serviceID, scheduler: scheduler, reader: &reader)
         let joinToken = parseToken("join_token", fields: fields, own: own, reader: &reader)
         let drainReportToken = parseToken("drain_report_token", fields: fields, own: own, reader: &reader)
 
@@ -262,6 +265,9 @@ enum ClusterParser {
             offset: offset, nonEgressLocations: nonEgress, nodes: nodes, shift: shift, discovery: discovery, notify: notify)
         cluster.joinToken = joinToken
         cluster.drainReportToken = drainReportToken
+        cluster.persistence = settings.persistence
+        cluster.persistenceEngine = settings.persistenceEngine
+        cluster.serviceFlags = settings.flags
         return cluster
     }
 

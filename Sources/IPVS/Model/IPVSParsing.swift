@@ -80,3 +80,61 @@ extension ForwardingMethod {
         if !flags.isEmpty, case .tunnel = self {} else if !flags.isEmpty { return nil }
     }
 }
+
+extension ServiceFlags {
+    /// Why a flag name cannot be set on a service: the checks ipvsadm makes before sending (`-o`, `-b`).
+    public enum NameProblem: Error, Hashable, Sendable, CustomStringConvertible {
+        case unknown(String)
+        /// `sh-port` on a service whose scheduler is not sh (ipvsadm: "incompatible scheduler flag").
+        case otherScheduler(String, needs: Scheduler, has: Scheduler)
+        /// `ops` on a TCP or SCTP service (ipvsadm: "One-Packet Scheduling is only for UDP virtual services").
+        case onePacketNotUDP(VirtualService.ID)
+
+        public var description: String {
+            switch self {
+            case .unknown(let name):
+                "unknown flag \"\(name)\"; use ops, sh-fallback, sh-port (scheduler sh), mh-fallback, mh-port (scheduler mh), flag-1, flag-2 or flag-3"
+            case .otherScheduler(let name, let needs, let has):
+                "\(name) is a flag of scheduler \(needs), not of \(has) (ipvsadm refuses it too)"
+            case .onePacketNotUDP(let id):
+                "ops (one-packet scheduling) is only for UDP and firewall-mark services, not \(id) (ipvsadm refuses it too)"
+            }
+        }
+    }
+
+    /// One flag by the name ipvsadm gives it (`-o` is `ops`; `-b` takes the rest), checked as ipvsadm
+    /// checks it: the scheduler's own names only with that scheduler, `ops` only where UDP can arrive
+    /// (a UDP service or a firewall mark). `flag-1`…`flag-3` are the generic names of the bits.
+    /// Both `brother ipvs apply`'s table files and brother.yml's clusters read flags through this.
+    /// - Throws: ``NameProblem`` saying what is wrong.
+    public init(name: String, scheduler: Scheduler, service: VirtualService.ID) throws(NameProblem) {
+        let flag: ServiceFlags
+        var owner: Scheduler?
+        switch name {
+        case "ops": flag = .onePacket
+        case "flag-1": flag = .schedulerFlag1
+        case "flag-2": flag = .schedulerFlag2
+        case "flag-3": flag = .schedulerFlag3
+        case "sh-fallback": (flag, owner) = (.schedulerFlag1, .sourceHashing)
+        case "sh-port": (flag, owner) = (.schedulerFlag2, .sourceHashing)
+        case "mh-fallback": (flag, owner) = (.schedulerFlag1, .maglevHashing)
+        case "mh-port": (flag, owner) = (.schedulerFlag2, .maglevHashing)
+        default: throw .unknown(name)
+        }
+        if let owner, owner != scheduler { throw .otherScheduler(name, needs: owner, has: scheduler) }
+        if flag == .onePacket, case .address(_, _, let proto) = service, proto != .udp { throw .onePacketNotUDP(service) }
+        self = flag
+    }
+}
+
+extension VirtualService.Persistence {
+    /// The persistence timeouts ipvsadm accepts (`-p`, 1 s to 31 days): the kernel keeps the timeout in
+    /// jiffies in 32 bits, so a larger one would wrap.
+    public static let timeoutRange: ClosedRange<Int> = 1...2_678_400
+}
+
+extension VirtualService {
+    /// The persistence engines Linux ships (`ip_vs_pe_<name>` modules): only SIP, which groups UDP
+    /// datagrams by their Call-ID.
+    public static let linuxPersistenceEngines: [String] = ["sip"]
+}
