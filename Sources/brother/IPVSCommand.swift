@@ -54,7 +54,7 @@ struct IPVSCommand: AsyncParsableCommand {
                 FILE is YAML (or JSON) with one key, services, a list of:
                   service: "TCP 198.51.100.10:80", "UDP [2001:db8::1]:53", "SCTP 198.51.100.10:9", "FWM 7" or "FWM 7 IPv6"
                   scheduler: rr, wrr (default), lc, wlc, lblc, lblcr, dh, sh, sed, nq, fo, ovf, mh
-                  flags: a list of ops, flag-1 (sh-fallback), flag-2 (sh-port), flag-3
+                  flags: a list of ops (UDP and FWM only), sh-fallback, sh-port (scheduler sh), mh-fallback, mh-port (scheduler mh), flag-1, flag-2, flag-3
                   persistence: {timeout: SECONDS, netmask: PREFIX-LENGTH}
                   persistence_engine: sip
                   destinations: a list of {address: "192.0.2.2:8080", forwarding: masq | route | local | tunnel | \
