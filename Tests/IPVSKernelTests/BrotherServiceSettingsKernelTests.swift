@@ -26,6 +26,7 @@ struct BrotherServiceSettingsKernelTests {
     static let udpService = VirtualService(
         id: .address(IPAddress(udpVIP)!, port: 5060, protocol: .udp), scheduler: .weightedRoundRobin, flags: [.onePacket],
         persistence: .init(timeout: 120, netmaskPrefixLength: 32), persistenceEngine: "sip")
+    static let dnsService = VirtualService(id: .address(IPAddress(udpVIP)!, port: 53, protocol: .udp), flags: [.onePacket])
 
     static func configuration(timeout: Int) -> String {
         """
@@ -50,6 +51,14 @@ struct BrotherServiceSettingsKernelTests {
             ramp_up_time: 0
             nodes:
               - {address: \(realServer), port: 9292, path: /web/status, real_port: 5060}
+          - cluster_name: dns
+            service: "UDP \(udpVIP):53"
+            forwarding: masq
+            flags: [ops]
+            check_interval: 1
+            ramp_up_time: 0
+            nodes:
+              - {address: \(realServer), port: 9292, path: /web/status, real_port: 53}
 
         """
     }
@@ -74,9 +83,10 @@ struct BrotherServiceSettingsKernelTests {
             Destination(id: .init(address: IPAddress(Self.realServer)!, port: 8080), forwarding: .masquerade, weight: 100)
         ]
         let udpDestinations = [Destination(id: .init(address: IPAddress(Self.realServer)!, port: 5060), forwarding: .masquerade, weight: 100)]
+        let dnsDestinations = [Destination(id: .init(address: IPAddress(Self.realServer)!, port: 53), forwarding: .masquerade, weight: 100)]
         func expected(_ tcp: VirtualService) -> [String] {
-            (IpvsadmFormat.lines(for: tcp, destinations: destinations) + IpvsadmFormat.lines(for: Self.udpService, destinations: udpDestinations))
-                .sorted()
+            (IpvsadmFormat.lines(for: tcp, destinations: destinations) + IpvsadmFormat.lines(for: Self.udpService, destinations: udpDestinations)
+                + IpvsadmFormat.lines(for: Self.dnsService, destinations: dnsDestinations)).sorted()
         }
 
         // 1. Created with every setting: ipvsadm's save format and its listing agree.
@@ -92,6 +102,22 @@ struct BrotherServiceSettingsKernelTests {
         #expect(tcpLine.contains("sh-fallback,sh-port") && tcpLine.contains("persistent 300 mask 255.255.255.0"), "\(listing)")
         #expect(udpLine.contains("persistent 120") && udpLine.contains("pe sip") && udpLine.contains("ops"), "\(listing)")
         print("service-settings: ipvsadm -Ln:\n\(listing)")
+
+        // 1b. One-packet scheduling at work: a datagram to the ops cluster is scheduled (the service counts
+        // it; it reaches the real server's address, where nothing listens) and leaves no connection entry
+        // behind, where a UDP service without ops keeps one for the UDP timeout. (The SIP cluster is
+        // checked by its settings only: the kernel's SIP engine drops datagrams sent from the balancer itself.)
+        _ = try Command.run(["bash", "-c", "printf 'query' > /dev/udp/\(Self.udpVIP)/53"])
+        var scheduled = 0
+        #expect(
+            try await stack.waitUntil {
+                scheduled = try Self.incomingPackets(udp: "\(Self.udpVIP):53"); return scheduled >= 1
+            },
+            "the ops service counts the datagram")
+        let connections = try String(contentsOfFile: "/proc/net/ip_vs_conn", encoding: .utf8)
+        // Entries name the virtual port in hex: 53 is 0035.
+        #expect(!connections.split(separator: "\n").contains { $0.hasPrefix("UDP") && $0.contains(" 0035 ") }, "\(connections)")
+        print("service-settings: ops: \(scheduled) datagram(s) scheduled, no connection entry kept:\n\(connections)")
 
         // 2. A live connection through the VIP, counted by the service.
         let server = try TCPSocket.listen(address: Self.realServer, port: 8080)
@@ -169,6 +195,13 @@ struct BrotherServiceSettingsKernelTests {
         let stats = try Command.check(["ipvsadm", "-L", "-n", "--stats", "-t", "\(tcpVIP):80"])
         let row = stats.split(separator: "\n").first { $0.hasPrefix("TCP") } ?? ""
         return Int(row.split(separator: " ").dropFirst(2).first ?? "") ?? -1
+    }
+
+    /// A UDP service's incoming packets from its stats (`ipvsadm -L -n --stats`, the service row).
+    static func incomingPackets(udp service: String) throws -> Int {
+        let stats = try Command.check(["ipvsadm", "-L", "-n", "--stats", "-u", service])
+        let row = stats.split(separator: "\n").first { $0.hasPrefix("UDP") } ?? ""
+        return Int(row.split(separator: " ").dropFirst(3).first ?? "") ?? -1
     }
 
     /// The destination's ActiveConn (`ipvsadm -L -n`).
@@ -298,6 +331,7 @@ final class ServiceSettingsStack: @unchecked Sendable {
     private func removeServices() {
         _ = try? Command.run(["ipvsadm", "-D", "-t", "\(BrotherServiceSettingsKernelTests.tcpVIP):80"])
         _ = try? Command.run(["ipvsadm", "-D", "-u", "\(BrotherServiceSettingsKernelTests.udpVIP):5060"])
+        _ = try? Command.run(["ipvsadm", "-D", "-u", "\(BrotherServiceSettingsKernelTests.udpVIP):53"])
     }
 
     func dumpLogs() {
