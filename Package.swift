@@ -317,7 +317,7 @@ let package = Package(
         .target(
             name: "FuzzTargets",
             dependencies: [
-                "BrotherCore", "BrotherDiscovery", "BrotherMonitor", "BrotherPolling", "IPVS", "LitmusCore", "LitmusWire", "Netlink",
+                "BrotherCore", "BrotherDiscovery", "BrotherMonitor", "BrotherPolling", "IPVS", "IPVSViews", "LitmusCore", "LitmusWire", "Netlink",
                 "NetworkAddress", "YAML", .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings

@@ -80,7 +80,8 @@ public struct BrotherAPIReader: Sendable {
     }
 
     /// The body of a 200 answer (`Content-Length`, chunked or read to the end).
-    static func body(of raw: String, source: String) throws(BrotherAPIError) -> Data {
+    /// - Throws: ``BrotherAPIError`` for another status, or an answer that is not HTTP or ends early.
+    public static func body(of raw: String, source: String) throws(BrotherAPIError) -> Data {
         guard let split = raw.range(of: "\r\n\r\n") else { throw BrotherAPIError(source: source, reason: "the answer is not HTTP") }
         let head = raw[..<split.lowerBound].split(separator: "\r\n")
         let status = head.first?.split(separator: " ")

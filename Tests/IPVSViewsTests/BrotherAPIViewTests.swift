@@ -87,6 +87,17 @@ import Testing
         #expect(failures.allSatisfy { !$0.reason.isEmpty })
     }
 
+    @Test func chunkedAndPlainBodiesAreRead() throws {
+        let chunked = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{\"a\":\r\n2\r\n1}\r\n0\r\n\r\n"
+        #expect(try BrotherAPIReader.body(of: chunked, source: "x") == Data("{\"a\":1}".utf8))
+        #expect(try BrotherAPIReader.body(of: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}", source: "x") == Data("{}".utf8))
+        let refused = #expect(throws: BrotherAPIError.self) {
+            try BrotherAPIReader.body(of: "HTTP/1.1 503 Service Unavailable\r\n\r\n", source: "x")
+        }
+        #expect(refused?.reason == "answered HTTP 503 Service Unavailable")
+        #expect(throws: BrotherAPIError.self) { try BrotherAPIReader.body(of: chunked.replacingOccurrences(of: "0\r\n\r\n", with: ""), source: "x") }
+    }
+
     @Test func garbageIsNotAnAnswer() {
         #expect(throws: BrotherAPIError.self) { try BrotherAPIAnswer(source: "x", indexJSON: Data("<html>".utf8)) }
     }
