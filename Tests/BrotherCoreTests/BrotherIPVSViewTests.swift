@@ -1,12 +1,16 @@
+import AccessControl
 import BrotherMonitor
 import BrotherServer
+import Eventually
 import Foundation
 import HTTPServing
 import Hummingbird
 import HummingbirdTesting
 import IPVS
 import IPVSViews
+import Logging
 import Posix
+import ServiceLifecycle
 import Testing
 
 /// `brother ipvs` reading a real brother's API on loopback: the JSON index brother serves is what
@@ -50,6 +54,36 @@ import Testing
                 let lines = IPVSTableView(info: nil, table: table, brother: status).text().split(separator: "\n").map(String.init)
                 let row = try #require(lines.first { $0.hasPrefix("  -> \(ClusterMonitorOperationsTests.nodeA)") })
                 #expect(row.contains("  87     -  \(a.reason)"), "\(row)")
+            }
+        }
+    }
+
+    @Test func theViewReadsBrothersUnixSocketAsBrotherRunServesIt() async throws {
+        try await Harness.with { h in
+            let monitor = try h.monitor(ClusterMonitorOperationsTests.yaml(agentPort: h.server.port))
+            await monitor.runRound(cluster: "web")
+            let socket = "\(h.directory)/brother.sock"
+            // brother run's listeners: no TCP, the Unix socket with its default access rules.
+            let services = try BrotherHTTPServer.applications(
+                monitor: monitor, listeners: [], unixSocket: socket, access: AdminAccess(), reloader: nil, logger: Logger(label: "test"))
+            let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) }, logger: Logger(label: "test")))
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try await group.run() }
+                let reader = BrotherAPIReader(endpoints: [.unixSocket(socket), .tcp(host: "127.0.0.1", port: 1)], timeout: .seconds(30))
+                var status = BrotherAPIStatus.unreachable([])
+                try await eventually("brother's socket answers") {
+                    status = try await Self.read(reader)
+                    if case .answered = status { return true }
+                    return false
+                }
+                if case .answered(let answer) = status {
+                    #expect(answer.source == "unix:\(socket)", "the socket is asked first")
+                    #expect(answer.state(of: ClusterMonitorOperationsTests.nodeB, in: ClusterMonitorOperationsTests.service)?.health == 42)
+                } else {
+                    Issue.record("brother's socket never answered: \(status)")
+                }
+                await group.triggerGracefulShutdown()
+                try await tasks.waitForAll()
             }
         }
     }
