@@ -164,7 +164,7 @@ let package = Package(
         .target(name: "DeterministicRandom", swiftSettings: swiftSettings),
 
         // MARK: `brother ipvs`: the kernel table as text and JSON, and the table files `brother ipvs apply` reads
-        .target(name: "IPVSViews", dependencies: ["IPVS", "NetworkAddress", "YAML"], swiftSettings: swiftSettings),
+        .target(name: "IPVSViews", dependencies: ["IPVS", "NetworkAddress", "Posix", "YAML"], swiftSettings: swiftSettings),
 
         // MARK: brother (BrotherCore → BrotherPolling → BrotherMonitor → BrotherServer, BrotherDiscovery)
         // The pure core: configuration model and reader, weight policy, round planning, cluster state values.
@@ -317,7 +317,7 @@ let package = Package(
         .target(
             name: "FuzzTargets",
             dependencies: [
-                "BrotherCore", "BrotherDiscovery", "BrotherMonitor", "BrotherPolling", "IPVS", "LitmusCore", "LitmusWire", "Netlink",
+                "BrotherCore", "BrotherDiscovery", "BrotherMonitor", "BrotherPolling", "IPVS", "IPVSViews", "LitmusCore", "LitmusWire", "Netlink",
                 "NetworkAddress", "YAML", .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
@@ -358,7 +358,7 @@ let package = Package(
             dependencies: [
                 "Eventually",
                 "BrotherCore", "BrotherDiscovery", "BrotherMonitor", "BrotherPolling", "BrotherServer", "Clocks", "IPVS", "IPVSTesting",
-                "LitmusTesting", "LitmusWire", "LitmusCore", "LitmusServer", "AccessControl",
+                "LitmusTesting", "LitmusWire", "LitmusCore", "LitmusServer", "AccessControl", "IPVSViews",
                 "HTTPServing", "NetworkAddress", "Posix",
                 "DeterministicRandom", "YAML",
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -24,6 +24,9 @@ public struct BrotherStateStore: Sendable {
         public var dynamicNodes: [String: [String: DynamicNode]]? = nil
         /// Services of clusters removed from the configuration that were still draining.
         public var removedClusterServices: [String: String]? = nil
+        /// cluster name → its event history (the dashboard's and the API's `events`), oldest first,
+        /// at most ``ClusterEventLog``'s capacity; absent in files written before events were saved.
+        public var events: [String: [ClusterEvent]]? = nil
         public init() {}
     }
 

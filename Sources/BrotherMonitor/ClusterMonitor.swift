@@ -310,7 +310,13 @@ public actor ClusterMonitor: Service {
         counters.clusters[name, default: .init()].add(outcome.counts)
         for notification in outcome.notifications { emit(name, notification, configuration: plan.cluster) }
         clusters[name] = outcome.status
-        if outcome.needsSave { saveState(cluster: name) }
+        // A ramp step's weight event rides with the next save (saving every step would write the file
+        // every round of a ramp); a node going up or down, an alert, a drain ending or drift is saved now.
+        let previousEvent = latest.events.events.last
+        let newEvents = outcome.status.events.events.reversed().prefix { $0 != previousEvent }
+        if outcome.needsSave || !outcome.notifications.isEmpty || newEvents.contains(where: { $0.kind != .weight }) {
+            saveState(cluster: name)
+        }
     }
 
     /// The cluster's node force files this round. A problem with them (a name that is no node, a

@@ -43,6 +43,14 @@ struct ClusterStateFile {
             }
             let phase = saved.phases?[cluster.name] ?? (startMode == .all ? .running : .stopped)
             var status = ClusterStatus(configuration: cluster, phase: phase, states: states)
+            // The history as the last run left it (bounded by the log's capacity), then where this run begins.
+            let history = saved.events?[cluster.name] ?? []
+            for event in history { status.events.append(event) }
+            if !history.isEmpty {
+                status.events.append(
+                    ClusterEvent(
+                        time: now, kind: .cluster, message: "brother restarted; the \(history.count) events before this one are from the state file"))
+            }
             // On the dashboard too: the log scrolls away, and forces or drains may have been lost.
             for warning in recovery.warnings { status.events.append(ClusterEvent(time: now, kind: .error, message: warning)) }
             for (key, deadline) in saved.draining?[cluster.name] ?? [:] {
@@ -84,13 +92,14 @@ struct ClusterStateFile {
         }
     }
 
-    /// A cluster's part of the file: the durable part only. A ramp or a wobbling health changes
-    /// weights every round, and would have every save encode every cluster again (both come back
-    /// after a restart).
+    /// A cluster's part of the file: the durable part and the event history. A ramp or a wobbling
+    /// health changes weights every round, and would have every save encode every cluster again
+    /// (both come back after a restart); the events of such steps are written with the next save.
     static func record(_ status: ClusterStatus) -> EncodedStateFile.ClusterRecord {
         let durable = DurableClusterState(status)
         return EncodedStateFile.ClusterRecord(
             states: durable.states, phase: status.phase, draining: durable.draining, retiredServices: durable.retiredServices,
-            dynamicNodes: durable.dynamicNodes, removedService: status.isRemovedFromConfiguration ? "\(status.configuration.serviceID)" : nil)
+            dynamicNodes: durable.dynamicNodes, removedService: status.isRemovedFromConfiguration ? "\(status.configuration.serviceID)" : nil,
+            events: status.events.events)
     }
 }

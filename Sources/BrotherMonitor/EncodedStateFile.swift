@@ -16,6 +16,8 @@ struct EncodedStateFile {
         var dynamicNodes: [Destination.ID: DynamicNode]
         /// Set for a cluster removed from the configuration while it drained.
         var removedService: String?
+        /// The cluster's event history, so the dashboard's story survives a restart.
+        var events: [ClusterEvent] = []
     }
 
     /// A node's entry in its cluster's `states` object.
@@ -38,6 +40,7 @@ struct EncodedStateFile {
         var retiredServices: Data?
         var dynamicNodes: Data?
         var removedService: Data?
+        var events: Data?
     }
 
     private var fragments: [String: Fragments] = [:]
@@ -101,7 +104,8 @@ struct EncodedStateFile {
         fragments[name] = Fragments(
             record: record, name: try encoder.encode(name), nodes: nodes, states: states,
             phase: try encoder.encode(record.phase), draining: try keyed(record.draining), retiredServices: try keyed(record.retiredServices),
-            dynamicNodes: try keyed(record.dynamicNodes), removedService: try record.removedService.map { try encoder.encode($0) })
+            dynamicNodes: try keyed(record.dynamicNodes), removedService: try record.removedService.map { try encoder.encode($0) },
+            events: record.events.isEmpty ? nil : try encoder.encode(record.events))
         encodedRecords += 1
     }
 
@@ -125,6 +129,7 @@ struct EncodedStateFile {
         member("clusters", \.states)
         member("draining", \.draining)
         member("dynamicNodes", \.dynamicNodes)
+        member("events", \.events)
         member("phases", \.phase)
         member("removedClusterServices", \.removedService)
         member("retiredServices", \.retiredServices)

@@ -26,7 +26,7 @@ public struct FuzzTarget: Sendable {
     /// Every target, in the order `scripts/fuzz` runs them.
     public static let all: [FuzzTarget] = [
         .yaml, .litmusConfig, .brotherConfig, .agentAnswer, .healthReport, .agentCheck, .formFields,
-        .address, .dns, .netlink, .forceFile, .stateFile,
+        .address, .dns, .netlink, .forceFile, .stateFile, .checkHistoryFile, .brotherAPIAnswer,
     ]
 
     public static func named(_ name: String) -> FuzzTarget? { all.first { $0.name == name } }

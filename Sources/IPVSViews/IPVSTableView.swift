@@ -6,10 +6,20 @@ import NetworkAddress
 public struct IPVSTableView: Sendable {
     public var info: IPVSInfo?
     public var table: IPVSTable
+    /// What brother's API said, when it was asked: its health, ramp and reason per destination,
+    /// or why it could not be read (the table is then the kernel's alone).
+    public var brother: BrotherAPIStatus?
 
-    public init(info: IPVSInfo?, table: IPVSTable) {
+    public init(info: IPVSInfo?, table: IPVSTable, brother: BrotherAPIStatus? = nil) {
         self.info = info
         self.table = table
+        self.brother = brother
+    }
+
+    /// The answer, when brother's API gave one.
+    var answer: BrotherAPIAnswer? {
+        if case .answered(let answer)? = brother { return answer }
+        return nil
     }
 
     // MARK: text
@@ -24,11 +34,18 @@ public struct IPVSTableView: Sendable {
                 "\(info) — \(entries.count) service\(entries.count == 1 ? "" : "s"), \(destinationCount) destination\(destinationCount == 1 ? "" : "s")"
             )
         }
+        if case .unreachable(let failures)? = brother {
+            let reasons = failures.map(\.description).joined(separator: "; ")
+            lines.append("brother's API was not reachable (\(reasons.isEmpty ? "nowhere to ask" : reasons)): the kernel's table only")
+        }
+        let answer = answer
+        // With brother's answer: its health, ramp and reason per destination, its cluster per service.
+        let brotherHeader = answer == nil ? [] : ["HEALTH", "RAMP", "BROTHER"]
         var rows: [[String]] = [
             [
                 "SERVICE / -> DESTINATION", "SCHED/FORWARD", "WEIGHT", "ACTIVE", "INACTIVE", "PERSIST", "CONNS", "CPS", "IN PPS", "OUT PPS", "IN BPS",
                 "OUT BPS", "OPTIONS",
-            ]
+            ] + brotherHeader
         ]
         for entry in entries {
             let service = entry.status.service
@@ -41,7 +58,8 @@ public struct IPVSTableView: Sendable {
             if let engine = service.persistenceEngine { options.append("pe \(engine)") }
             rows.append(
                 [service.id.description, service.scheduler.rawValue, "\(weight)", "\(active)", "\(inactive)", "\(persistent)"]
-                    + Self.statsColumns(entry.status.stats) + [options.joined(separator: ", ")])
+                    + Self.statsColumns(entry.status.stats) + [options.joined(separator: ", ")]
+                    + (answer == nil ? [] : ["", "", answer?.clusters[service.id].map { "cluster \($0)" } ?? "not brother's"]))
             for status in entry.destinations.sorted(by: { $0.destination.id < $1.destination.id }) {
                 let destination = status.destination
                 var destinationOptions: [String] = []
@@ -52,7 +70,8 @@ public struct IPVSTableView: Sendable {
                         "  -> \(destination.id)", destination.forwarding.description, "\(destination.weight)", "\(status.activeConnections)",
                         "\(status.inactiveConnections)", "\(status.persistentConnections)",
                     ]
-                        + Self.statsColumns(status.stats) + [destinationOptions.joined(separator: ", ")])
+                        + Self.statsColumns(status.stats) + [destinationOptions.joined(separator: ", ")]
+                        + (answer == nil ? [] : Self.brotherColumns(answer?.state(of: destination.id, in: service.id))))
             }
         }
         // What the kernel holds that brother cannot read: shown, and left alone by every plan.
@@ -65,13 +84,22 @@ public struct IPVSTableView: Sendable {
         for row in rows {
             let cells = row.enumerated().map { column, cell in
                 // Text columns left-aligned, numbers right-aligned.
-                column <= 1 || column == row.count - 1
+                column <= 1 || column == Self.optionsColumn || column == row.count - 1
                     ? cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
                     : String(repeating: " ", count: widths[column] - cell.count) + cell
             }
             lines.append(cells.joined(separator: "  ").trimmingTrailingSpaces())
         }
         return (lines + unreadable).joined(separator: "\n") + "\n"
+    }
+
+    /// OPTIONS: the last column of the kernel's view.
+    static let optionsColumn = 12
+
+    /// HEALTH, RAMP and brother's reason for one destination; "-" where brother does not manage it.
+    static func brotherColumns(_ state: BrotherAPIAnswer.DestinationState?) -> [String] {
+        guard let state else { return ["-", "-", "-"] }
+        return [state.health.map(String.init) ?? "-", state.rampPercent.map { "\($0)%" } ?? "-", state.reason]
     }
 
     static func statsColumns(_ stats: Stats) -> [String] {
@@ -95,10 +123,12 @@ public struct IPVSTableView: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.keyEncodingStrategy = .convertToSnakeCase
+        let answer = answer
         let document = Document(
             version: info?.versionString, connectionTableSize: info?.connectionTableSize,
-            services: table.sorted.map(Document.Service.init),
-            undecodable: table.undecodable.isEmpty ? nil : table.undecodable.map(Document.Undecodable.init))
+            services: table.sorted.map { Document.Service($0, answer: answer) },
+            undecodable: table.undecodable.isEmpty ? nil : table.undecodable.map(Document.Undecodable.init),
+            brotherApi: brother.map(Document.BrotherAPI.init))
         return String(decoding: try encoder.encode(document), as: UTF8.self) + "\n"
     }
 
@@ -108,6 +138,43 @@ public struct IPVSTableView: Sendable {
         var services: [Service]
         /// Left out when the kernel holds nothing brother cannot read.
         var undecodable: [Undecodable]?
+        /// Whether brother's API answered, and where; left out when it was not asked.
+        var brotherApi: BrotherAPI?
+
+        struct BrotherAPI: Encodable {
+            var reachable: Bool
+            var source: String?
+            var errors: [String]?
+
+            init(_ status: BrotherAPIStatus) {
+                switch status {
+                case .answered(let answer):
+                    reachable = true
+                    source = answer.source
+                case .unreachable(let failures):
+                    reachable = false
+                    errors = failures.map(\.description)
+                }
+            }
+        }
+
+        /// brother's view of one destination (left out where brother does not manage it).
+        struct BrotherState: Encodable {
+            var cluster: String
+            var health: Int?
+            var rampPercent: Int?
+            var reason: String
+            /// The policy's 0-100 weight; the kernel's is this times the node's capacity.
+            var policyWeight: Int
+
+            init(_ state: BrotherAPIAnswer.DestinationState) {
+                cluster = state.cluster
+                health = state.health
+                rampPercent = state.rampPercent
+                reason = state.reason
+                policyWeight = state.weight
+            }
+        }
 
         struct Undecodable: Encodable {
             var kind: String
@@ -138,8 +205,10 @@ public struct IPVSTableView: Sendable {
             var persistenceEngine: String?
             var stats: Stats
             var destinations: [DestinationRow]
+            /// brother's cluster for this service, when brother's API answered and manages it.
+            var cluster: String?
 
-            init(_ entry: IPVSTable.Entry) {
+            init(_ entry: IPVSTable.Entry, answer: BrotherAPIAnswer? = nil) {
                 let service = entry.status.service
                 id = service.id.description
                 family = service.id.family.description
@@ -155,7 +224,10 @@ public struct IPVSTableView: Sendable {
                 persistence = service.persistence
                 persistenceEngine = service.persistenceEngine
                 stats = entry.status.stats
-                destinations = entry.destinations.sorted { $0.destination.id < $1.destination.id }.map(DestinationRow.init)
+                cluster = answer?.clusters[service.id]
+                destinations = entry.destinations.sorted { $0.destination.id < $1.destination.id }.map {
+                    DestinationRow($0, brother: answer?.state(of: $0.destination.id, in: service.id))
+                }
             }
         }
 
@@ -172,8 +244,9 @@ public struct IPVSTableView: Sendable {
             var inactiveConnections: UInt32
             var persistentConnections: UInt32
             var stats: Stats
+            var brother: BrotherState?
 
-            init(_ status: DestinationStatus) {
+            init(_ status: DestinationStatus, brother: BrotherAPIAnswer.DestinationState? = nil) {
                 let destination = status.destination
                 address = destination.id.address.description
                 port = destination.id.port
@@ -194,6 +267,7 @@ public struct IPVSTableView: Sendable {
                 inactiveConnections = status.inactiveConnections
                 persistentConnections = status.persistentConnections
                 stats = status.stats
+                self.brother = brother.map(BrotherState.init)
             }
         }
     }

@@ -15,7 +15,13 @@ struct IPVSCommand: AsyncParsableCommand {
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "List virtual services and destinations with weights, connections and rates.")
+            abstract: "List virtual services and destinations with weights, connections and rates.",
+            discussion: """
+                When brother runs on this machine, each destination it manages also shows its health, ramp and reason \
+                (HEALTH, RAMP, BROTHER; in --json a "brother" object per destination and a "cluster" per service), read \
+                from brother's API: its Unix socket (--api-socket), then --api. Reading needs no token. When neither \
+                answers, the kernel's table is shown alone with one line saying why; that is not an error.
+                """)
 
         @Flag(help: "Print JSON instead of a table.")
         var json = false
@@ -23,11 +29,31 @@ struct IPVSCommand: AsyncParsableCommand {
         @Option(name: .long, help: "Show only this service, e.g. \"TCP 198.51.100.10:80\" or \"FWM 7\".")
         var service: String?
 
+        @Option(name: .long, help: ArgumentHelp("brother's API Unix socket (brother run --socket); \"none\" to skip it.", valueName: "path"))
+        var apiSocket = "/run/brother/brother.sock"
+
+        @Option(name: .long, help: ArgumentHelp("brother's API over TCP (brother run --listen); \"none\" to skip it.", valueName: "url"))
+        var api = "http://127.0.0.1:9292"
+
+        @Flag(help: "Show the kernel's table only, without asking brother's API.")
+        var noAPI = false
+
         func validate() throws {
             if let service, VirtualService.ID(parsing: service) == nil {
                 throw ValidationError(
                     "--service \"\(service)\" is not a service; write \"TCP 198.51.100.10:80\", \"UDP [2001:db8::1]:53\" or \"FWM 7\"")
             }
+            if api != "none", BrotherAPIReader.Endpoint(url: api) == nil {
+                throw ValidationError("--api \"\(api)\" is not http://HOST:PORT, e.g. http://127.0.0.1:9292")
+            }
+        }
+
+        /// Where brother's API is asked: the socket first (it answers even with no TCP listener).
+        var endpoints: [BrotherAPIReader.Endpoint] {
+            var endpoints: [BrotherAPIReader.Endpoint] = []
+            if apiSocket != "none" { endpoints.append(.unixSocket(apiSocket)) }
+            if api != "none", let endpoint = BrotherAPIReader.Endpoint(url: api) { endpoints.append(endpoint) }
+            return endpoints
         }
 
         func run() async throws {
@@ -36,7 +62,8 @@ struct IPVSCommand: AsyncParsableCommand {
                 let scope = service.flatMap(VirtualService.ID.init(parsing:)).map { Set([$0]) }
                 let table = try await client.table(scope: scope)
                 if let scope, table.entries.isEmpty, let id = scope.first { throw IPVSError.serviceNotFound(id) }
-                let view = IPVSTableView(info: try await client.info(), table: table)
+                let brother = noAPI ? nil : BrotherAPIReader(endpoints: endpoints).read()
+                let view = IPVSTableView(info: try await client.info(), table: table, brother: brother)
                 print(json ? try view.json() : view.text(), terminator: "")
             }
         }

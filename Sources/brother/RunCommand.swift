@@ -25,7 +25,7 @@ struct RunCommand: AsyncParsableCommand {
             brother.yml(5) and only differences are written to the kernel over netlink. Services already in the kernel are \
             adopted without writes when they match; a destination of a running cluster's service that brother.yml no longer \
             lists (removed while brother was stopped) drains as a reload's removed node does: weight 0, deleted when its \
-            connections end or the cluster's drain_timeout passes. Node state (ramps, hysteresis, forces) and which clusters run are saved to \
+            connections end or the cluster's drain_timeout passes. Node state (ramps, hysteresis, forces), which clusters run and each cluster's last 100 events are saved to \
             --state-file after every change, so a restart changes nothing. A state file that cannot be read at start \
             (truncated, garbage, not a file) never stops brother: it is renamed <state-file>.corrupt-YYYYMMDDTHHMMSSZ with a \
             warning naming it, the backup <state-file>.1 is tried, and otherwise brother starts by taking over the kernel's \

@@ -98,8 +98,11 @@ extension LitmusctlCommand {
 
     struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Show one service's health, forces, result age and checks.",
-            discussion: "A Force file: line says that the agent cannot read its litmus-forces.json, and which forces it holds instead.")
+            abstract: "Show one service's health, forces, result age, checks and their last transitions.",
+            discussion: """
+                A Force file: line says that the agent cannot read its litmus-forces.json, and which forces it holds instead. \
+                Last transitions: lists each check's last 10 changes between OK and FAIL (with the reason), kept across restarts.
+                """)
         @OptionGroup var agent: AgentOptions
         @Argument(help: "The service.") var service: String
 

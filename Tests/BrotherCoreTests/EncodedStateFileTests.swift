@@ -35,7 +35,12 @@ struct EncodedStateFileTests {
                         joined: DynamicNode(
                             node: NodeConfiguration(address: joined.address, port: 9292, realPort: 8080), source: .joined(expires: since))
                     ] : [:],
-                removedService: cluster == 3 ? "TCP 198.51.100.9:80" : nil)
+                removedService: cluster == 3 ? "TCP 198.51.100.9:80" : nil,
+                events: cluster == 0
+                    ? [
+                        ClusterEvent(time: since, kind: .weight, node: "10.0.0.1:80", message: "weight 0 → 40: ramping 50% of 80"),
+                        ClusterEvent(time: since.addingTimeInterval(1), kind: .force, message: "cluster forced \"down\""),
+                    ] : [])
         }
         return records
     }
@@ -48,6 +53,7 @@ struct EncodedStateFileTests {
         var retired: [String: [String: Date]] = [:]
         var dynamic: [String: [String: DynamicNode]] = [:]
         var removed: [String: String] = [:]
+        var events: [String: [ClusterEvent]] = [:]
         func keyed<Key, Value>(_ values: [Key: Value]) -> [String: Value] {
             Dictionary(uniqueKeysWithValues: values.map { ("\($0.key)", $0.value) })
         }
@@ -58,12 +64,14 @@ struct EncodedStateFileTests {
             if !record.retiredServices.isEmpty { retired[name] = keyed(record.retiredServices) }
             if !record.dynamicNodes.isEmpty { dynamic[name] = keyed(record.dynamicNodes) }
             if let service = record.removedService { removed[name] = service }
+            if !record.events.isEmpty { events[name] = record.events }
         }
         snapshot.phases = phases
         snapshot.draining = draining
         snapshot.retiredServices = retired
         snapshot.dynamicNodes = dynamic
         snapshot.removedClusterServices = removed
+        snapshot.events = events
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         encoder.dateEncodingStrategy = .secondsSince1970

@@ -84,6 +84,14 @@ public enum StatusPresenter {
             if let detail = metric.detail { out += " (\(detail))" }
             out += "\n"
         }
+        if let transitions = status.transitions, !transitions.isEmpty {
+            out += "Last transitions:\n"
+            for transition in transitions {
+                out += "  \(transition.time.ISO8601Format()) \(transition.check): \(transition.arrow)"
+                if let reason = transition.reason { out += " (\(reason))" }
+                out += "\n"
+            }
+        }
         return out
     }
 

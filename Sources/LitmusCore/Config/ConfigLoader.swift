@@ -179,6 +179,8 @@ public enum ConfigLoader {
                 if let value = object.optional("agent_port") { registration.agentPort = try value.port() }
                 if let value = object.optional("ttl") { registration.ttl = try value.seconds(maximum: 86400) }
                 if let value = object.optional("interval") { registration.interval = try value.seconds(maximum: 3600) }
+                // The range brother's join route takes (health 100 times it fits the kernel's weight).
+                if let value = object.optional("capacity") { registration.capacity = try value.int(in: MemberRegistration.capacityRange) }
                 if registration.interval >= registration.ttl {
                     throw item.error("interval must be shorter than ttl, or the node would lapse between refreshes")
                 }

@@ -16,10 +16,13 @@ public struct Registration: Sendable, Equatable {
     /// The cluster's join token (brother.yml's `join_token`), sent as `Authorization: Bearer …`:
     /// brother needs it for clients beyond loopback, and it grants nothing but joining and leaving.
     public var token: String?
+    /// brother's node `capacity` for this node (its IPVS weight is health times it); nil sends
+    /// none, so brother's default of 1 applies.
+    public var capacity: Int?
 
     public init(
         brother: String, cluster: String, node: String, service: String, agentPort: Int? = nil, ttl: Duration = .seconds(30),
-        interval: Duration = .seconds(10), token: String? = nil
+        interval: Duration = .seconds(10), token: String? = nil, capacity: Int? = nil
     ) {
         self.brother = brother
         self.cluster = cluster
@@ -29,5 +32,6 @@ public struct Registration: Sendable, Equatable {
         self.ttl = ttl
         self.interval = interval
         self.token = token
+        self.capacity = capacity
     }
 }

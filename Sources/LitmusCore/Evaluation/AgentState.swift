@@ -14,6 +14,9 @@ public actor AgentState {
     public private(set) var settings: AgentSettings
     private var evaluations: [String: ServiceEvaluation] = [:]
     private var forceStore: ForceStore
+    /// Each check's last transitions, saved in the data directory when one happens.
+    private var checkHistory: CheckHistory
+    private var checkHistoryFile: CheckHistoryFile
     private var inFlight: Set<String> = []
     private let logger: Logger
     private let clock: @Sendable () -> Date
@@ -30,6 +33,11 @@ public actor AgentState {
         var forceStore = ForceStore(directory: settings.dataDirectory)
         Self.reloadForces(&forceStore, services: settings.services.keys, now: clock(), logger: logger)
         self.forceStore = forceStore
+        let historyFile = CheckHistoryFile(directory: settings.dataDirectory)
+        let (history, warning) = historyFile.load()
+        if let warning { logger.warning("\(warning)") }
+        self.checkHistoryFile = historyFile
+        self.checkHistory = history
         self.pollers = PollerRegistry(logger: logger)
         pollers.configure(services: settings.services.keys, trust: settings.drainReports)
     }
@@ -47,6 +55,14 @@ public actor AgentState {
         }
         pollers.configure(services: newSettings.services.keys, trust: newSettings.drainReports)
         if forceStore.directory != newSettings.dataDirectory { forceStore = ForceStore(directory: newSettings.dataDirectory) }
+        if checkHistoryFile.directory != newSettings.dataDirectory {
+            checkHistoryFile = CheckHistoryFile(directory: newSettings.dataDirectory)
+            let (history, warning) = checkHistoryFile.load()
+            if let warning { logger.warning("\(warning)") }
+            checkHistory = history
+        }
+        // Checks that are gone take their history with them.
+        if checkHistory.retain(newSettings.services) { saveCheckHistory() }
         refreshForces()
     }
 
@@ -70,14 +86,31 @@ public actor AgentState {
     func record(_ evaluation: ServiceEvaluation, for spec: ServiceSpec) {
         inFlight.remove(spec.name)
         guard settings.services[spec.name] == spec else { return }
-        evaluations[spec.name] = evaluation
+        store(evaluation)
+    }
+
+    /// Stores an evaluation directly (tests and tools), recording its checks' transitions.
+    public func store(_ evaluation: ServiceEvaluation) {
+        evaluations[evaluation.service] = evaluation
+        let transitions = checkHistory.observe(evaluation, at: clock())
+        if !transitions.isEmpty {
+            for transition in transitions {
+                logger.notice(
+                    "check \(transition.arrow)",
+                    metadata: ["service": "\(evaluation.service)", "check": "\(transition.check)", "reason": "\(transition.reason ?? "-")"])
+            }
+            saveCheckHistory()
+        }
         republish()
     }
 
-    /// Stores an evaluation directly (tests and tools).
-    public func store(_ evaluation: ServiceEvaluation) {
-        evaluations[evaluation.service] = evaluation
-        republish()
+    /// Writes the history; a failure is logged, and the next transition tries again.
+    private func saveCheckHistory() {
+        do {
+            try checkHistoryFile.save(checkHistory)
+        } catch {
+            logger.error("\(error)")
+        }
     }
 
     // MARK: forces
@@ -139,10 +172,12 @@ public actor AgentState {
     public func status(of service: String) -> ServiceStatus? {
         guard settings.services[service] != nil else { return nil }
         let now = clock()
-        return ServiceStatus(
+        var status = ServiceStatus(
             service: service, evaluation: evaluations[service], forces: forceStore.forces(for: service, now: now), now: now,
             stalenessLimit: settings.stalenessLimit, forceFileProblem: forceStore.fileProblem
         )
+        status.transitions = checkHistory.transitions(of: service)
+        return status
     }
 
     public func allStatuses() -> [ServiceStatus] {

@@ -43,11 +43,11 @@ public struct Registrar: ServiceLifecycle.Service {
         return base + MemberRegistration.resourcePath(cluster: registration.cluster, node: registration.node)
     }
 
-    /// The join's fields: ttl, agent_port and the service's status path.
+    /// The join's fields: ttl, agent_port, the service's status path and the node's capacity.
     static func member(_ registration: Registration, agentPort: Int) -> MemberRegistration {
         MemberRegistration(
             ttl: max(1, Int(registration.ttl.components.seconds)), agentPort: registration.agentPort ?? agentPort,
-            path: "/\(registration.service)/status")
+            path: "/\(registration.service)/status", capacity: registration.capacity)
     }
 
     func join(_ registration: Registration, client: HTTPFetcher) async {

@@ -26,6 +26,8 @@ public struct ServiceStatus: Sendable, Equatable, Codable {
     public var staleReason: String?
     /// `litmus-forces.json` cannot be read: which forces hold instead (``ForceStore/fileProblem``).
     public var forceFileProblem: String?
+    /// Each check's last transitions (``CheckHistory``), oldest first; nil from agents that keep none.
+    public var transitions: [CheckTransition]? = nil
 
     /// Combines an evaluation with forces at `now`.
     public init(
