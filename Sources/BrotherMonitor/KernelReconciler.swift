@@ -19,6 +19,10 @@ public actor KernelReconciler {
     /// Per cluster, what the kernel held last round that the codec cannot read (their identities), so
     /// each is logged once when it appears, not every round.
     private var undecodableSeen: [String: Set<String>] = [:]
+    /// Per cluster, the VIP sets its last successful sync filled: a set the cluster no longer has
+    /// VIPs for (its last VIP of a family removed by a reload, or its fwmark changed) is emptied,
+    /// or its VIPs would stay marked and served.
+    private var filledVIPSets: [String: Set<String>] = [:]
 
     /// - Parameters:
     ///   - vipSets: opens the VIP-set client, the first time a cluster with VIPs needs it.
@@ -75,10 +79,12 @@ public actor KernelReconciler {
         }
     }
 
-    /// Makes the cluster's VIP sets hold its VIPs (or nothing when it stops).
+    /// Makes the cluster's VIP sets hold its VIPs (or nothing when it stops), and empties the sets it
+    /// filled before but has no VIPs for any more.
     /// - Returns: the failure, for the cluster's status; nil when the sets are right (or it has no VIPs).
     public func syncVIPSets(of cluster: ClusterConfiguration, empty: Bool) async -> String? {
-        guard !cluster.vips.isEmpty else { return nil }
+        let stale = filledVIPSets[cluster.name] ?? []
+        guard !cluster.vips.isEmpty || !stale.isEmpty else { return nil }
         do {
             let membership = try VIPSetMembership(cluster: cluster)
             if vipSets == nil {
@@ -89,18 +95,28 @@ public actor KernelReconciler {
             for set in membership.sets {
                 if !empty { try await vipSets.create(set, existOK: true) }
                 let changes = try await vipSets.sync(set.name, members: empty ? [] : membership.members[set.name] ?? [])
-                if !changes.isEmpty {
-                    logger.info(
-                        "VIP set \(set.name): +\(changes.added.map(\.description)) -\(changes.removed.map(\.description))",
-                        metadata: ["cluster": "\(cluster.name)"])
+                logChanges(changes, set: set.name, cluster: cluster.name)
+            }
+            for name in stale.subtracting(membership.sets.map(\.name)).sorted() {
+                do {
+                    logChanges(try await vipSets.sync(name, members: []), set: name, cluster: cluster.name)
+                } catch VIPSetError.noSuchSet {
+                    // Destroyed by someone else: nothing left to unmark.
                 }
             }
+            filledVIPSets[cluster.name] = empty ? [] : Set(membership.sets.map(\.name))
             return nil
         } catch {
             if empty, case VIPSetError.noSuchSet = error { return nil }
             logger.error("VIP set: \(error)", metadata: ["cluster": "\(cluster.name)"])
             return "VIP set: \(error)"
         }
+    }
+
+    private func logChanges(_ changes: VIPSetChanges, set: String, cluster: String) {
+        guard !changes.isEmpty else { return }
+        logger.info(
+            "VIP set \(set): +\(changes.added.map(\.description)) -\(changes.removed.map(\.description))", metadata: ["cluster": "\(cluster)"])
     }
 
     /// Forgets a cluster that is gone (its next apply, should it come back, is no drift).
