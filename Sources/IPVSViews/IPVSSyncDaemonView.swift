@@ -19,7 +19,6 @@ public struct IPVSSyncDaemonView: Sendable {
     public func json() throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.keyEncodingStrategy = .convertToSnakeCase
         return String(decoding: try encoder.encode(Document(daemons: daemons)), as: UTF8.self) + "\n"
     }
 

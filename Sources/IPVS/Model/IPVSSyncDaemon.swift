@@ -49,6 +49,13 @@ public struct IPVSSyncDaemon: Hashable, Sendable, Codable, CustomStringConvertib
     /// The multicast TTL.
     public var ttl: Int?
 
+    /// brother.yml's spelling, in JSON too (`brother sync status --json`).
+    enum CodingKeys: String, CodingKey {
+        case role, interface, group, port, ttl
+        case syncID = "sync_id"
+        case maxLength = "max_length"
+    }
+
     public init(role: Role, interface: String, syncID: Int = 0, maxLength: Int? = nil, group: IPAddress? = nil, port: UInt16? = nil, ttl: Int? = nil)
     {
         self.role = role
