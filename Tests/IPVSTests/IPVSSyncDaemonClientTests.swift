@@ -46,4 +46,39 @@ import Testing
         #expect(kernel.requests.map(\.command) == [IPVSWire.Command.newDaemon.rawValue])
         #expect(kernel.requests.allSatisfy { $0.flags.contains(.ack) })
     }
+
+    /// A stop the kernel never acknowledges (it swallows kthread_stop's -EINTR when the thread had not run
+    /// yet) succeeds when the listing no longer has the daemon, and fails when it still does.
+    @Test func anUnacknowledgedStopIsJudgedByTheListing() async throws {
+        let stopped = ScriptedKernel { request in
+            request.command == IPVSWire.Command.deleteDaemon.rawValue ? [] : [.done(sequence: request.sequence, flags: [.multi])]
+        }
+        try await IPVSClient(transport: stopped).stopSyncDaemon(.master)
+        #expect(stopped.requests.map(\.command) == [IPVSWire.Command.deleteDaemon.rawValue, IPVSWire.Command.getDaemon.rawValue])
+
+        let stillRunning = ScriptedKernel { request in
+            guard request.command == IPVSWire.Command.getDaemon.rawValue else { return [] }
+            return [.data(try! Self.daemonReply(sequence: request.sequence)), .done(sequence: request.sequence, flags: [.multi])]
+        }
+        do {
+            try await IPVSClient(transport: stillRunning).stopSyncDaemon(.master)
+            Issue.record("a stop that left the daemon running must fail")
+        } catch let error as IPVSError {
+            guard case .netlink(let operation, _, let underlying) = error, operation == "stop master sync daemon", underlying.code == .libnl(4) else {
+                Issue.record("expected the receive timeout of the stop, got \(error)")
+                return
+            }
+        }
+    }
+
+    /// A dump message listing a master on eth9, as the kernel sends it.
+    static func daemonReply(sequence: UInt32) throws -> GenericNetlinkReply {
+        let bytes = try NetlinkMessage(IPVSCodec.startSyncDaemon(master), family: 28).bytes
+        guard case .data(var reply)? = try NetlinkDatagram.parse(bytes).first else {
+            throw IPVSError.malformedReply(operation: "test", reason: "none")
+        }
+        reply.sequence = sequence
+        reply.flags = [.multi]
+        return reply
+    }
 }
