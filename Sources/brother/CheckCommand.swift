@@ -36,6 +36,13 @@ struct CheckCommand: ParsableCommand {
                 "  \(cluster.name): \(cluster.serviceID) \(cluster.scheduler) \(cluster.forwarding), \(cluster.nodes.count) nodes, \(cluster.backendMode.rawValue)"
             )
         }
+        if let sync = configuration.sync {
+            let options = [
+                sync.maxLength.map { "max length \($0)" }, sync.group.map { "group \($0)" }, sync.port.map { "port \($0)" },
+                sync.ttl.map { "TTL \($0)" },
+            ].compactMap(\.self)
+            print("  sync: on \(sync.interface), sync ID \(sync.syncID)\(options.isEmpty ? "" : ", " + options.joined(separator: ", "))")
+        }
         // After the summary: flush it first (fflush(nil) flushes every stream), so the order holds on a terminal.
         fflush(nil)
         for warning in configuration.warnings { printError("\(warning)") }
