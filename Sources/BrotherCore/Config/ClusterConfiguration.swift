@@ -80,6 +80,8 @@ public struct ClusterConfiguration: Hashable, Sendable, Codable {
     /// Sent with every poll as `X-Brother-Poller-Token`, so agents believe this brother's drain
     /// reports (`X-Brother-*`) for `litmusctl force down --wait`. nil: none sent.
     public var drainReportToken: String?
+    /// `check_tls:`: poll the agents over HTTPS with these settings; nil: plain HTTP.
+    public var checkTLS: AgentTLSConfiguration?
 
     public init(
         name: String, serviceID: VirtualService.ID, scheduler: Scheduler = .weightedRoundRobin, forwarding: ForwardingMethod = .ipip,
