@@ -48,9 +48,10 @@ struct TLSCostCommand: AsyncParsableCommand {
         try await fetcher.shutdown()
 
         func line(_ kind: String, _ figures: Figures) -> String {
-            String(
-                format: "  %-44s %7.1f µs CPU per poll (user %.1f + system %.1f), %d polls, %d failed", kind, figures.microsecondsPerPoll,
-                figures.user * 1e6 / Double(figures.polls), figures.system * 1e6 / Double(figures.polls), figures.polls, figures.failed)
+            "  " + kind.padding(toLength: 44, withPad: " ", startingAt: 0)
+                + String(
+                    format: " %7.1f µs CPU per poll (user %.1f + system %.1f), %d polls, %d failed", figures.microsecondsPerPoll,
+                    figures.user * 1e6 / Double(figures.polls), figures.system * 1e6 / Double(figures.polls), figures.polls, figures.failed)
         }
         print(line("plain HTTP, first round (connects)", plainCold))
         print(line("plain HTTP, kept-alive rounds", plainWarm))
@@ -62,7 +63,8 @@ struct TLSCostCommand: AsyncParsableCommand {
                 tlsWarm.microsecondsPerPoll / plainWarm.microsecondsPerPoll, tlsCold.microsecondsPerPoll / plainCold.microsecondsPerPoll))
         print(
             String(
-                format: "  RSS: %.1f MB after the plain rounds, %.1f MB after the https rounds (+%.1f MB for %d TLS connections, %.1f KB each)",
+                format:
+                    "  RSS: %.1f MB after the plain rounds, %.1f MB after the https rounds (+%.1f MB: SwiftNIO's threads, BoringSSL and %d TLS connections, %.1f KB per agent)",
                 plainRSS, tlsRSS, tlsRSS - plainRSS, agents, (tlsRSS - plainRSS) * 1024 / Double(agents)))
         if plainWarm.failed + tlsWarm.failed + plainCold.failed + tlsCold.failed > 0 { throw ExitCode(2) }
     }
