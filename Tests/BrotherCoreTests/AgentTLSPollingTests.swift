@@ -1,6 +1,10 @@
 import BrotherCore
+import BrotherMonitor
+import BrotherServer
 import Foundation
 import HTTPServing
+import IPVS
+import IPVSTesting
 import LitmusCore
 import LitmusServer
 import LitmusTesting
@@ -128,6 +132,45 @@ import YAML
             let tls = AgentTLSConfiguration(
                 caFile: certificates.caFile, certificateFile: certificates.clientCertificate, keyFile: certificates.clientKey)
             #expect(try await Self.pollOnce(Self.target(secure, tls)).observation == .health(82))
+        }
+    }
+
+    /// The whole path: brother's monitor polls a real litmus over TLS and sets the weight; when the
+    /// agent's certificate expires, the node goes to 0 as an unreachable agent and the API's node
+    /// view (`last_poll_problem`) says why.
+    @Test func anExpiredCertificateTakesTheNodeDownWithTheReasonInItsView() async throws {
+        let certificates = try TestCertificates()
+        try await Self.withAgent(certificates) { _, secure, context in
+            let configuration = try BrotherConfiguration(
+                yaml: """
+                    clusters:
+                      - cluster_name: web
+                        service: "TCP 198.51.100.10:80"
+                        forwarding: masq
+                        ramp_up_time: 0
+                        panic_threshold: off
+                        unreachable_hold: 0
+                        check_tls: {ca_file: \(certificates.caFile)}
+                        nodes:
+                          - {address: 127.0.0.1, port: \(secure), path: /web/status, real_port: 8081}
+                    """, source: "test.yml")
+            let fetcher = HTTPAgentFetcher()
+            let fake = FakeIPVS()
+            let monitor = try ClusterMonitor(configuration: configuration, ipvs: fake, fetcher: fetcher, store: nil, logger: Logger(label: "test"))
+            let service = VirtualService.ID.address(IPAddress("198.51.100.10")!, port: 80, protocol: .tcp)
+            await monitor.runRound(cluster: "web")
+            #expect(try await fake.destinations(of: service).map(\.destination.weight) == [82])
+
+            context.replace(
+                with: try TLSServerIdentity(certificateFile: certificates.expiredCertificate, keyFile: certificates.serverKey).makeContext())
+            try await fetcher.shutdown()  // the kept-alive connection was made with the valid certificate
+            await monitor.runRound(cluster: "web")
+            #expect(try await fake.destinations(of: service).map(\.destination.weight) == [0])
+            let status = try #require(await monitor.status(of: "web"))
+            let node = try #require(ClusterView(status).nodes.first)
+            #expect(node.lastPollProblem?.hasPrefix("TLS: certificate verify failed: certificate has expired") == true, "\(node)")
+            #expect(status.lastPolls.values.first?.observation == .unreachable)
+            try await fetcher.shutdown()
         }
     }
 
