@@ -1,4 +1,6 @@
+import Eventually
 import Foundation
+import Glibc
 import HTTPServing
 import LitmusCore
 import LitmusServer
@@ -155,6 +157,61 @@ import Testing
         }
     }
 
+    /// The real `litmus run`: SIGHUP after a new certificate is written over the old one makes new
+    /// connections see it; a broken file is refused with its name in the log, and the agent keeps
+    /// serving the previous certificate and stops cleanly.
+    @Test func theLitmusBinaryReloadsItsCertificateOnSIGHUP() async throws {
+        let litmus = try Executables.path("litmus")
+        let certificates = try TestCertificates()
+        let dir = TemporaryDirectory()
+        let certificate = dir.write("agent.crt", try String(contentsOfFile: certificates.serverCertificate, encoding: .utf8))
+        dir.write("agent.key", try String(contentsOfFile: certificates.serverKey, encoding: .utf8))
+        let (plain, secure) = (freePort(), freePort())
+        let config = dir.write(
+            "litmus.yml",
+            """
+            data_directory: \(dir.path)/data
+            listen: ["127.0.0.1:\(plain)"]
+            unix_socket: ""
+            evaluation_interval: 0.2
+            staleness_limit: 5
+            tls:
+              listen: ["127.0.0.1:\(secure)"]
+              certificate: agent.crt
+              key: agent.key
+            services:
+              web:
+                checks:
+                  - {type: constant, weight: 80}
+
+            """)
+        let agent = try ChildProcess([litmus, "run", "--config", config], log: "\(dir.path)/agent.log")
+        func commonName() async -> String? {
+            (try? await TLSTestClient.get("/web/status", port: secure, caFile: certificates.caFile))?.peerCommonName
+        }
+        let answered = await eventually("the agent answers over TLS: \(agent.log)") {
+            if agent.hasExited { return true }
+            return await commonName() == "litmus-a"
+        }
+        #expect(answered)
+        try #require(!agent.hasExited, "\(agent.log)")
+        try String(contentsOfFile: certificates.renewedServerCertificate, encoding: .utf8).write(
+            toFile: certificate, atomically: true, encoding: .utf8)
+        agent.signal(SIGHUP)
+        let renewed = await eventually("the new certificate is served: \(agent.log)") { await commonName() == "litmus-b" }
+        #expect(renewed)
+        try "not a certificate\n".write(toFile: certificate, atomically: true, encoding: .utf8)
+        agent.signal(SIGHUP)
+        let refused = await eventually("the broken certificate is refused: \(agent.log)") { agent.log.contains("TLS certificate rejected") }
+        #expect(refused)
+        #expect(agent.log.contains(certificate), "\(agent.log.suffix(2000))")
+        let kept = await commonName()
+        #expect(kept == "litmus-b", "the previous certificate still serves")
+        agent.signal(SIGTERM)
+        let exit = await agent.wait()
+        #expect(exit == 0, "\(agent.log.suffix(2000))")
+    }
+
     @Test func configurationNamesAMissingFileWithItsPlace() throws {
         let dir = TemporaryDirectory()
         let config = dir.write(
@@ -236,6 +293,8 @@ enum TLSTestClient {
         var peer: String?
 
         func handlerAdded(context: ChannelHandlerContext) { done = context.eventLoop.makePromise() }
+        /// A connection that never came up (the agent not listening yet) still ends the promise.
+        func handlerRemoved(context: ChannelHandlerContext) { done.fail(ChannelError.ioOnClosedChannel) }
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             if peer == nil {
                 peer = (try? context.pipeline.syncOperations.handler(type: NIOSSLClientHandler.self).peerCertificate).map { "\($0)" }
