@@ -10,6 +10,7 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 import NetworkAddress
+import Posix
 import ServiceLifecycle
 import Testing
 
@@ -210,6 +211,27 @@ import Testing
         agent.signal(SIGTERM)
         let exit = await agent.wait()
         #expect(exit == 0, "\(agent.log.suffix(2000))")
+    }
+
+    /// `litmus check` loads the certificate and key as `litmus run` will: a key that is not the
+    /// certificate's is refused, naming the key file.
+    @Test func litmusCheckRefusesAKeyThatIsNotTheCertificates() async throws {
+        let litmus = try Executables.path("litmus")
+        let certificates = try TestCertificates()
+        let dir = TemporaryDirectory()
+        let config = dir.write(
+            "litmus.yml",
+            """
+            tls:
+              port: 9443
+              certificate: \(certificates.serverCertificate)
+              key: \(certificates.clientKey)
+            services: {}
+
+            """)
+        let result = try await offload { try ProcessRunner.run([litmus, "check", config], deadline: .after(.seconds(60))) }
+        #expect(result.termination == .exited(1), "\(result)")
+        #expect(result.standardError.contains("\(certificates.clientKey): does not go with the certificate"), "\(result.standardError)")
     }
 
     @Test func configurationNamesAMissingFileWithItsPlace() throws {
