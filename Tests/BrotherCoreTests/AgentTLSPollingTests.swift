@@ -170,6 +170,7 @@ import YAML
             let node = try #require(ClusterView(status).nodes.first)
             #expect(node.lastPollProblem?.hasPrefix("TLS: certificate verify failed: certificate has expired") == true, "\(node)")
             #expect(status.lastPolls.values.first?.observation == .unreachable)
+            #expect(node.agent == "https://127.0.0.1:\(secure)/web/status")
             try await fetcher.shutdown()
         }
     }
