@@ -342,7 +342,8 @@ public actor ClusterMonitor: Service {
             let id = node.destinationID
             let report = PollReport(
                 poller: poller, weight: weights[id] ?? 0, activeConnections: Int(kernel[id]?.activeConnections ?? 0), token: token)
-            targets[id] = AgentTarget(address: node.address, port: node.port, path: node.path, report: report)
+            targets[id] = AgentTarget(
+                address: node.address, port: node.port, path: node.path, report: report, tls: status.configuration.checkTLS)
         }
         return targets
     }

@@ -1,7 +1,9 @@
+import BrotherCore
 import IPVS
 import NetworkAddress
 
-/// Where a node's agent answers: `http://ADDRESS:PORT/PATH` (litmus or litmus_paper).
+/// Where a node's agent answers: `http://ADDRESS:PORT/PATH` (litmus or litmus_paper), or
+/// `https://…` when its cluster has `check_tls:`.
 public struct AgentTarget: Hashable, Sendable, CustomStringConvertible {
     public var address: IPAddress
     public var port: UInt16
@@ -10,17 +12,20 @@ public struct AgentTarget: Hashable, Sendable, CustomStringConvertible {
     /// What brother tells the agent with the poll (its weight and connections for the node), so
     /// `litmusctl force down --wait` on the node can tell when every balancer has drained it.
     public var report: PollReport?
+    /// How to reach the agent over TLS; nil: plain HTTP.
+    public var tls: AgentTLSConfiguration?
 
-    public init(address: IPAddress, port: UInt16, path: String, report: PollReport? = nil) {
+    public init(address: IPAddress, port: UInt16, path: String, report: PollReport? = nil, tls: AgentTLSConfiguration? = nil) {
         self.address = address
         self.port = port
         self.path = path.hasPrefix("/") ? path : "/" + path
         self.report = report
+        self.tls = tls
     }
 
     public var url: String {
         let host = address.family == .ipv6 ? "[\(address)]" : "\(address)"
-        return "http://\(host):\(port)\(path)"
+        return "\(tls == nil ? "http" : "https")://\(host):\(port)\(path)"
     }
 
     public var description: String { url }

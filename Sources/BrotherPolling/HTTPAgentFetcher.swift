@@ -20,6 +20,8 @@ public final class HTTPAgentFetcher: AgentHealthFetching {
     public static let maximumBodySize = 64 * 1024
 
     private let loop: AgentPollLoop
+    /// `https` agents (a cluster's `check_tls:`): their own path on SwiftNIO and NIOSSL.
+    private let tls: TLSAgentFetcher
 
     /// - Parameters:
     ///   - idleTimeout: how long an idle keep-alive connection to an agent stays open.
@@ -31,6 +33,7 @@ public final class HTTPAgentFetcher: AgentHealthFetching {
     /// - Parameter openSocket: how connections are opened (tests make it fail as an exhausted host would).
     init(idleTimeout: Duration, clock: AgentPollClock, openSocket: @escaping AgentSocket.Opener) {
         loop = AgentPollLoop(idleTimeout: idleTimeout, clock: clock, openSocket: openSocket)
+        tls = TLSAgentFetcher(idleTimeout: idleTimeout)
     }
 
     deinit {
@@ -39,12 +42,14 @@ public final class HTTPAgentFetcher: AgentHealthFetching {
 
     /// Closes the kept-alive connections; polls after this still work, without keeping connections.
     public func shutdown() async throws {
+        tls.shutdown()
         guard loop.startupProblem == nil else { return }
         await withCheckedContinuation { continuation in loop.submit(.shutDown(continuation)) }
     }
 
     public func poll(_ target: AgentTarget, timeout: Duration) async -> AgentPoll {
-        await pollAll([0: target], timeout: timeout, jitter: .zero)[0]
+        if target.tls != nil { return await tls.poll(target, timeout: timeout) }
+        return await pollAll([0: target], timeout: timeout, jitter: .zero)[0]
             ?? AgentPoll(observation: .balancerFault(.pollThread), latency: timeout, problem: "the poll was abandoned")
     }
 
@@ -55,12 +60,26 @@ public final class HTTPAgentFetcher: AgentHealthFetching {
     @_specialize(where Key == Destination.ID)
     public func pollAll<Key: Hashable & Sendable>(_ targets: [Key: AgentTarget], timeout: Duration, jitter: Duration) async -> [Key: AgentPoll] {
         guard !targets.isEmpty else { return [:] }
-        let keys = Array(targets.keys)
+        var keys = Array(targets.keys)
         var list: [AgentTarget] = []
         list.reserveCapacity(keys.count)
-        for key in keys { list.append(targets[key]!) }
-        let polls: [AgentPoll]
-        if let problem = loop.startupProblem {
+        var secureKeys: [Key] = []
+        var secure: [AgentTarget] = []
+        for key in keys {
+            let target = targets[key]!
+            if target.tls == nil {
+                list.append(target)
+            } else {
+                secureKeys.append(key)
+                secure.append(target)
+            }
+        }
+        if !secure.isEmpty { keys.removeAll { targets[$0]!.tls != nil } }
+        async let securePolls = secure.isEmpty ? [] : tls.pollAll(secure, timeout: timeout, jitter: jitter)
+        var polls: [AgentPoll]
+        if list.isEmpty {
+            polls = []
+        } else if let problem = loop.startupProblem {
             // brother's fault, not the nodes': no observation, so every weight stays as it is.
             polls = list.map { _ in AgentPoll(observation: .balancerFault(.pollThread), latency: .zero, problem: problem) }
         } else {
@@ -70,6 +89,8 @@ public final class HTTPAgentFetcher: AgentHealthFetching {
                     .poll(AgentPollJob(targets: list, timeout: timeout, jitter: jitter, now: loop.now(), continuation: continuation)))
             }
         }
+        keys += secureKeys
+        polls += await securePolls
         var results: [Key: AgentPoll] = [:]
         results.reserveCapacity(keys.count)
         for (key, poll) in zip(keys, polls) { results[key] = poll }

@@ -108,7 +108,8 @@ public struct ClusterView: Codable, Hashable, Sendable {
             nodes.append(
                 NodeView(
                     node: "\(id)", address: "\(node.address)", port: Int(node.realPort),
-                    agent: "\(node.address.description(port: node.port))\(node.path)",
+                    // https agents (`check_tls:`) say so; plain ones stay as big_brother operators know them.
+                    agent: "\(cluster.checkTLS == nil ? "" : "https://")\(node.address.description(port: node.port))\(node.path)",
                     weight: status.weight(of: id), capacity: node.capacity, kernelWeight: node.kernelWeight(status.weight(of: id)),
                     reason: outcome.map { "\($0.reason)" } ?? (status.phase.isRunning ? "not polled yet" : "cluster \(status.phase)"),
                     health: state.health, isUp: state.isUp, rampPercent: ramp, force: state.force?.rawValue, forceReason: state.forceReason,

@@ -1,6 +1,7 @@
 import HummingbirdCore
 import Logging
 import NIOCore
+import NIOSSL
 import NetworkAddress
 
 /// Hummingbird's HTTP/1 channel with ``ConnectionLimits`` applied: each accepted connection is first
@@ -13,10 +14,13 @@ struct BoundedHTTP1Channel: ServerChildChannel {
     let responder: HTTPChannelHandler.Responder
     let limits: ConnectionLimits
     let table: ConnectionTable
+    /// For a TLS listener, the context each new connection takes (read per connection, so a reload
+    /// applies to the next connection without closing the listener).
+    var tls: TLSContextHolder? = nil
 
     /// The server builder an `Application` takes.
-    static func builder(limits: ConnectionLimits, table: ConnectionTable) -> HTTPServerBuilder {
-        HTTPServerBuilder { responder in BoundedHTTP1Channel(responder: responder, limits: limits, table: table) }
+    static func builder(limits: ConnectionLimits, table: ConnectionTable, tls: TLSContextHolder? = nil) -> HTTPServerBuilder {
+        HTTPServerBuilder { responder in BoundedHTTP1Channel(responder: responder, limits: limits, table: table, tls: tls) }
     }
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
@@ -29,6 +33,8 @@ struct BoundedHTTP1Channel: ServerChildChannel {
         do {
             let connectionGuard = ConnectionGuard(table: table, id: id, limits: limits, openedAt: now, logger: logger)
             try channel.pipeline.syncOperations.addHandler(connectionGuard, position: .first)
+            // After the guard (which counts the connection's bytes and times, encrypted or not), before HTTP.
+            if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.current)) }
             let messageSide = NIOLoopBound(connectionGuard.messageSide, eventLoop: channel.eventLoop)
             let http1 = HTTP1Channel(responder: responder, configuration: .init(additionalChannelHandlers: [messageSide.value]))
             return http1.setup(channel: channel, logger: logger)

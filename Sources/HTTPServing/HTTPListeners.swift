@@ -38,24 +38,27 @@ public enum HTTPListeners {
     ///   - tcpTable: the TCP listeners' table, when the daemon shares it with other TCP listeners of its
     ///     own (litmus's agent-check ports), so that the caps count every connection it holds; by
     ///     default, a table of `limits`' caps.
+    ///   - tls: TLS listeners serving the same routes as the TCP ones (`https://`), with the context
+    ///     holder a reload swaps certificates in; they share the TCP listeners' table.
     ///   - onListening: called with each listener's description and bound port (0 for the socket).
     /// - Throws: ``HTTPListenerError`` when the socket's path cannot be used.
     public static func applications(
         tcp listeners: [HostAndPort], unixSocket: String?, backlog: Int = 256, limits: ConnectionLimits = ConnectionLimits(),
-        tcpTable: ConnectionTable? = nil, naming: Naming,
+        tcpTable: ConnectionTable? = nil, tls: (listeners: [HostAndPort], context: TLSContextHolder)? = nil, naming: Naming,
         logger: Logger, router: (ServerTransport) -> Router<PeerRequestContext>,
         onListening: @escaping @Sendable (String, Int) -> Void = { _, _ in }
     ) throws(HTTPListenerError) -> [any ServiceLifecycle.Service] {
         var services: [any ServiceLifecycle.Service] = []
-        if !listeners.isEmpty {
+        let secure = (tls?.listeners ?? []).map { ($0, tls?.context) }
+        if !listeners.isEmpty || !secure.isEmpty {
             let tcpRouter = router(.tcp)
             let table = tcpTable ?? ConnectionTable(tcp: limits)
-            for listener in listeners {
-                let label = listener.description
+            for (listener, context) in listeners.map({ ($0, TLSContextHolder?.none) }) + secure {
+                let label = context == nil ? listener.description : "https://\(listener)"
                 services.append(
                     Application(
                         router: tcpRouter,
-                        server: BoundedHTTP1Channel.builder(limits: limits, table: table),
+                        server: BoundedHTTP1Channel.builder(limits: limits, table: table, tls: context),
                         configuration: ApplicationConfiguration(
                             address: .hostname(listener.host, port: listener.port), serverName: nil, backlog: backlog),
                         onServerRunning: { channel in onListening(label, channel.localAddress?.port ?? listener.port) },

@@ -13,9 +13,12 @@ public enum AgentRunner {
     public static func run(configPath: String, logger: Logger, renderMetrics: (@Sendable () -> String)?) async throws {
         let settings = try ConfigLoader.load(path: configPath)
         let state = AgentState(settings: settings, logger: logger)
+        let tlsContext = try AgentHTTPServer.tlsContext(settings)
         var services: [any ServiceLifecycle.Service] = [
             HealthEvaluator(state: state, logger: logger),
-            ConfigReloader(path: configPath, state: state, logger: logger),
+            ConfigReloader(
+                path: configPath, state: state, logger: logger,
+                afterApply: { AgentHTTPServer.reloadTLS($0, into: tlsContext, logger: logger) }),
         ]
         // Like brother, the agent takes the open-file limit its hard limit allows (the unit sets LimitNOFILE),
         // then keeps its HTTP connections within it, with room left for checks and their scripts.
@@ -27,7 +30,7 @@ public enum AgentRunner {
         let tcpTable = ConnectionTable(tcp: limits)
         services += try AgentHTTPServer.applications(
             settings: settings, state: state, logger: logger, renderMetrics: renderMetrics, limits: limits, tcpTable: tcpTable,
-            onListening: { label, port in logger.notice("listening", metadata: ["address": "\(label)", "port": "\(port)"]) }
+            tlsContext: tlsContext, onListening: { label, port in logger.notice("listening", metadata: ["address": "\(label)", "port": "\(port)"]) }
         )
         if settings.agentCheck.isEnabled {
             services.append(

@@ -2,6 +2,7 @@ import ArgumentParser
 
 /// brother's benchmarks (scripts/bench-brother, release build):
 /// - `respond` + `scale`: brother's real monitor loop polling thousands of simulated agents on loopback;
+/// - `tls-respond` + `tls-cost`: CPU per poll and RSS of https agents next to plain ones;
 /// - `detect` + `wait-weight`: inside User-Mode Linux, how long a real `brother run` takes to set a
 ///   node's kernel weight to 0 after its agent is forced down or killed.
 @main
@@ -9,7 +10,9 @@ struct BrotherBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "brother-bench",
         abstract: "brother's scale and detection benchmarks (run by scripts/bench-brother).",
-        subcommands: [RespondCommand.self, ScaleCommand.self, DetectCommand.self, WaitWeightCommand.self]
+        subcommands: [
+            RespondCommand.self, ScaleCommand.self, DetectCommand.self, WaitWeightCommand.self, TLSCostCommand.self, TLSRespondCommand.self,
+        ]
     )
 }
 

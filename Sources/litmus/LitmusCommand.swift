@@ -73,10 +73,12 @@ extension LitmusCommand {
         func run() throws {
             do {
                 let settings = try ConfigLoader.load(path: config)
+                // tls: the certificate and key must load and go together, as `litmus run` and SIGHUP need.
+                _ = try AgentHTTPServer.tlsContext(settings)
                 print("\(config): OK (\(settings.services.count) services in \(settings.files.count) files)")
             } catch {
                 var standardError = StandardError()
-                print(error.description, to: &standardError)
+                print("\(error)", to: &standardError)
                 throw ExitCode(1)
             }
         }

@@ -86,6 +86,8 @@ public struct ClusterConfiguration: Hashable, Sendable, Codable {
     public var persistenceEngine: String?
     /// One-packet scheduling and the scheduler's flags (`flags: [ops]`, `[sh-fallback, sh-port]`).
     public var serviceFlags: ServiceFlags = []
+    /// `check_tls:`: poll the agents over HTTPS with these settings; nil: plain HTTP.
+    public var checkTLS: AgentTLSConfiguration?
 
     public init(
         name: String, serviceID: VirtualService.ID, scheduler: Scheduler = .weightedRoundRobin, forwarding: ForwardingMethod = .ipip,

@@ -10,7 +10,7 @@ enum ClusterKeys {
         "check_interval", "ramp_up_time", "backend_mode", "max_down_ticks", "has_downpage", "nagios", "scheduler",
         "forwarding", "ramp_curve", "min_weight", "rise", "fall", "unreachable_hold", "dead_band", "panic_threshold",
         "sorry_server", "drain_timeout", "poll_timeout", "poll_jitter", "notify", "join_token", "join_token_file", "drain_report_token",
-        "drain_report_token_file",
+        "drain_report_token_file", "check_tls",
     ]
     /// Only in `_big_brother`.
     static let defaultsOnly: Set<String> = ["offset"]
@@ -31,6 +31,7 @@ enum ClusterKeys {
         "dns", "type", "nameserver", "interval", "agent_port", "path", "real_port", "group", "remove_after", "max_removal_share", "max_nodes",
     ]
     static let notify: Set<String> = ["command", "min_interval"]
+    static let checkTLS: Set<String> = ["ca_file", "certificate", "key", "server_name", "verify"]
     static let nagios: Set<String> = ["server", "check", "host"]
     /// big_brother's keys that brother accepts (a big_brother file loads unchanged) but does not act
     /// on, with what brother does instead; `brother check` and `brother run` warn about each.
@@ -251,6 +252,7 @@ enum ClusterParser {
         let shift = parseShift(fields["shift"], nodes: nodes, reader: &reader)
         let discovery = parseDiscovery(fields["discovery"], cluster: name ?? "cluster", defaultRealPort: defaultRealPort, reader: &reader)
         let notify = parseNotify(fields["notify"], reader: &reader)
+        let checkTLS = parseCheckTLS(fields["check_tls"], reader: &reader)
 
         let settings = parseServiceSettings(fields, serviceID: serviceID, scheduler: scheduler, reader: &reader)
         let joinToken = parseToken("join_token", fields: fields, own: own, reader: &reader)
@@ -268,6 +270,7 @@ enum ClusterParser {
         cluster.persistence = settings.persistence
         cluster.persistenceEngine = settings.persistenceEngine
         cluster.serviceFlags = settings.flags
+        cluster.checkTLS = checkTLS
         return cluster
     }
 
@@ -400,6 +403,44 @@ enum ClusterParser {
         return DNSDiscoveryConfiguration(
             name: name, type: type, nameserver: nameserver, interval: interval, agentPort: UInt16(agentPort), path: path, realPort: realPort,
             group: group, removeAfter: removeAfter, maxRemovalShare: maxRemovalShare, maxNodes: maxNodes)
+    }
+
+    /// `check_tls:`; every file named must be readable and hold what its key says (PEM), so
+    /// `brother check` catches a wrong path before the first poll fails.
+    private static func parseCheckTLS(_ value: LocatedNode?, reader: inout ConfigReader) -> AgentTLSConfiguration? {
+        guard let value,
+            let fields = reader.entries(
+                of: value.node, at: value.path, known: ClusterKeys.checkTLS, hint: "ca_file, certificate, key, server_name, verify")
+        else { return nil }
+        let map = Dictionary(fields, uniquingKeysWith: { first, _ in first })
+        let before = reader.problems.count
+        func pemFile(_ key: String, holding marker: String, what: String) -> String? {
+            guard let node = map[key], let path = reader.string(node) else { return nil }
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                reader.report(node.path, "cannot read \(path) (\(what))")
+                return nil
+            }
+            if !text.contains(marker) { reader.report(node.path, "\(path) holds no PEM \(what) (no \"\(marker)\" line)") }
+            return path
+        }
+        var tls = AgentTLSConfiguration()
+        tls.caFile = pemFile("ca_file", holding: "-----BEGIN CERTIFICATE-----", what: "CA certificate")
+        tls.certificateFile = pemFile("certificate", holding: "-----BEGIN CERTIFICATE-----", what: "client certificate")
+        tls.keyFile = pemFile("key", holding: "PRIVATE KEY-----", what: "private key")
+        if (map["certificate"] == nil) != (map["key"] == nil) {
+            reader.report(
+                "\(value.path).\(map["key"] == nil ? "key" : "certificate")",
+                "required with \(map["key"] == nil ? "certificate" : "key"): a client certificate needs its key")
+        }
+        if let node = map["server_name"], let name = reader.string(node) {
+            if name.isEmpty || name.utf8.contains(where: { $0 <= 0x20 || $0 >= 0x7F }) {
+                reader.report(node.path, "must be a host name (visible ASCII, no spaces)")
+            }
+            tls.serverName = name
+        }
+        tls.verify = reader.bool(map["verify"]) ?? true
+        guard reader.problems.count == before else { return nil }
+        return tls
     }
 
     private static func parseNotify(_ value: LocatedNode?, reader: inout ConfigReader) -> NotifyConfiguration? {

@@ -12,6 +12,9 @@ public enum BalancerFault: String, Hashable, Sendable, Codable, CaseIterable, Cu
     /// The poll thread looked at a poll's deadline long after it had passed (``AgentPollLoop``'s
     /// overrun rule): brother was not running, so an answer or a finished connect may lie unread.
     case overrun
+    /// brother's own `check_tls` files (CA, client certificate, key) could not be loaded: the agents
+    /// were not asked, so nothing is known about them.
+    case tlsSetup = "tls_setup"
 
     public var description: String {
         switch self {
@@ -19,6 +22,7 @@ public enum BalancerFault: String, Hashable, Sendable, Codable, CaseIterable, Cu
         case .fileDescriptors: "brother is out of file descriptors"
         case .memory: "the host is out of memory for sockets"
         case .overrun: "brother's poll thread was late"
+        case .tlsSetup: "brother cannot load its check_tls files"
         }
     }
 }

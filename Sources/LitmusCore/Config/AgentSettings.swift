@@ -23,6 +23,8 @@ public struct AgentSettings: Sendable, Equatable {
     public var admin = AdminAccess()
     /// The HAProxy agent-check listeners.
     public var agentCheck = AgentCheckSettings()
+    /// HTTPS listeners beside the plain ones (`tls:`); nil serves plain HTTP only.
+    public var tls: TLSListenerSettings?
     /// The HTTP listeners' timeouts and connection caps (`http_limits:`).
     public var httpLimits = HTTPLimitSettings()
     /// Services by name.

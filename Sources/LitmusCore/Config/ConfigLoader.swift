@@ -125,6 +125,7 @@ public enum ConfigLoader {
         if let value = object.optional("admin") { readAdmin(value, into: &settings, errors: &errors) }
         if let value = object.optional("agent_check") { readAgentCheck(value, into: &settings, errors: &errors) }
         if let value = object.optional("http_limits") { readHTTPLimits(value, into: &settings, errors: &errors) }
+        if let value = object.optional("tls") { readTLS(value, into: &settings, errors: &errors) }
         if let value = object.optional("services") { readServices(value, into: &settings, errors: &errors) }
         if let value = object.optional("register") { readRegistrations(value, into: &settings, errors: &errors) }
         var drainNetworksGiven = false
@@ -320,6 +321,38 @@ public enum ConfigLoader {
                 }
             }
             errors += object.unknownKeys()
+        }) {
+            errors.append(error)
+        }
+    }
+
+    /// `tls:` — certificate and key required, client_ca optional; each file must be readable now
+    /// (its contents are checked when the listener loads it, at start and on SIGHUP).
+    private static func readTLS(_ cursor: YAMLCursor, into settings: inout AgentSettings, errors: inout [ConfigError]) {
+        let directory = FilePaths.directory(of: settings.files.first ?? "")
+        func file(_ value: YAMLCursor) throws(ConfigError) -> String {
+            let given = try value.nonEmptyString()
+            let path = given.hasPrefix("/") || directory.isEmpty ? given : "\(directory)/\(given)"
+            guard access(path, R_OK) == 0 else { throw value.error("cannot read \(path): \(String(cString: strerror(errno)))") }
+            return path
+        }
+        if let error = attempt({ () throws(ConfigError) in
+            var object = try YAMLObject(cursor)
+            var listen: [HostAndPort] = []
+            if let value = object.optional("listen") {
+                for item in try value.sequence() { listen.append(try item.hostAndPort()) }
+            }
+            if let value = object.optional("port") {
+                guard listen.isEmpty else { throw value.error("give port or listen, not both") }
+                listen = [HostAndPort(host: "0.0.0.0", port: try value.port())]
+            }
+            if listen.isEmpty { listen = [HostAndPort(host: "0.0.0.0", port: TLSListenerSettings.defaultPort)] }
+            guard let certificate = object.optional("certificate") else { throw cursor.error("certificate: required (a PEM certificate file)") }
+            guard let key = object.optional("key") else { throw cursor.error("key: required (the certificate's PEM private key file)") }
+            var tls = TLSListenerSettings(listen: listen, certificateFile: try file(certificate), keyFile: try file(key))
+            if let value = object.optional("client_ca") { tls.clientCAFile = try file(value) }
+            errors += object.unknownKeys()
+            settings.tls = tls
         }) {
             errors.append(error)
         }

@@ -7,11 +7,14 @@ public struct ConfigReloader: ServiceLifecycle.Service {
     let path: String
     let state: AgentState
     let logger: Logger
+    /// Runs after a new configuration is applied (litmus reloads its TLS certificate and key here).
+    let afterApply: @Sendable (AgentSettings) -> Void
 
-    public init(path: String, state: AgentState, logger: Logger) {
+    public init(path: String, state: AgentState, logger: Logger, afterApply: @escaping @Sendable (AgentSettings) -> Void = { _ in }) {
         self.path = path
         self.state = state
         self.logger = logger
+        self.afterApply = afterApply
     }
 
     public func run() async throws {
@@ -28,11 +31,14 @@ public struct ConfigReloader: ServiceLifecycle.Service {
             let settings = try ConfigLoader.load(path: path)
             let old = await state.settings
             if old.effectiveListen != settings.effectiveListen || old.unixSocket != settings.unixSocket || old.agentCheck != settings.agentCheck
-                || old.httpLimits != settings.httpLimits
+                || old.httpLimits != settings.httpLimits || old.tls?.listen != settings.tls?.listen || (old.tls == nil) != (settings.tls == nil)
             {
-                logger.warning("listen addresses, the Unix socket, http_limits and agent-check ports change only on restart; other changes applied")
+                logger.warning(
+                    "listen addresses (plain and tls), the Unix socket, http_limits and agent-check ports change only on restart; other changes applied"
+                )
             }
             await state.apply(settings)
+            afterApply(settings)
             logger.notice("configuration reloaded", metadata: ["file": "\(path)", "services": "\(settings.services.count)"])
             return nil
         } catch {
