@@ -16,7 +16,7 @@ public final class Listener: @unchecked Sendable {
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         address.sin_port = 0
-        let fd = required { () throws(SystemCallError) in try SystemCall.socket(domain: AF_INET, type: Int32(SOCK_STREAM.rawValue)) }
+        let fd = required { () throws(SystemCallError) in try SystemCall.socket(domain: AF_INET, type: streamCloseOnExec) }
         required { () throws(SystemCallError) in
             try SystemCall.bind(fd, to: address)
             try SystemCall.listen(fd, backlog: backlog)
@@ -28,7 +28,7 @@ public final class Listener: @unchecked Sendable {
 
     /// A Unix stream socket at `path`.
     public init(unixPath path: String, backlog: Int32 = 16) {
-        let fd = required { () throws(SystemCallError) in try SystemCall.socket(domain: AF_UNIX, type: Int32(SOCK_STREAM.rawValue)) }
+        let fd = required { () throws(SystemCallError) in try SystemCall.socket(domain: AF_UNIX, type: streamCloseOnExec) }
         let address = unixAddress(path)
         required { () throws(SystemCallError) in
             try SystemCall.bind(fd, to: address)
@@ -84,14 +84,14 @@ public func connectClient(port: Int) -> Int32 {
     address.sin_family = sa_family_t(AF_INET)
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
     address.sin_port = UInt16(port).bigEndian
-    let fd = required { () throws(SystemCallError) in try SystemCall.socket(domain: AF_INET, type: Int32(SOCK_STREAM.rawValue)) }
+    let fd = required { () throws(SystemCallError) in try SystemCall.socket(domain: AF_INET, type: streamCloseOnExec) }
     _ = required { () throws(SystemCallError) in try SystemCall.connect(fd, to: address) }
     return fd
 }
 
 public func connectClient(unixPath path: String) -> Int32 {
     let address = unixAddress(path)
-    let fd = required { () throws(SystemCallError) in try SystemCall.socket(domain: AF_UNIX, type: Int32(SOCK_STREAM.rawValue)) }
+    let fd = required { () throws(SystemCallError) in try SystemCall.socket(domain: AF_UNIX, type: streamCloseOnExec) }
     _ = required { () throws(SystemCallError) in try SystemCall.connect(fd, to: address) }
     return fd
 }
@@ -130,7 +130,7 @@ public func freePort() -> Int {
 /// test running in parallel can bind the port meanwhile. A port merely closed again could be taken by a
 /// parallel test's server, and a connection meant to be refused would then reach that server.
 public func withRefusingPort<Result>(_ body: (Int) async throws -> Result) async rethrows -> Result {
-    let fd = required { () throws(SystemCallError) in try SystemCall.socket(domain: AF_INET, type: Int32(SOCK_STREAM.rawValue)) }
+    let fd = required { () throws(SystemCallError) in try SystemCall.socket(domain: AF_INET, type: streamCloseOnExec) }
     defer { close(fd) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
@@ -140,3 +140,8 @@ public func withRefusingPort<Result>(_ body: (Int) async throws -> Result) async
     let bound = required { () throws(SystemCallError) in try SystemCall.localAddress(fd, as: sockaddr_in.self, empty: sockaddr_in()) }
     return try await body(Int(UInt16(bigEndian: bound.sin_port)))
 }
+
+/// Every test socket is close-on-exec: tests that spawn processes run in parallel with these, and a
+/// child that inherited a listener would keep it listening after the test closed it (a "stale" Unix
+/// socket then still accepts, and a closed port still answers).
+private let streamCloseOnExec = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
