@@ -165,6 +165,46 @@ import Testing
             "7 connections left, deadline passed")
     }
 
+    /// A read that still shows the node with weight was taken before the drain began (the round
+    /// before the reload that removed it): a connection made since is not in it. Deleting on it cut
+    /// a live connection in the kernel end-to-end test; only a read at weight 0 says it is empty.
+    @Test func aDrainingNodeIsEmptyOnlyByAReadTakenOnceItWasAtZero() throws {
+        var status = try Self.status()
+        status.draining[Self.gone] = Self.at(30)
+        status.kernelTable.entries[Self.service] = Self.entry(Self.service, [(Self.gone, 50, 0)])
+        status.lastRound = Self.at(-0.5)
+
+        let stale = Self.round(status, [Self.a: .health(80), Self.b: .health(60)], now: Self.t0)
+        #expect(stale.plan.finishedDrains.isEmpty, "read at weight 50: before the drain, so no proof it is empty")
+        #expect(Self.weights(stale.plan.desired.services[Self.service])[Self.gone] == 0, "quiesced")
+
+        var quiesced = stale.outcome.status
+        quiesced.kernelTable.entries[Self.service] = Self.entry(Self.service, [(Self.gone, 0, 1)])
+        let busy = Self.round(quiesced, [Self.a: .health(80), Self.b: .health(60)], now: Self.at(0.5))
+        #expect(busy.plan.finishedDrains.isEmpty, "the connection made before the quiesce is seen now")
+
+        var empty = busy.outcome.status
+        empty.kernelTable.entries[Self.service] = Self.entry(Self.service, [(Self.gone, 0, 0)])
+        #expect(Self.round(empty, [Self.a: .health(80), Self.b: .health(60)], now: Self.at(1)).plan.finishedDrains == [Self.gone])
+
+        var absent = busy.outcome.status
+        absent.kernelTable.entries[Self.service] = Self.entry(Self.service, [])
+        #expect(
+            Self.round(absent, [Self.a: .health(80), Self.b: .health(60)], now: Self.at(1)).plan.finishedDrains == [Self.gone],
+            "not in the kernel at all: nothing to drain")
+    }
+
+    @Test func aRetiredServiceReadBeforeItsRetirementIsQuiescedFirst() throws {
+        var status = try Self.status()
+        status.retiredServices[Self.retired] = Self.at(30)
+        status.kernelTable.entries[Self.retired] = Self.entry(Self.retired, [(Self.a, 80, 0), (Self.b, 60, 0)])
+        status.lastRound = Self.at(-0.5)
+
+        let stale = Self.round(status, [Self.a: .health(80), Self.b: .health(60)], now: Self.t0)
+        #expect(stale.plan.finishedRetirements.isEmpty, "read with weights: no proof it is empty")
+        #expect(Self.weights(stale.plan.desired.services[Self.retired]) == [Self.a: 0, Self.b: 0])
+    }
+
     @Test func aRetiredServiceIsQuiescedUntilEmptyThenFinished() throws {
         var status = try Self.status()
         status.retiredServices[Self.retired] = Self.at(30)

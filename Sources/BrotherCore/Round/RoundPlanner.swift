@@ -44,12 +44,15 @@ public enum RoundPlanner {
         var finishedDrains: [Destination.ID] = []
         var entry = decision.entry
         // Connection counts come from the previous round's kernel read; without one (first round
-        // after a start) a draining node stays at 0 until a read says it is empty.
+        // after a start) a draining node stays at 0 until a read says it is empty. A read that still
+        // shows the node with weight was taken before its drain began (the round before a reload
+        // or a leave): connections made since are not in it, and deleting the node would cut them.
+        // So only a read of the node at weight 0 says it is empty; it costs a drain one round.
         let kernelKnown = current.lastRound != nil
         let lastKernel = current.kernel
         for (id, deadline) in current.draining.sorted(by: { $0.key < $1.key }) {
             let kernel = lastKernel[id]
-            let drained = kernelKnown && (kernel?.activeConnections ?? 0) == 0
+            let drained = kernelKnown && (kernel.map { $0.destination.weight == 0 && $0.activeConnections == 0 } ?? true)
             guard now < deadline, !drained else {
                 finishedDrains.append(id)
                 continue
@@ -63,8 +66,10 @@ public enum RoundPlanner {
         var desired = IPVSDesiredState([entry])
         var finishedRetirements: [VirtualService.ID] = []
         for (id, deadline) in current.retiredServices.sorted(by: { $0.key < $1.key }) {
+            // As for nodes: empty only by a read of it quiesced (a destination still with weight
+            // was read before the retirement, and may have connections the read does not show).
             guard let old = current.kernelTable.entries[id], now < deadline,
-                old.destinations.contains(where: { $0.activeConnections > 0 })
+                old.destinations.contains(where: { $0.activeConnections > 0 || $0.destination.weight > 0 })
             else {
                 finishedRetirements.append(id)
                 continue
