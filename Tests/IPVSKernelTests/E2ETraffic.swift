@@ -183,15 +183,18 @@ enum NetworkNamespace {
 }
 
 extension TCPSocket {
-    /// Reads up to a newline (which is dropped), within the socket's receive timeout.
+    /// Reads up to a newline (which is dropped), one byte at a time so nothing after it is consumed,
+    /// within the socket's receive timeout (5 s, set when it was made).
     func receiveLine() throws -> String {
         var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 256)
-        while !bytes.contains(UInt8(ascii: "\n")) {
-            let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
-            guard count > 0 else { throw TCPSocket.Failure(operation: "receive", code: count == 0 ? ECONNRESET : errno) }
-            bytes += buffer[0..<count]
+        var byte: UInt8 = 0
+        while true {
+            let count = recv(descriptor, &byte, 1, 0)
+            guard count > 0 else {
+                throw TCPSocket.Failure(operation: "receive (\(count == 0 ? "closed by the peer" : "error"))", code: count == 0 ? ECONNRESET : errno)
+            }
+            if byte == UInt8(ascii: "\n") { return String(decoding: bytes, as: UTF8.self) }
+            bytes.append(byte)
         }
-        return String(decoding: bytes.prefix { $0 != UInt8(ascii: "\n") }, as: UTF8.self)
     }
 }

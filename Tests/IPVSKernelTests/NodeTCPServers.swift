@@ -93,13 +93,7 @@ final class NodeTCPServers: Sendable {
         let outcome = Outcome()
         let thread = Thread {
             outcome.result.withLock { result in
-                result = Result {
-                    let namespace = open("/run/netns/\(name)", O_RDONLY | O_CLOEXEC)
-                    guard namespace >= 0 else { throw TCPSocket.Failure(operation: "open /run/netns/\(name)", code: errno) }
-                    defer { Glibc.close(namespace) }
-                    guard try setns()(namespace, cloneNewNet) == 0 else { throw TCPSocket.Failure(operation: "setns \(name)", code: errno) }
-                    return try TCPSocket.listen(address: address, port: port)
-                }
+                result = Result { try NetworkNamespace.run(in: name) { try TCPSocket.listen(address: address, port: port) } }
             }
             outcome.done.signal()
         }
@@ -108,40 +102,9 @@ final class NodeTCPServers: Sendable {
         return try outcome.result.withLock { $0 ?? .failure(TCPSocket.Failure(operation: "listen in \(name)", code: EINVAL)) }.get()
     }
 
-    /// CLONE_NEWNET, from <sched.h>: Glibc's module leaves out the _GNU_SOURCE declarations.
-    private static let cloneNewNet: Int32 = 0x4000_0000
-
-    /// libc's setns(2), looked up at run time for the same reason (a C module for one call in a
-    /// test target would be more machinery than the call).
-    private static func setns() throws -> @convention(c) (Int32, Int32) -> Int32 {
-        guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "setns") else {
-            throw TCPSocket.Failure(operation: "dlsym setns", code: ENOSYS)
-        }
-        return unsafeBitCast(symbol, to: (@convention(c) (Int32, Int32) -> Int32).self)
-    }
-
     /// What the namespace thread made, handed back to the caller.
     private final class Outcome: Sendable {
         let result = Mutex<Result<TCPSocket, any Error>?>(nil)
         let done = DispatchSemaphore(value: 0)
-    }
-}
-
-extension TCPSocket {
-    /// Reads up to a newline (the peers here send one short line at a time); fails on the socket's
-    /// receive timeout or when the peer closed.
-    func receiveLine() throws -> String {
-        var timeout = timeval(tv_sec: 5, tv_usec: 0)
-        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var bytes: [UInt8] = []
-        var byte: UInt8 = 0
-        while true {
-            let count = recv(descriptor, &byte, 1, 0)
-            guard count > 0 else {
-                throw Failure(operation: "receive (\(count == 0 ? "closed by the peer" : "error"))", code: count == 0 ? ECONNRESET : errno)
-            }
-            if byte == UInt8(ascii: "\n") { return String(decoding: bytes, as: UTF8.self) }
-            bytes.append(byte)
-        }
     }
 }
