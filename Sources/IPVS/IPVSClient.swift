@@ -119,6 +119,31 @@ public actor IPVSClient: IPVSControlling {
         return IPVSBatchReport(attempted: changes.count, failures: failures)
     }
 
+    // MARK: sync daemons
+
+    public func syncDaemons() throws -> [IPVSSyncDaemon] {
+        try IPVSCodec.decodeSyncDaemons(try dump(IPVSCodec.dumpSyncDaemons(), operation: "list sync daemons"))
+    }
+
+    public func startSyncDaemon(_ daemon: IPVSSyncDaemon) throws {
+        if let problem = daemon.problem {
+            throw IPVSError.invalidArgument(object: "\(daemon.role) sync daemon on \(daemon.interface)", reason: problem)
+        }
+        do {
+            _ = try connection.query(IPVSCodec.startSyncDaemon(daemon))
+        } catch {
+            throw IPVSError.from(error, role: daemon.role, starting: daemon)
+        }
+    }
+
+    public func stopSyncDaemon(_ role: IPVSSyncDaemon.Role) throws {
+        do {
+            _ = try connection.query(IPVSCodec.stopSyncDaemon(role))
+        } catch {
+            throw IPVSError.from(error, role: role, starting: nil)
+        }
+    }
+
     // MARK: plumbing
 
     private func query(_ request: GenericNetlinkRequest, operation: String, service: VirtualService.ID? = nil) throws(IPVSError)

@@ -20,6 +20,15 @@ public protocol IPVSControlling: Sendable {
     /// Applies the changes in order, as few round trips as possible, and reports each failure;
     /// a failed change does not stop the ones after it.
     func apply(_ changes: [IPVSChange]) async throws -> IPVSBatchReport
+
+    /// The kernel's connection-sync daemons in this network namespace (at most a master and a backup),
+    /// with the parameters the kernel uses (its defaults filled in).
+    func syncDaemons() async throws -> [IPVSSyncDaemon]
+    /// - Throws: ``IPVSError/invalidArgument(object:reason:)`` before sending when ``IPVSSyncDaemon/problem``
+    ///   says so; ``IPVSError/syncDaemonRunning(_:)``; ``IPVSError/syncInterfaceNotFound(_:role:)``.
+    func startSyncDaemon(_ daemon: IPVSSyncDaemon) async throws
+    /// - Throws: ``IPVSError/syncDaemonNotRunning(_:)`` when none of that role runs.
+    func stopSyncDaemon(_ role: IPVSSyncDaemon.Role) async throws
 }
 
 extension IPVSControlling {

@@ -27,6 +27,12 @@ public enum IPVSError: Error, Hashable, Sendable, CustomStringConvertible {
     case undecodable(IPVSUndecodable)
     /// Any other failure, with the netlink error underneath.
     case netlink(operation: String, object: String, NetlinkError)
+    /// A sync daemon of that role already runs (`EEXIST`): the kernel runs one master and one backup at most.
+    case syncDaemonRunning(IPVSSyncDaemon.Role)
+    /// No sync daemon of that role runs (`ESRCH` on a stop).
+    case syncDaemonNotRunning(IPVSSyncDaemon.Role)
+    /// The network namespace has no interface of that name (`ENODEV` on a start).
+    case syncInterfaceNotFound(String, role: IPVSSyncDaemon.Role)
 
     public var description: String {
         switch self {
@@ -54,6 +60,12 @@ public enum IPVSError: Error, Hashable, Sendable, CustomStringConvertible {
             "\(item); brother cannot manage it: remove or change it by hand (ipvsadm) if it is in brother's way"
         case .netlink(let operation, let object, let error):
             "\(operation) \(object): \(error)"
+        case .syncDaemonRunning(let role):
+            "start \(role) sync daemon: a \(role) sync daemon already runs in this network namespace; stop it first (`brother sync stop` or `ipvsadm --stop-daemon \(role)`)"
+        case .syncDaemonNotRunning(let role):
+            "stop \(role) sync daemon: no \(role) sync daemon runs in this network namespace"
+        case .syncInterfaceNotFound(let name, let role):
+            "start \(role) sync daemon: this network namespace has no interface \"\(name)\"; check the name with `ip link`"
         }
     }
 
@@ -79,6 +91,23 @@ public enum IPVSError: Error, Hashable, Sendable, CustomStringConvertible {
             if errno == ENOENT { return .destinationNotFound(destination, service: service) }
         }
         return .netlink(operation: change.operationName, object: change.objectName, error)
+    }
+
+    /// Maps a failure to start (`starting` set) or stop a sync daemon of `role`.
+    /// Kernel errnos (net/netfilter/ipvs/ip_vs_sync.c): EEXIST already running, ESRCH not running,
+    /// ENODEV no such interface, EINVAL a value refused (or services with mixed-family destinations).
+    static func from(_ error: NetlinkError, role: IPVSSyncDaemon.Role, starting daemon: IPVSSyncDaemon?) -> IPVSError {
+        let errno = error.errno
+        let operation = "\(daemon == nil ? "stop" : "start") \(role) sync daemon"
+        if errno == EPERM || errno == EACCES { return .permissionDenied(operation: operation) }
+        if case .libnl(let code) = error.code, code == 12 /* NLE_OBJ_NOTFOUND */ { return .moduleNotLoaded }
+        if let daemon {
+            if errno == EEXIST { return .syncDaemonRunning(role) }
+            if errno == ENODEV { return .syncInterfaceNotFound(daemon.interface, role: role) }
+            return .netlink(operation: operation, object: "on \(daemon.interface)", error)
+        }
+        if errno == ESRCH { return .syncDaemonNotRunning(role) }
+        return .netlink(operation: operation, object: "", error)
     }
 
     /// Maps a failure of a read or a table-wide operation.

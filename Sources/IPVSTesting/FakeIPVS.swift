@@ -14,6 +14,12 @@ public actor FakeIPVS: IPVSControlling {
     public var knownSchedulers: Set<Scheduler> = Set(Scheduler.linuxSchedulers)
     /// When set, every call fails with this error, as a kernel without ip_vs or permission would.
     public var failEverything: IPVSError?
+    /// The running sync daemons, as the kernel lists them (defaults filled in); see FakeIPVS+SyncDaemons.swift.
+    public internal(set) var runningSyncDaemons: [IPVSSyncDaemon] = []
+    /// Every start and stop asked for, in order, including refused ones.
+    public internal(set) var syncDaemonCalls: [SyncDaemonCall] = []
+    /// The interfaces the fake namespace has; starting a daemon on another one fails as the kernel does.
+    public var interfaces: Set<String> = ["lo", "eth0", "eth1"]
 
     public init(table: IPVSTable = IPVSTable()) { self.table = table }
 

@@ -8,6 +8,6 @@ struct BrotherCommand: AsyncParsableCommand {
         commandName: "brother",
         abstract: "Set IPVS real-server weights from litmus health, over generic netlink.",
         version: BrotherVersion.current,
-        subcommands: [RunCommand.self, CheckCommand.self, IPVSCommand.self]
+        subcommands: [RunCommand.self, CheckCommand.self, IPVSCommand.self, SyncCommand.self]
     )
 }

@@ -24,28 +24,35 @@ public struct BrotherConfiguration: Hashable, Sendable {
     /// They describe the file, not what brother runs: two configurations with the same clusters are
     /// equal whatever their warnings.
     public var warnings: [BrotherConfigurationWarning]
+    /// `sync:`: the IPVS connection-sync daemons' parameters, for `brother sync master|backup`; `nil` without the section.
+    public var sync: BrotherSyncSettings?
 
-    public init(clusters: [ClusterConfiguration], warnings: [BrotherConfigurationWarning] = [], admin: BrotherAdminSettings = BrotherAdminSettings())
-    {
+    public init(
+        clusters: [ClusterConfiguration], warnings: [BrotherConfigurationWarning] = [], admin: BrotherAdminSettings = BrotherAdminSettings(),
+        sync: BrotherSyncSettings? = nil
+    ) {
         self.clusters = clusters
         self.warnings = warnings
         self.admin = admin
+        self.sync = sync
     }
 
-    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.clusters == rhs.clusters && lhs.admin == rhs.admin }
+    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.clusters == rhs.clusters && lhs.admin == rhs.admin && lhs.sync == rhs.sync }
     public func hash(into hasher: inout Hasher) {
         hasher.combine(clusters)
         hasher.combine(admin)
+        hasher.combine(sync)
     }
 
     /// Parses a configuration's text; `source` names it in errors and warnings (usually the file's path).
     /// - Throws: ``BrotherConfigurationError`` listing every problem found.
     public init(yaml text: String, source: String) throws {
         switch Self.parse(yaml: text, source: source) {
-        case .success(let (clusters, warnings, admin)):
+        case .success(let parsed):
             self.init(
-                clusters: clusters,
-                warnings: warnings.map { BrotherConfigurationWarning(source: source, path: $0.path, message: $0.message) }, admin: admin)
+                clusters: parsed.clusters,
+                warnings: parsed.warnings.map { BrotherConfigurationWarning(source: source, path: $0.path, message: $0.message) },
+                admin: parsed.admin, sync: parsed.sync)
         case .failure(let problems): throw BrotherConfigurationError(source: source, problems: problems.list)
         }
     }
@@ -75,10 +82,16 @@ public struct BrotherConfiguration: Hashable, Sendable {
 
     private struct Problems: Error { var list: [BrotherConfigurationError.Problem] }
 
-    /// The clusters, the warnings (as problems: path and message) and the admin settings of a valid text.
-    private static func parse(yaml text: String, source: String) -> Result<
-        ([ClusterConfiguration], [BrotherConfigurationError.Problem], BrotherAdminSettings), Problems
-    > {
+    /// What a valid text holds: the warnings are problems (path and message) that do not stop it.
+    private struct Parsed {
+        var clusters: [ClusterConfiguration]
+        var warnings: [BrotherConfigurationError.Problem]
+        var admin: BrotherAdminSettings
+        var sync: BrotherSyncSettings?
+    }
+
+    /// The clusters, the warnings, the admin and sync settings of a valid text.
+    private static func parse(yaml text: String, source: String) -> Result<Parsed, Problems> {
         let root: YAMLNode?
         do {
             root = try YAMLParser.parse(text, file: source)
@@ -92,7 +105,9 @@ public struct BrotherConfiguration: Hashable, Sendable {
             return .failure(Problems(list: [.init(file: source, path: "", message: "is empty; it needs a `clusters` list")]))
         }
         let top =
-            reader.entries(of: root, at: "", known: ["_big_brother", "clusters", "admin"], hint: "`_big_brother`, `clusters` and `admin`") ?? []
+            reader.entries(
+                of: root, at: "", known: ["_big_brother", "clusters", "admin", "sync"],
+                hint: "`_big_brother`, `clusters`, `admin` and `sync`") ?? []
         let topLevel = Dictionary(top, uniquingKeysWith: { first, _ in first })
 
         var defaults: [String: LocatedNode] = [:]
@@ -115,9 +130,10 @@ public struct BrotherConfiguration: Hashable, Sendable {
         }
         checkUniqueness(clusters, reader: &reader)
         let admin = topLevel["admin"].map { BrotherAdminSettings.read($0, reader: &reader) } ?? BrotherAdminSettings()
+        let sync = topLevel["sync"].flatMap { BrotherSyncSettings.read($0, reader: &reader) }
 
         guard reader.problems.isEmpty else { return .failure(Problems(list: reader.problems)) }
-        return .success((clusters, reader.warnings, admin))
+        return .success(Parsed(clusters: clusters, warnings: reader.warnings, admin: admin, sync: sync))
     }
 
     /// Names, services and VIPs must each belong to one cluster: two owners would fight over one
