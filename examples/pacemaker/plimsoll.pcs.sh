@@ -35,3 +35,10 @@ for lb in web-lb app-lb; do
     $pcs constraint order start brother-clone "then" start "$lb"
     $pcs constraint colocation add "$lb" with brother-clone INFINITY
 done
+
+# IPVS connection sync (see plimsoll.crm): master where web-lb runs, backup on the other balancer.
+$pcs resource create sync ocf:plimsoll:brother-sync config=/etc/brother/brother.yml \
+    op start timeout=20s stop timeout=20s promote timeout=20s demote timeout=20s \
+    monitor interval=11s role=Promoted timeout=20s monitor interval=10s role=Unpromoted timeout=20s \
+    promotable interleave=true
+$pcs constraint colocation add Promoted sync-clone with web-lb INFINITY
