@@ -97,8 +97,10 @@ public struct BrotherAPIReader: Sendable {
         var decoded: [UInt8] = []
         var rest = body[...]
         while let lineEnd = rest.firstRange(of: Array("\r\n".utf8)) {
-            let sizeText = String(decoding: rest[..<lineEnd.lowerBound], as: UTF8.self).split(separator: ";").first ?? ""
-            guard let size = Int(sizeText.trimmingCharacters(in: .whitespaces), radix: 16) else {
+            let sizeText = (String(decoding: rest[..<lineEnd.lowerBound], as: UTF8.self).split(separator: ";").first ?? "")
+                .trimmingCharacters(in: .whitespaces)
+            // Hex digits only: Int(_:radix:) also takes a sign, and a negative size would cut backwards.
+            guard !sizeText.isEmpty, sizeText.allSatisfy(\.isHexDigit), let size = Int(sizeText, radix: 16) else {
                 throw BrotherAPIError(source: source, reason: "a chunk of the answer has no size")
             }
             if size == 0 { return Data(decoded) }

@@ -98,6 +98,15 @@ import Testing
         #expect(throws: BrotherAPIError.self) { try BrotherAPIReader.body(of: chunked.replacingOccurrences(of: "0\r\n\r\n", with: ""), source: "x") }
     }
 
+    /// Found by the fuzz target: a signed chunk size ("-5") once cut a range backwards and trapped.
+    @Test func signedOrEmptyChunkSizesAreRefused() {
+        for size in ["-5", "+5", "", " "] {
+            let answer = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\(size)\r\n{\"a\":1}\r\n0\r\n\r\n"
+            let refused = #expect(throws: BrotherAPIError.self, "chunk size \"\(size)\"") { try BrotherAPIReader.body(of: answer, source: "x") }
+            #expect(refused?.reason == "a chunk of the answer has no size")
+        }
+    }
+
     @Test func garbageIsNotAnAnswer() {
         #expect(throws: BrotherAPIError.self) { try BrotherAPIAnswer(source: "x", indexJSON: Data("<html>".utf8)) }
     }
