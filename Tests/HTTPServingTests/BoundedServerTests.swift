@@ -134,10 +134,17 @@ actor Gate {
     /// A poller's kept-alive connection waits between polls under the idle timeout only: the read
     /// timeout, long since passed, does not cut it.
     @Test func theReadTimeoutNeverCutsAKeptAliveConnection() async throws {
-        let limits = ConnectionLimits(requestReadTimeout: Self.soon, idleTimeout: Self.never)
+        // A second, not `soon`: the first request must arrive inside the read timeout counted from
+        // the connect, and a loaded machine can stall a thread between its connect and its send.
+        let limits = ConnectionLimits(requestReadTimeout: .seconds(1), idleTimeout: Self.never)
         try await Self.withServer(limits) { port, _ in
-            let poller = try await offload { try RawHTTPConnection(port: port) }
-            #expect(try await Self.ask(poller) == "ok\n")
+            // Connected and asked in one step, with nothing in between to wait on.
+            let (poller, first) = try await offload {
+                let client = try RawHTTPConnection(port: port)
+                client.send(Self.status)
+                return (client, client.readResponse()?.body)
+            }
+            #expect(first == "ok\n")
             // Opened after the poller went idle, and closed at the read timeout: that much time has passed.
             let late = try await offload { try RawHTTPConnection(port: port) }
             #expect(try await offload { late.readUntilClosed() } == "")
