@@ -17,6 +17,7 @@ public enum PrometheusText {
             }
         }
         var running: [([(String, String)], String)] = []
+        var panicking: [([(String, String)], String)] = []
         var combined: [([(String, String)], String)] = []
         var weights: [([(String, String)], String)] = []
         var kernelWeights: [([(String, String)], String)] = []
@@ -31,6 +32,7 @@ public enum PrometheusText {
                 undecodable.append((cluster + [("kind", kind.rawValue)], "\(count)"))
             }
             running.append((cluster, status.phase.isRunning ? "1" : "0"))
+            panicking.append((cluster, status.lastDecision?.isPanicking == true ? "1" : "0"))
             combined.append((cluster, "\(status.combinedWeight)"))
             let kernel = status.kernel
             for node in status.effective.realServers {
@@ -45,6 +47,11 @@ public enum PrometheusText {
             }
         }
         family("brother_cluster_running", "gauge", "1 when brother manages the cluster (big_brother's Running).", running.map { ($0.0, $0.1) })
+        // An alert rule on this gauge pages while the guard holds weights it would otherwise have zeroed.
+        family(
+            "brother_cluster_panic_guard", "gauge",
+            "1 while the panic guard holds the weights of nodes that dropped to 0 at once (the last round's decision).",
+            panicking.map { ($0.0, $0.1) })
         family(
             "brother_cluster_combined_weight", "gauge", "Sum of the cluster's node weights (big_brother's CombinedWeight).",
             combined.map { ($0.0, $0.1) })
