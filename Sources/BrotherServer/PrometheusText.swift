@@ -7,75 +7,111 @@ import IPVS
 /// registered up front).
 public enum PrometheusText {
     /// - Parameter now: the wall clock's time, for the ages of rounds.
+    ///
+    /// At fleet scale this is megabytes per scrape (11.5 MB at 30,000 nodes), so the per-node
+    /// families are written straight into one reserved string: each node's labels rendered once,
+    /// escaping only when a value needs it, weights looked up in a dictionary per cluster.
     public static func render(statuses: [ClusterStatus], counters: MonitorCounters, now: Date = Date()) -> String {
         var out = ""
-        func family(_ name: String, _ type: String, _ help: String, _ samples: [(labels: [(String, String)], value: String)]) {
-            out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
-            for sample in samples {
-                let labels = sample.labels.map { "\($0.0)=\"\(escape($0.1))\"" }.joined(separator: ",")
-                out += labels.isEmpty ? "\(name) \(sample.value)\n" : "\(name){\(labels)} \(sample.value)\n"
-            }
+        let nodeCount = statuses.reduce(0) { $0 + $1.effective.realServers.count }
+        out.reserveCapacity(nodeCount * 420 + statuses.count * 2_000 + 8_192)
+        func header(_ name: String, _ type: String, _ help: String) {
+            out += "# HELP "
+            out += name
+            out += " "
+            out += help
+            out += "\n# TYPE "
+            out += name
+            out += " "
+            out += type
+            out += "\n"
         }
-        var running: [([(String, String)], String)] = []
-        var panicking: [([(String, String)], String)] = []
-        var combined: [([(String, String)], String)] = []
-        var weights: [([(String, String)], String)] = []
-        var kernelWeights: [([(String, String)], String)] = []
-        var healths: [([(String, String)], String)] = []
-        var active: [([(String, String)], String)] = []
-        var inactive: [([(String, String)], String)] = []
-        var undecodable: [([(String, String)], String)] = []
-        for status in statuses {
-            let cluster = [("cluster", status.name)]
-            for kind in [IPVSUndecodable.Kind.destination, .service] {
-                let count = status.kernelTable.undecodable.filter { $0.kind == kind }.count
-                undecodable.append((cluster + [("kind", kind.rawValue)], "\(count)"))
+        func sample(_ name: String, _ labels: String, _ value: String) {
+            out += name
+            if !labels.isEmpty {
+                out += "{"
+                out += labels
+                out += "}"
             }
-            running.append((cluster, status.phase.isRunning ? "1" : "0"))
-            panicking.append((cluster, status.lastDecision?.isPanicking == true ? "1" : "0"))
-            combined.append((cluster, "\(status.combinedWeight)"))
+            out += " "
+            out += value
+            out += "\n"
+        }
+        func family(_ name: String, _ type: String, _ help: String, _ samples: [(labels: [(String, String)], value: String)]) {
+            header(name, type, help)
+            for each in samples { sample(name, labelText(each.labels), each.value) }
+        }
+
+        // One row per node, in the clusters' order: its labels and what the families show.
+        struct NodeRow {
+            var labels: String
+            var weight: Int
+            var kernelWeight: Int
+            var health: Int?
+            var connections: (active: Int, inactive: Int)?
+        }
+        var clusterLabels: [String] = []
+        var rows: [NodeRow] = []
+        rows.reserveCapacity(nodeCount)
+        for status in statuses {
+            let cluster = "cluster=\"" + escape(status.name) + "\""
+            clusterLabels.append(cluster)
+            var decided: [Destination.ID: Int] = [:]
+            for node in status.lastDecision?.nodes ?? [] where decided[node.id] == nil { decided[node.id] = node.weight }
             let kernel = status.kernel
             for node in status.effective.realServers {
-                let labels = cluster + [("node", "\(node.destinationID)")]
-                weights.append((labels, "\(status.weight(of: node.destinationID))"))
-                kernelWeights.append((labels, "\(node.kernelWeight(status.weight(of: node.destinationID)))"))
-                if let health = status.states[node.destinationID]?.health { healths.append((labels, "\(health)")) }
-                if let connections = kernel[node.destinationID] {
-                    active.append((labels, "\(connections.activeConnections)"))
-                    inactive.append((labels, "\(connections.inactiveConnections)"))
-                }
+                let id = node.destinationID
+                let weight = decided[id] ?? status.states[id]?.weight ?? 0  // ClusterStatus.weight(of:)
+                let connections = kernel[id].map { (active: Int($0.activeConnections), inactive: Int($0.inactiveConnections)) }
+                rows.append(
+                    NodeRow(
+                        labels: cluster + ",node=\"" + escape("\(id)") + "\"", weight: weight, kernelWeight: node.kernelWeight(weight),
+                        health: status.states[id]?.health, connections: connections))
             }
         }
-        family("brother_cluster_running", "gauge", "1 when brother manages the cluster (big_brother's Running).", running.map { ($0.0, $0.1) })
-        // An alert rule on this gauge pages while the guard holds weights it would otherwise have zeroed.
-        family(
-            "brother_cluster_panic_guard", "gauge",
-            "1 while the panic guard holds the weights of nodes that dropped to 0 at once (the last round's decision).",
-            panicking.map { ($0.0, $0.1) })
-        family(
-            "brother_cluster_combined_weight", "gauge", "Sum of the cluster's node weights (big_brother's CombinedWeight).",
-            combined.map { ($0.0, $0.1) })
-        family(
-            "brother_node_weight", "gauge", "The 0-100 weight brother decided for the node (before its capacity).", weights.map { ($0.0, $0.1) })
-        family(
-            "brother_node_kernel_weight", "gauge", "The node's IPVS weight: brother_node_weight times the node's capacity.",
-            kernelWeights.map { ($0.0, $0.1) })
-        family("brother_node_health", "gauge", "The last health the node's agent reported (0-100).", healths.map { ($0.0, $0.1) })
-        family("brother_node_active_connections", "gauge", "Active connections to the node, from IPVS.", active.map { ($0.0, $0.1) })
-        family("brother_node_inactive_connections", "gauge", "Inactive connections to the node, from IPVS.", inactive.map { ($0.0, $0.1) })
-        // Liveness (RoundLiveness): alert on the age approaching its limit, before GET /health fails.
-        let ages = statuses.compactMap { status in
-            RoundLiveness.age(of: status, now: now).map { ([("cluster", status.name)], String(format: "%.3f", $0)) }
+        func perNode(_ name: String, _ help: String, _ value: (NodeRow) -> Int?) {
+            header(name, "gauge", help)
+            for row in rows {
+                if let value = value(row) { sample(name, row.labels, String(value)) }
+            }
         }
-        family("brother_round_age_seconds", "gauge", "Seconds since the cluster's last completed round.", ages)
-        family(
-            "brother_round_age_limit_seconds", "gauge",
-            "The round age past which GET /health fails (3 check intervals + poll timeout, at least 10 s).",
-            statuses.map { ([("cluster", $0.name)], String(format: "%g", RoundLiveness.limit(for: $0.effective).inSeconds)) })
-        family(
+        func perStatus(_ name: String, _ help: String, _ value: (ClusterStatus) -> String?) {
+            header(name, "gauge", help)
+            for (index, status) in statuses.enumerated() {
+                if let value = value(status) { sample(name, clusterLabels[index], value) }
+            }
+        }
+
+        perStatus("brother_cluster_running", "1 when brother manages the cluster (big_brother's Running).") { $0.phase.isRunning ? "1" : "0" }
+        // An alert rule on this gauge pages while the guard holds weights it would otherwise have zeroed.
+        perStatus(
+            "brother_cluster_panic_guard",
+            "1 while the panic guard holds the weights of nodes that dropped to 0 at once (the last round's decision)."
+        ) { $0.lastDecision?.isPanicking == true ? "1" : "0" }
+        perStatus("brother_cluster_combined_weight", "Sum of the cluster's node weights (big_brother's CombinedWeight).") {
+            String($0.combinedWeight)
+        }
+        perNode("brother_node_weight", "The 0-100 weight brother decided for the node (before its capacity).") { $0.weight }
+        perNode("brother_node_kernel_weight", "The node's IPVS weight: brother_node_weight times the node's capacity.") { $0.kernelWeight }
+        perNode("brother_node_health", "The last health the node's agent reported (0-100).") { $0.health }
+        perNode("brother_node_active_connections", "Active connections to the node, from IPVS.") { $0.connections?.active }
+        perNode("brother_node_inactive_connections", "Inactive connections to the node, from IPVS.") { $0.connections?.inactive }
+        // Liveness (RoundLiveness): alert on the age approaching its limit, before GET /health fails.
+        perStatus("brother_round_age_seconds", "Seconds since the cluster's last completed round.") { status in
+            RoundLiveness.age(of: status, now: now).map { String(format: "%.3f", $0) }
+        }
+        perStatus(
+            "brother_round_age_limit_seconds", "The round age past which GET /health fails (3 check intervals + poll timeout, at least 10 s)."
+        ) { String(format: "%g", RoundLiveness.limit(for: $0.effective).inSeconds) }
+        header(
             "brother_undecodable_ipvs_entries", "gauge",
-            "Destinations and services of the cluster's IPVS services that brother cannot read, and so leaves alone (logged once each).",
-            undecodable.map { ($0.0, $0.1) })
+            "Destinations and services of the cluster's IPVS services that brother cannot read, and so leaves alone (logged once each).")
+        for (index, status) in statuses.enumerated() {
+            for kind in [IPVSUndecodable.Kind.destination, .service] {
+                let count = status.kernelTable.undecodable.filter { $0.kind == kind }.count
+                sample("brother_undecodable_ipvs_entries", clusterLabels[index] + ",kind=\"" + kind.rawValue + "\"", String(count))
+            }
+        }
 
         let names = counters.clusters.keys.sorted()
         func perCluster(_ name: String, _ help: String, _ value: (MonitorCounters.PerCluster) -> Int) {
@@ -123,7 +159,25 @@ public enum PrometheusText {
         return out
     }
 
+    /// `key="value"` pairs joined by commas.
+    static func labelText(_ labels: [(String, String)]) -> String {
+        labels.map { $0.0 + "=\"" + escape($0.1) + "\"" }.joined(separator: ",")
+    }
+
+    /// The text format's label escapes: backslash, double quote and line feed. Most values have
+    /// none, and are returned as they are without a pass over their characters.
     static func escape(_ value: String) -> String {
-        value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
+        guard value.utf8.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\n") }) else { return value }
+        var escaped = ""
+        escaped.reserveCapacity(value.utf8.count + 8)
+        for character in value.unicodeScalars {
+            switch character {
+            case "\\": escaped += "\\\\"
+            case "\"": escaped += "\\\""
+            case "\n": escaped += "\\n"
+            default: escaped.unicodeScalars.append(character)
+            }
+        }
+        return escaped
     }
 }

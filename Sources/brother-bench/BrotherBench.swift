@@ -3,6 +3,7 @@ import ArgumentParser
 /// brother's benchmarks (scripts/bench-brother, release build):
 /// - `respond` + `scale`: brother's real monitor loop polling thousands of simulated agents on loopback;
 /// - `tls-respond` + `tls-cost`: CPU per poll and RSS of https agents next to plain ones;
+/// - `api-cost`: the renderers of `/metrics` and the JSON index on the state of 1,000 to 30,000 agents;
 /// - `detect` + `wait-weight`: inside User-Mode Linux, how long a real `brother run` takes to set a
 ///   node's kernel weight to 0 after its agent is forced down or killed.
 @main
@@ -12,6 +13,7 @@ struct BrotherBench: AsyncParsableCommand {
         abstract: "brother's scale and detection benchmarks (run by scripts/bench-brother).",
         subcommands: [
             RespondCommand.self, ScaleCommand.self, DetectCommand.self, WaitWeightCommand.self, TLSCostCommand.self, TLSRespondCommand.self,
+            APICostCommand.self,
         ]
     )
 }
