@@ -41,7 +41,7 @@ struct APICostCommand: AsyncParsableCommand {
         print(
             "brother api-cost: the renderers of /metrics and of the JSON index (GET / as JSON, each dashboard frame) on brother's "
                 + "own state after two rounds, \(repeats) renders each (median); host load average \(Self.loadAverage())")
-        print("  agents   /metrics: ms CPU  MB    CPU at 1 scrape/\(Int(scrapeInterval)) s   JSON index: ms  MB    CPU with a dashboard open")
+        print("  agents   /metrics: ms CPU  MB    CPU at 1 scrape/\(Int(scrapeInterval)) s   JSON index: ms CPU  MB    CPU with dashboards open")
         for size in sizes {
             let (statuses, counters) = try await Self.state(agents: size)
             var metricsBytes = 0
@@ -59,15 +59,15 @@ struct APICostCommand: AsyncParsableCommand {
                 String(
                     format: "  %6d   %8.1f  %5.1f   %5.2f%% of one core          %8.1f  %5.1f   %5.1f%% of one core", size, metrics * 1000,
                     Double(metricsBytes) / 1e6, metrics / scrapeInterval * 100, index * 1000, Double(indexBytes) / 1e6,
-                    min(1, index / frameInterval) * 100))
+                    index / max(frameInterval, index * 20) * 100))
             print(
                 "API_COST agents=\(size) metrics_ms=\(String(format: "%.1f", metrics * 1000)) metrics_bytes=\(metricsBytes) "
                     + "index_ms=\(String(format: "%.1f", index * 1000)) index_bytes=\(indexBytes)")
             fflush(nil)
         }
         print(
-            "  (the dashboard encodes once per change of state and at most once per \(frameInterval) s, shared by every open tab; "
-                + "a busy brother changes state every round)")
+            "  (a dashboard frame is encoded once per change of state, shared by every open tab, and at most once per "
+                + "\(frameInterval) s or 20 times its own encoding time, whichever is longer; a busy brother changes state every round)")
     }
 
     /// The monitor's statuses and counters for `agents` agents in clusters of 100, after two rounds in which
