@@ -17,10 +17,16 @@ struct BoundedHTTP1Channel: ServerChildChannel {
     /// For a TLS listener, the context each new connection takes (read per connection, so a reload
     /// applies to the next connection without closing the listener).
     var tls: TLSContextHolder? = nil
+    /// Answers the daemon's hot reads on the event loop, before the router (``EventLoopAnswering``).
+    var answering: (any EventLoopAnswering)? = nil
 
     /// The server builder an `Application` takes.
-    static func builder(limits: ConnectionLimits, table: ConnectionTable, tls: TLSContextHolder? = nil) -> HTTPServerBuilder {
-        HTTPServerBuilder { responder in BoundedHTTP1Channel(responder: responder, limits: limits, table: table, tls: tls) }
+    static func builder(
+        limits: ConnectionLimits, table: ConnectionTable, tls: TLSContextHolder? = nil, answering: (any EventLoopAnswering)? = nil
+    ) -> HTTPServerBuilder {
+        HTTPServerBuilder { responder in
+            BoundedHTTP1Channel(responder: responder, limits: limits, table: table, tls: tls, answering: answering)
+        }
     }
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
@@ -35,8 +41,12 @@ struct BoundedHTTP1Channel: ServerChildChannel {
             try channel.pipeline.syncOperations.addHandler(connectionGuard, position: .first)
             // After the guard (which counts the connection's bytes and times, encrypted or not), before HTTP.
             if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.current)) }
-            let messageSide = NIOLoopBound(connectionGuard.messageSide, eventLoop: channel.eventLoop)
-            let http1 = HTTP1Channel(responder: responder, configuration: .init(additionalChannelHandlers: [messageSide.value]))
+            // After the codec: the guard's message side, then the event-loop answers (whose requests and
+            // answers the message side so sees like any other).
+            var handlers: [any RemovableChannelHandler] = [connectionGuard.messageSide]
+            if let answering { handlers.append(EventLoopAnswerHandler(answering: answering)) }
+            let perConnection = NIOLoopBound(handlers, eventLoop: channel.eventLoop)
+            let http1 = HTTP1Channel(responder: responder, configuration: .init(additionalChannelHandlers: perConnection.value))
             return http1.setup(channel: channel, logger: logger)
         } catch {
             channel.close(promise: nil)

@@ -18,6 +18,8 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
     private let id: ConnectionTable.ID
     private let logger: Logger
     private var timer: Scheduled<Void>?
+    /// When `timer` fires.
+    private var timerDeadline: NIODeadline?
     private var context: ChannelHandlerContext?
 
     init(table: ConnectionTable, id: ConnectionTable.ID, limits: ConnectionLimits, openedAt now: NIODeadline, logger: Logger) {
@@ -37,8 +39,7 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        timer?.cancel()
-        timer = nil
+        cancelTimer()
         self.context = nil
     }
 
@@ -48,8 +49,7 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        timer?.cancel()
-        timer = nil
+        cancelTimer()
         table.remove(id)
         context.fireChannelInactive()
     }
@@ -75,12 +75,24 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
         arm()
     }
 
-    private func arm() {
+    private func cancelTimer() {
         timer?.cancel()
         timer = nil
+        timerDeadline = nil
+    }
+
+    /// Makes sure the timer fires no later than the turn's deadline. A timer that fires earlier is
+    /// kept (it looks at the deadline again when it fires and re-arms): a keep-alive client's every
+    /// request moves the deadline on three times, and rescheduling each time cost 9% of a status
+    /// answer's CPU time.
+    private func arm() {
         guard let context, let deadline = turn.deadline else { return }
+        if let timerDeadline, timerDeadline <= deadline { return }
+        cancelTimer()
+        timerDeadline = deadline
         timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
             timer = nil
+            timerDeadline = nil
             guard let context = self.context, let deadline = turn.deadline else { return }
             guard deadline <= .now() else { return arm() }
             let why = turn.phase.isIdle ? "kept alive unused for idle_timeout" : "without a whole request for request_read_timeout"

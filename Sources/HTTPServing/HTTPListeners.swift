@@ -40,12 +40,15 @@ public enum HTTPListeners {
     ///     default, a table of `limits`' caps.
     ///   - tls: TLS listeners serving the same routes as the TCP ones (`https://`), with the context
     ///     holder a reload swaps certificates in; they share the TCP listeners' table.
+    ///   - answering: for each transport, what answers hot reads on the event loop (``EventLoopAnswering``),
+    ///     if anything.
     ///   - onListening: called with each listener's description and bound port (0 for the socket).
     /// - Throws: ``HTTPListenerError`` when the socket's path cannot be used.
     public static func applications(
         tcp listeners: [HostAndPort], unixSocket: String?, backlog: Int = 256, limits: ConnectionLimits = ConnectionLimits(),
         tcpTable: ConnectionTable? = nil, tls: (listeners: [HostAndPort], context: TLSContextHolder)? = nil, naming: Naming,
         logger: Logger, router: (ServerTransport) -> Router<PeerRequestContext>,
+        answering: (ServerTransport) -> (any EventLoopAnswering)? = { _ in nil },
         onListening: @escaping @Sendable (String, Int) -> Void = { _, _ in }
     ) throws(HTTPListenerError) -> [any ServiceLifecycle.Service] {
         var services: [any ServiceLifecycle.Service] = []
@@ -53,12 +56,13 @@ public enum HTTPListeners {
         if !listeners.isEmpty || !secure.isEmpty {
             let tcpRouter = router(.tcp)
             let table = tcpTable ?? ConnectionTable(tcp: limits)
+            let tcpAnswering = answering(.tcp)
             for (listener, context) in listeners.map({ ($0, TLSContextHolder?.none) }) + secure {
                 let label = context == nil ? listener.description : "https://\(listener)"
                 services.append(
                     Application(
                         router: tcpRouter,
-                        server: BoundedHTTP1Channel.builder(limits: limits, table: table, tls: context),
+                        server: BoundedHTTP1Channel.builder(limits: limits, table: table, tls: context, answering: tcpAnswering),
                         configuration: ApplicationConfiguration(
                             address: .hostname(listener.host, port: listener.port), serverName: nil, backlog: backlog),
                         onServerRunning: { channel in onListening(label, channel.localAddress?.port ?? listener.port) },
@@ -71,7 +75,8 @@ public enum HTTPListeners {
                 Application(
                     router: router(.unixSocket),
                     server: BoundedHTTP1Channel.builder(
-                        limits: limits, table: ConnectionTable(maxConnections: limits.maxConnections, maxConnectionsPerPeer: nil)),
+                        limits: limits, table: ConnectionTable(maxConnections: limits.maxConnections, maxConnectionsPerPeer: nil),
+                        answering: answering(.unixSocket)),
                     configuration: ApplicationConfiguration(address: .unixDomainSocket(path: path)),
                     onServerRunning: { _ in
                         // The socket accepts changes without a token: root and its group only.

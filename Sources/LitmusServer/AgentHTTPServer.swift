@@ -35,7 +35,8 @@ public enum AgentHTTPServer {
         return try HTTPListeners.applications(
             tcp: settings.effectiveListen, unixSocket: settings.unixSocket, backlog: 1024, limits: limits ?? connectionLimits(settings.httpLimits),
             tcpTable: tcpTable, tls: tls, naming: naming, logger: logger,
-            router: { AgentRoutes(state: state, transport: $0, renderMetrics: renderMetrics).buildRouter() }, onListening: onListening)
+            router: { AgentRoutes(state: state, transport: $0, renderMetrics: renderMetrics).buildRouter() },
+            answering: { StatusAnswers(state: state, transport: $0) }, onListening: onListening)
     }
 
     /// The identity `tls:` names, as HTTPServing loads it.

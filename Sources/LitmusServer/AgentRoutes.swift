@@ -86,21 +86,13 @@ public struct AgentRoutes: Sendable {
                 connections: request.headers[AgentRoutes.pollerConnectionsHeader], token: request.headers[AgentRoutes.pollerTokenHeader],
                 peer: context.remoteIPAddress, viaUnixSocket: transport == .unixSocket, at: now())
         }
-        // Hot path: the status rendered at the last change, without an actor hop.
+        // Hot path: the status rendered at the last change, without an actor hop (the same answer
+        // StatusAnswers gives on the event loop, for requests that reach the router).
         if !request.wantsJSON, let name = context.parameters.get("service") {
             let now = self.now()
             if let snapshot = state.snapshots.lookup(name, now: now) {
-                let status = snapshot.status
-                var headers = HTTPFields()
-                headers[.contentType] = "text/plain"
-                headers[AgentRoutes.healthHeader] = String(status.reported)
-                if let forced = status.forced { headers[AgentRoutes.forcedHeader] = forced.direction.rawValue }
-                if let evaluatedAt = status.evaluatedAt {
-                    headers[AgentRoutes.ageHeader] = AgentRoutes.milliseconds(max(0, now.timeIntervalSince(evaluatedAt)))
-                }
-                if let stale = status.staleReason { headers[AgentRoutes.staleHeader] = stale }
-                if let problem = status.forceFileProblem { headers[AgentRoutes.forceFileHeader] = problem }
-                return Response(status: status.reported > 0 ? .ok : .serviceUnavailable, headers: headers, body: .init(byteBuffer: snapshot.body))
+                let answer = AgentRoutes.snapshotAnswer(snapshot, now: now)
+                return Response(status: answer.status, headers: answer.headerFields, body: .init(byteBuffer: answer.body))
             }
         }
         guard let name = context.parameters.get("service"), let status = await state.status(of: name) else {
@@ -217,6 +209,22 @@ public struct AgentRoutes: Sendable {
 }
 
 extension AgentRoutes {
+    /// litmus_paper's status answer from a rendered snapshot: the fields (in the order the router
+    /// writes them) and the body, for both the router and the event-loop path.
+    static func snapshotAnswer(_ snapshot: RenderedStatus, now: Date) -> EventLoopAnswer {
+        let status = snapshot.status
+        var headers = HTTPFields()
+        headers[.contentType] = "text/plain"
+        headers[AgentRoutes.healthHeader] = String(status.reported)
+        if let forced = status.forced { headers[AgentRoutes.forcedHeader] = forced.direction.rawValue }
+        if let evaluatedAt = status.evaluatedAt {
+            headers[AgentRoutes.ageHeader] = AgentRoutes.milliseconds(max(0, now.timeIntervalSince(evaluatedAt)))
+        }
+        if let stale = status.staleReason { headers[AgentRoutes.staleHeader] = stale }
+        if let problem = status.forceFileProblem { headers[AgentRoutes.forceFileHeader] = problem }
+        return EventLoopAnswer(status: status.reported > 0 ? .ok : .serviceUnavailable, headerFields: headers, body: snapshot.body)
+    }
+
     /// Seconds with three decimals, without Foundation's `String(format:)` on the hot path.
     static func milliseconds(_ seconds: Double) -> String {
         let total = Int((seconds * 1000).rounded())
