@@ -301,6 +301,7 @@ let package = Package(
         .executableTarget(
             name: "brother-bench",
             dependencies: [
+                "AccessControl",
                 "BrotherCore",
                 "BrotherMonitor",
                 "BrotherPolling",
@@ -317,6 +318,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
