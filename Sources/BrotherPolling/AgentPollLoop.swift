@@ -5,7 +5,7 @@ import NIOCore
 import Posix
 import Synchronization
 
-/// brother's poll thread: one epoll set with every agent connection, non-blocking sockets, and the
+/// One of brother's poll threads: one epoll set with its agents' connections, non-blocking sockets, and the
 /// rounds in flight. A round arrives as an ``AgentPollJob``; the loop starts each slot when its
 /// jitter is over, connects or takes the agent's kept-alive connection, writes the request, reads
 /// the answer in place and fills the slot, and times out whatever passes its deadline. No task,
@@ -53,7 +53,10 @@ final class AgentPollLoop: @unchecked Sendable {
     var readBuffer = ByteBufferAllocator().buffer(capacity: 64 * 1024)
 
     /// Starts the loop's thread.
-    init(idleTimeout: Duration, clock: AgentPollClock = .monotonic, openSocket: @escaping AgentSocket.Opener = AgentSocket.open(to:)) {
+    init(
+        idleTimeout: Duration, clock: AgentPollClock = .monotonic, openSocket: @escaping AgentSocket.Opener = AgentSocket.open(to:),
+        threadName: String = "brother-poll"
+    ) {
         self.clock = clock
         self.openSocket = openSocket
         self.idleTimeout = UInt64(max(0, idleTimeout.wholeNanoseconds))
@@ -67,7 +70,7 @@ final class AgentPollLoop: @unchecked Sendable {
         lastSweep = now()
         do {
             // The thread keeps the loop until `run` returns (after `.stop`).
-            try DetachedThread.start(named: "brother-poll") { self.run() }
+            try DetachedThread.start(named: threadName) { self.run() }
         } catch {
             startupProblem = "brother's poll loop could not start: \(error)"
             return
