@@ -41,6 +41,11 @@ final class AgentPollLoop: @unchecked Sendable {
 
     // The loop thread's alone.
     let idleTimeout: UInt64
+    /// At most this many connections wait idle for their agent's next poll; past it a connection
+    /// closes after its answer and the agent's next poll opens a new one. Below one connection per
+    /// agent only when the open-file limit is (``HTTPAgentFetcher/keptConnections(openFileLimit:)``):
+    /// every agent is still polled, some at a connect's cost, rather than some failing with EMFILE.
+    let keptConnectionLimit: Int
     /// Connections by descriptor number.
     var sockets: [AgentSocket?] = []
     var idle: [AgentKey: [Int32]] = [:]
@@ -55,8 +60,9 @@ final class AgentPollLoop: @unchecked Sendable {
     /// Starts the loop's thread.
     init(
         idleTimeout: Duration, clock: AgentPollClock = .monotonic, openSocket: @escaping AgentSocket.Opener = AgentSocket.open(to:),
-        threadName: String = "brother-poll"
+        threadName: String = "brother-poll", keptConnectionLimit: Int = .max
     ) {
+        self.keptConnectionLimit = keptConnectionLimit
         self.clock = clock
         self.openSocket = openSocket
         self.idleTimeout = UInt64(max(0, idleTimeout.wholeNanoseconds))
@@ -291,7 +297,7 @@ final class AgentPollLoop: @unchecked Sendable {
     }
 
     func checkIn(_ fd: Int32, now: UInt64) {
-        guard !isShutDown, let key = sockets[Int(fd)]?.key else { return closeSocket(fd) }
+        guard !isShutDown, idleCount < keptConnectionLimit, let key = sockets[Int(fd)]?.key else { return closeSocket(fd) }
         sockets[Int(fd)]!.state = .idle
         sockets[Int(fd)]!.idleSince = now
         idle[key, default: []].append(fd)

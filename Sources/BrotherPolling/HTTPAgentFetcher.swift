@@ -4,6 +4,7 @@ import IPVS
 import LitmusWire
 import NIOCore
 import NetworkAddress
+import Posix
 
 /// Polls agents over HTTP/1.1 with keep-alive, the way big_brother reads litmus_paper: `X-Health`
 /// on a 200, else the body's `Health: N` line; any other status is 0. A reset or timed-out request
@@ -30,22 +31,43 @@ public final class HTTPAgentFetcher: AgentHealthFetching {
     ///   - idleTimeout: how long an idle keep-alive connection to an agent stays open.
     ///   - clock: the poll threads' time: monotonic, or a manual clock in tests.
     ///   - assignment: how many poll loops (threads) and which agent goes to which.
+    ///   - keptConnections: how many idle connections may wait for their agent's next poll, in all
+    ///     (``keptConnections(openFileLimit:)``); past it, a poll's connection closes after its answer.
     public convenience init(
-        idleTimeout: Duration = .seconds(60), clock: AgentPollClock = .monotonic, assignment: PollLoopAssignment = PollLoopAssignment(loops: 1)
+        idleTimeout: Duration = .seconds(60), clock: AgentPollClock = .monotonic, assignment: PollLoopAssignment = PollLoopAssignment(loops: 1),
+        keptConnections: Int = .max
     ) {
-        self.init(idleTimeout: idleTimeout, clock: clock, openSocket: AgentSocket.open(to:), assignment: assignment)
+        self.init(
+            idleTimeout: idleTimeout, clock: clock, openSocket: AgentSocket.open(to:), assignment: assignment, keptConnections: keptConnections)
+    }
+
+    /// Connections left for polls on fresh connections at once, when the open-file limit is below
+    /// one kept connection per agent.
+    public static let freshConnectionRoom = 4096
+
+    /// How many idle connections fit under an open-file limit: the limit, less brother's own
+    /// descriptors (``FileDescriptorLimit/reserve``) and room for ``freshConnectionRoom`` polls
+    /// on new connections at once, or half of what brother's own leave under a small limit. With
+    /// more agents than this, the others are polled on a new connection each time (a connect and a
+    /// close more per poll) instead of failing with EMFILE.
+    public static func keptConnections(openFileLimit: Int) -> Int {
+        let available = max(0, openFileLimit - FileDescriptorLimit.reserve)
+        return max(available - freshConnectionRoom, available / 2)
     }
 
     /// - Parameter openSocket: how connections are opened (tests make it fail as an exhausted host would).
     init(
         idleTimeout: Duration, clock: AgentPollClock, openSocket: @escaping AgentSocket.Opener,
-        assignment: PollLoopAssignment = PollLoopAssignment(loops: 1)
+        assignment: PollLoopAssignment = PollLoopAssignment(loops: 1), keptConnections: Int = .max
     ) {
         self.assignment = assignment
+        // Each loop's share of the kept connections (the agents split about evenly between loops).
+        let keptPerLoop = keptConnections == .max ? .max : keptConnections / assignment.loops
         // Thread names show in top -H: brother-poll, then brother-poll-1, -2… (Linux keeps 15 bytes).
         loops = (0..<assignment.loops).map { index in
             AgentPollLoop(
-                idleTimeout: idleTimeout, clock: clock, openSocket: openSocket, threadName: index == 0 ? "brother-poll" : "brother-poll-\(index)")
+                idleTimeout: idleTimeout, clock: clock, openSocket: openSocket, threadName: index == 0 ? "brother-poll" : "brother-poll-\(index)",
+                keptConnectionLimit: keptPerLoop)
         }
         tls = TLSAgentFetcher(idleTimeout: idleTimeout)
     }

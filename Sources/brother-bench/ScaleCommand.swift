@@ -59,7 +59,9 @@ struct ScaleCommand: AsyncParsableCommand {
         // As brother run does at start.
         MallocArenas.limit(to: 2)
         let limit = FileDescriptorLimit.raise(toAtLeast: layout.agentCount + 1024)
-        guard limit >= layout.agentCount + 64 else { throw BenchFailure("RLIMIT_NOFILE is \(limit); \(layout.agentCount + 64) are needed") }
+        // As brother run: kept-alive connections up to what the limit holds, the other agents polled on a new connection each time.
+        let keptConnections = HTTPAgentFetcher.keptConnections(openFileLimit: limit)
+        guard keptConnections > 0 else { throw BenchFailure("RLIMIT_NOFILE is \(limit): too low to poll at all") }
         let interval = Duration.seconds(interval)
         let ticks = Int((duration / self.interval).rounded(.down))
         let configuration = BrotherConfiguration(
@@ -81,7 +83,7 @@ struct ScaleCommand: AsyncParsableCommand {
         let kernel = FakeIPVS()
         let assignment = PollLoopAssignment.forConfiguration(
             pollLoops, agents: layout.agentCount, cores: ProcessInfo.processInfo.activeProcessorCount)
-        let fetcher = HTTPAgentFetcher(assignment: assignment)
+        let fetcher = HTTPAgentFetcher(assignment: assignment, keptConnections: keptConnections)
         let measuring = MeasuringFetcher(fetcher)
         // brother run's logger: info level to standard error (the script sends it to a file and counts the lines;
         // kernel changes are one line per round at info).
@@ -99,6 +101,11 @@ struct ScaleCommand: AsyncParsableCommand {
         print(
             "  kernel side: FakeIPVS (in-memory recorder from IPVSTesting), because this host has no ip_vs; the cost of real kernel writes is "
                 + "measured by scripts/bench-ipvs")
+        if keptConnections < layout.agentCount {
+            print(
+                "  RLIMIT_NOFILE is \(limit) (the hard limit here): \(keptConnections) connections kept alive, the other "
+                    + "\(layout.agentCount - keptConnections) agents polled on a new connection each time (a connect and a close more per poll)")
+        }
         fflush(nil)
 
         try await monitor.adoptKernelState()

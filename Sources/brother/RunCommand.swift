@@ -192,11 +192,14 @@ struct RunCommand: AsyncParsableCommand {
             printError("brother: \(error)")
             throw ExitCode(1)
         }
-        // As many poll loops as the agents need (or as configured), each agent on one of them for good.
+        let fileLimit = FileDescriptorLimit.raiseToHardLimit()
+        // As many poll loops as the agents need (or as configured), each agent on one of them for good;
+        // as many kept-alive connections as the open-file limit holds (the other agents connect per poll).
         let fetcher = HTTPAgentFetcher(
             assignment: PollLoopAssignment.forConfiguration(
                 configuration.pollThreads, agents: configuration.clusters.reduce(0) { $0 + $1.nodes.count },
-                cores: ProcessInfo.processInfo.activeProcessorCount))
+                cores: ProcessInfo.processInfo.activeProcessorCount),
+            keptConnections: HTTPAgentFetcher.keptConnections(openFileLimit: fileLimit))
         // A state file that cannot be read is moved aside with a warning: it never stops brother.
         let monitor = try ClusterMonitor(
             configuration: configuration, ipvs: ipvs, fetcher: fetcher, store: BrotherStateStore(path: stateFile), logger: logger,
@@ -205,7 +208,6 @@ struct RunCommand: AsyncParsableCommand {
         let reloader = ConfigurationReloader(path: config, monitor: monitor)
         // Clusters with `discovery` get their nodes from DNS; it follows reloads, so it always runs.
         let discovery = DNSDiscovery(monitor: monitor, logger: logger)
-        let fileLimit = FileDescriptorLimit.raiseToHardLimit()
         let agents = configuration.clusters.reduce(0) { $0 + $1.nodes.count }
         if let warning = FileDescriptorLimit.warning(limit: fileLimit, agents: agents) {
             logger.warning("\(warning)")

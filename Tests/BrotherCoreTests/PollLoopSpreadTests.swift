@@ -123,3 +123,33 @@ import Testing
         #expect(!BrotherConfiguration.validate(yaml: inCluster).isEmpty)
     }
 }
+
+/// Under an open-file limit below one connection per agent, the connections past the cap close
+/// after their answer and the agents behind them are polled on a new connection each time.
+@Suite(.serialized) struct KeptConnectionLimitTests {
+    @Test func pastTheCapAgentsArePolledOnNewConnectionsNotRefused() async throws {
+        var servers: [ScriptedAgentServer] = []
+        for _ in 0..<4 { servers.append(try await ScriptedAgentServer()) }
+        let fetcher = HTTPAgentFetcher(keptConnections: 2)
+        var targets: [Int: AgentTarget] = [:]
+        for (index, server) in servers.enumerated() {
+            targets[index] = AgentTarget(address: IPAddress("127.0.0.1")!, port: server.port, path: "/ok/status")
+        }
+        for _ in 0..<3 {
+            let results = await PollRound.poll(targets, using: fetcher, timeout: .seconds(5))
+            #expect(results.count == 4)
+            #expect(results.values.allSatisfy { $0.observation == .health(87) }, "\(results)")
+        }
+        // Round 1 opens four and keeps two; rounds 2 and 3 reuse those two and open two more each.
+        #expect(servers.map(\.acceptedConnections).reduce(0, +) == 8)
+        try await fetcher.shutdown()
+        for server in servers { await server.stop() }
+    }
+
+    @Test func theCapIsTheLimitLessBrothersOwnAndRoomForNewConnections() {
+        #expect(HTTPAgentFetcher.keptConnections(openFileLimit: 20_000) == 20_000 - 256 - 4_096)
+        // A small limit keeps half of what brother's own descriptors leave.
+        #expect(HTTPAgentFetcher.keptConnections(openFileLimit: 1_024) == 384)
+        #expect(HTTPAgentFetcher.keptConnections(openFileLimit: 100) == 0)
+    }
+}
