@@ -46,6 +46,11 @@ final class AgentPollLoop: @unchecked Sendable {
     /// agent only when the open-file limit is (``HTTPAgentFetcher/keptConnections(openFileLimit:)``):
     /// every agent is still polled, some at a connect's cost, rather than some failing with EMFILE.
     let keptConnectionLimit: Int
+    /// At most this many connections open at once (its share of the open-file limit less brother's
+    /// own descriptors): a poll past it is brother's fault (no observation), never the process's
+    /// last descriptors, which the state file, the API and the runtime's own threads need.
+    let openConnectionLimit: Int
+    var openCount = 0
     /// Connections by descriptor number.
     var sockets: [AgentSocket?] = []
     var idle: [AgentKey: [Int32]] = [:]
@@ -60,9 +65,10 @@ final class AgentPollLoop: @unchecked Sendable {
     /// Starts the loop's thread.
     init(
         idleTimeout: Duration, clock: AgentPollClock = .monotonic, openSocket: @escaping AgentSocket.Opener = AgentSocket.open(to:),
-        threadName: String = "brother-poll", keptConnectionLimit: Int = .max
+        threadName: String = "brother-poll", keptConnectionLimit: Int = .max, openConnectionLimit: Int = .max
     ) {
         self.keptConnectionLimit = keptConnectionLimit
+        self.openConnectionLimit = openConnectionLimit
         self.clock = clock
         self.openSocket = openSocket
         self.idleTimeout = UInt64(max(0, idleTimeout.wholeNanoseconds))
@@ -251,6 +257,7 @@ final class AgentPollLoop: @unchecked Sendable {
         if Int(fd) >= sockets.count { sockets.append(contentsOf: repeatElement(nil, count: Int(fd) + 1 - sockets.count + 256)) }
         try reactor?.register(fd, token: Self.token(fd, generation), interest: connected ? .readable : .readable.union(.writable))
         sockets[Int(fd)] = AgentSocket(fd: fd, generation: generation, key: key, connected: connected)
+        openCount += 1
     }
 
     /// Whether epoll also reports the connection writable (only while connecting or writing a long
@@ -286,6 +293,7 @@ final class AgentPollLoop: @unchecked Sendable {
             idleCount -= 1
         }
         sockets[Int(fd)] = nil
+        openCount -= 1
         close(fd)
     }
 

@@ -35,10 +35,17 @@ public final class HTTPAgentFetcher: AgentHealthFetching {
     ///     (``keptConnections(openFileLimit:)``); past it, a poll's connection closes after its answer.
     public convenience init(
         idleTimeout: Duration = .seconds(60), clock: AgentPollClock = .monotonic, assignment: PollLoopAssignment = PollLoopAssignment(loops: 1),
-        keptConnections: Int = .max
+        keptConnections: Int = .max, openConnections: Int = .max
     ) {
         self.init(
-            idleTimeout: idleTimeout, clock: clock, openSocket: AgentSocket.open(to:), assignment: assignment, keptConnections: keptConnections)
+            idleTimeout: idleTimeout, clock: clock, openSocket: AgentSocket.open(to:), assignment: assignment, keptConnections: keptConnections,
+            openConnections: openConnections)
+    }
+
+    /// How many connections may be open at once under an open-file limit: all but brother's own
+    /// descriptors (``FileDescriptorLimit/reserve``: state file, API, logs, the runtime's threads).
+    public static func openConnections(openFileLimit: Int) -> Int {
+        max(0, openFileLimit - FileDescriptorLimit.reserve)
     }
 
     /// Connections left for polls on fresh connections at once, when the open-file limit is below
@@ -58,16 +65,17 @@ public final class HTTPAgentFetcher: AgentHealthFetching {
     /// - Parameter openSocket: how connections are opened (tests make it fail as an exhausted host would).
     init(
         idleTimeout: Duration, clock: AgentPollClock, openSocket: @escaping AgentSocket.Opener,
-        assignment: PollLoopAssignment = PollLoopAssignment(loops: 1), keptConnections: Int = .max
+        assignment: PollLoopAssignment = PollLoopAssignment(loops: 1), keptConnections: Int = .max, openConnections: Int = .max
     ) {
         self.assignment = assignment
         // Each loop's share of the kept connections (the agents split about evenly between loops).
         let keptPerLoop = keptConnections == .max ? .max : keptConnections / assignment.loops
+        let openPerLoop = openConnections == .max ? .max : openConnections / assignment.loops
         // Thread names show in top -H: brother-poll, then brother-poll-1, -2… (Linux keeps 15 bytes).
         loops = (0..<assignment.loops).map { index in
             AgentPollLoop(
                 idleTimeout: idleTimeout, clock: clock, openSocket: openSocket, threadName: index == 0 ? "brother-poll" : "brother-poll-\(index)",
-                keptConnectionLimit: keptPerLoop)
+                keptConnectionLimit: keptPerLoop, openConnectionLimit: openPerLoop)
         }
         tls = TLSAgentFetcher(idleTimeout: idleTimeout)
     }

@@ -83,7 +83,8 @@ struct ScaleCommand: AsyncParsableCommand {
         let kernel = FakeIPVS()
         let assignment = PollLoopAssignment.forConfiguration(
             pollLoops, agents: layout.agentCount, cores: ProcessInfo.processInfo.activeProcessorCount)
-        let fetcher = HTTPAgentFetcher(assignment: assignment, keptConnections: keptConnections)
+        let fetcher = HTTPAgentFetcher(
+            assignment: assignment, keptConnections: keptConnections, openConnections: HTTPAgentFetcher.openConnections(openFileLimit: limit))
         let measuring = MeasuringFetcher(fetcher)
         // brother run's logger: info level to standard error (the script sends it to a file and counts the lines;
         // kernel changes are one line per round at info).

@@ -36,7 +36,8 @@ struct RunCommand: AsyncParsableCommand {
             on (max_down_ticks, nagios, offset, non_egress_locations, a node's interpol: true) are logged as warnings, each with its YAML path, at start \
             and on every reload. SIGTERM and SIGINT stop brother and leave the kernel as it is. brother keeps \
             one connection open per agent (idle connections close after 60 s unused) and raises its open-file limit to the hard limit at start; it warns when that is too \
-            low (raise LimitNOFILE or `ulimit -Hn`). Every poll runs on a thread of brother's own, named brother-poll in \
+            low (raise LimitNOFILE or `ulimit -Hn`), and then keeps as many connections alive as the limit holds (less 256 for \
+            its own and room for 4,096 new ones) and polls the other agents on a new connection each time. Every poll runs on a thread of brother's own, named brother-poll in \
             top -H: one per 10,000 agents up to one per core (brother-poll-1, -2…; _big_brother.poll_threads sets the count), \
             each agent always on the same one; brother polling 10,000 agents every second took under 40% of one core in the project's scale benchmark. \
             The API closes connections that send no whole request within --http-request-read-timeout or wait unused for \
@@ -199,7 +200,8 @@ struct RunCommand: AsyncParsableCommand {
             assignment: PollLoopAssignment.forConfiguration(
                 configuration.pollThreads, agents: configuration.clusters.reduce(0) { $0 + $1.nodes.count },
                 cores: ProcessInfo.processInfo.activeProcessorCount),
-            keptConnections: HTTPAgentFetcher.keptConnections(openFileLimit: fileLimit))
+            keptConnections: HTTPAgentFetcher.keptConnections(openFileLimit: fileLimit),
+            openConnections: HTTPAgentFetcher.openConnections(openFileLimit: fileLimit))
         // A state file that cannot be read is moved aside with a warning: it never stops brother.
         let monitor = try ClusterMonitor(
             configuration: configuration, ipvs: ipvs, fetcher: fetcher, store: BrotherStateStore(path: stateFile), logger: logger,

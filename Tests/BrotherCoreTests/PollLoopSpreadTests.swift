@@ -153,3 +153,23 @@ import Testing
         #expect(HTTPAgentFetcher.keptConnections(openFileLimit: 100) == 0)
     }
 }
+
+/// A poll thread never takes the process's last descriptors: past its share, a poll is brother's fault.
+@Suite(.serialized) struct OpenConnectionLimitTests {
+    @Test func pastTheOpenLimitAPollIsBrothersFaultNotAnEMFILEForTheProcess() async throws {
+        var servers: [ScriptedAgentServer] = []
+        for _ in 0..<3 { servers.append(try await ScriptedAgentServer()) }
+        let fetcher = HTTPAgentFetcher(openConnections: 2)
+        var targets: [Int: AgentTarget] = [:]
+        for (index, server) in servers.enumerated() {
+            targets[index] = AgentTarget(address: IPAddress("127.0.0.1")!, port: server.port, path: "/ok/status")
+        }
+        // No jitter: all three start at once; two get connections, the third none.
+        let results = await PollRound.poll(targets, using: fetcher, timeout: .seconds(5))
+        #expect(results.values.filter { $0.observation == .health(87) }.count == 2, "\(results)")
+        #expect(results.values.filter { $0.observation == .balancerFault(.fileDescriptors) }.count == 1, "\(results)")
+        #expect(servers.map(\.acceptedConnections).reduce(0, +) == 2)
+        try await fetcher.shutdown()
+        for server in servers { await server.stop() }
+    }
+}
