@@ -1,3 +1,4 @@
+import BrotherCore
 import Glibc
 import NIOCore
 import Posix
@@ -14,6 +15,14 @@ extension AgentPollLoop {
             return
         }
         job.reused[slot] = false
+        guard openCount < openConnectionLimit else {
+            // As if the process were out of descriptors (EMFILE: brother's fault, no observation), before it is.
+            return job.fill(
+                slot,
+                AgentPoll(
+                    observation: .balancerFault(.fileDescriptors), latency: job.latency(slot, now: now()),
+                    problem: "this poll thread holds its share of the open-file limit (\(openConnectionLimit) connections)"))
+        }
         do {
             let (fd, connected) = try openSocket(key)
             do {

@@ -5,7 +5,7 @@ import NIOCore
 import Posix
 import Synchronization
 
-/// brother's poll thread: one epoll set with every agent connection, non-blocking sockets, and the
+/// One of brother's poll threads: one epoll set with its agents' connections, non-blocking sockets, and the
 /// rounds in flight. A round arrives as an ``AgentPollJob``; the loop starts each slot when its
 /// jitter is over, connects or takes the agent's kept-alive connection, writes the request, reads
 /// the answer in place and fills the slot, and times out whatever passes its deadline. No task,
@@ -41,6 +41,16 @@ final class AgentPollLoop: @unchecked Sendable {
 
     // The loop thread's alone.
     let idleTimeout: UInt64
+    /// At most this many connections wait idle for their agent's next poll; past it a connection
+    /// closes after its answer and the agent's next poll opens a new one. Below one connection per
+    /// agent only when the open-file limit is (``HTTPAgentFetcher/keptConnections(openFileLimit:)``):
+    /// every agent is still polled, some at a connect's cost, rather than some failing with EMFILE.
+    let keptConnectionLimit: Int
+    /// At most this many connections open at once (its share of the open-file limit less brother's
+    /// own descriptors): a poll past it is brother's fault (no observation), never the process's
+    /// last descriptors, which the state file, the API and the runtime's own threads need.
+    let openConnectionLimit: Int
+    var openCount = 0
     /// Connections by descriptor number.
     var sockets: [AgentSocket?] = []
     var idle: [AgentKey: [Int32]] = [:]
@@ -53,7 +63,12 @@ final class AgentPollLoop: @unchecked Sendable {
     var readBuffer = ByteBufferAllocator().buffer(capacity: 64 * 1024)
 
     /// Starts the loop's thread.
-    init(idleTimeout: Duration, clock: AgentPollClock = .monotonic, openSocket: @escaping AgentSocket.Opener = AgentSocket.open(to:)) {
+    init(
+        idleTimeout: Duration, clock: AgentPollClock = .monotonic, openSocket: @escaping AgentSocket.Opener = AgentSocket.open(to:),
+        threadName: String = "brother-poll", keptConnectionLimit: Int = .max, openConnectionLimit: Int = .max
+    ) {
+        self.keptConnectionLimit = keptConnectionLimit
+        self.openConnectionLimit = openConnectionLimit
         self.clock = clock
         self.openSocket = openSocket
         self.idleTimeout = UInt64(max(0, idleTimeout.wholeNanoseconds))
@@ -67,7 +82,7 @@ final class AgentPollLoop: @unchecked Sendable {
         lastSweep = now()
         do {
             // The thread keeps the loop until `run` returns (after `.stop`).
-            try DetachedThread.start(named: "brother-poll") { self.run() }
+            try DetachedThread.start(named: threadName) { self.run() }
         } catch {
             startupProblem = "brother's poll loop could not start: \(error)"
             return
@@ -242,6 +257,7 @@ final class AgentPollLoop: @unchecked Sendable {
         if Int(fd) >= sockets.count { sockets.append(contentsOf: repeatElement(nil, count: Int(fd) + 1 - sockets.count + 256)) }
         try reactor?.register(fd, token: Self.token(fd, generation), interest: connected ? .readable : .readable.union(.writable))
         sockets[Int(fd)] = AgentSocket(fd: fd, generation: generation, key: key, connected: connected)
+        openCount += 1
     }
 
     /// Whether epoll also reports the connection writable (only while connecting or writing a long
@@ -277,6 +293,7 @@ final class AgentPollLoop: @unchecked Sendable {
             idleCount -= 1
         }
         sockets[Int(fd)] = nil
+        openCount -= 1
         close(fd)
     }
 
@@ -288,7 +305,7 @@ final class AgentPollLoop: @unchecked Sendable {
     }
 
     func checkIn(_ fd: Int32, now: UInt64) {
-        guard !isShutDown, let key = sockets[Int(fd)]?.key else { return closeSocket(fd) }
+        guard !isShutDown, idleCount < keptConnectionLimit, let key = sockets[Int(fd)]?.key else { return closeSocket(fd) }
         sockets[Int(fd)]!.state = .idle
         sockets[Int(fd)]!.idleSince = now
         idle[key, default: []].append(fd)

@@ -4,47 +4,92 @@ import IPVS
 import LitmusWire
 import NIOCore
 import NetworkAddress
+import Posix
 
 /// Polls agents over HTTP/1.1 with keep-alive, the way big_brother reads litmus_paper: `X-Health`
 /// on a 200, else the body's `Health: N` line; any other status is 0. A reset or timed-out request
 /// is `unreachable`, never "the agent said 0"; a refused connection is `refused` (the host is up,
 /// its agent is not); bytes that are not an HTTP answer are `garbage`.
 ///
-/// Every poll runs on one thread of brother's own (``AgentPollLoop``): epoll, non-blocking
+/// Every poll runs on a thread of brother's own (``AgentPollLoop``): epoll, non-blocking
 /// sockets, one kept-alive connection per agent, and nothing else per poll than the request and
-/// its answer. A general-purpose client (AsyncHTTPClient) cost about four times the CPU per poll,
+/// its answer. Past what one thread carries, several loops share the agents, each agent always on
+/// the same loop (``PollLoopAssignment``). A general-purpose client (AsyncHTTPClient) cost about four times the CPU per poll,
 /// and a SwiftNIO channel per agent about 7 KB and most of the rest: too much for 10,000 agents a
 /// second on one balancer.
 public final class HTTPAgentFetcher: AgentHealthFetching {
     /// Bodies larger than this are not health answers.
     public static let maximumBodySize = 64 * 1024
 
-    private let loop: AgentPollLoop
+    private let loops: [AgentPollLoop]
+    /// Which loop carries each agent.
+    public let assignment: PollLoopAssignment
     /// `https` agents (a cluster's `check_tls:`): their own path on SwiftNIO and NIOSSL.
     private let tls: TLSAgentFetcher
 
     /// - Parameters:
     ///   - idleTimeout: how long an idle keep-alive connection to an agent stays open.
-    ///   - clock: the poll thread's time: monotonic, or a manual clock in tests.
-    public convenience init(idleTimeout: Duration = .seconds(60), clock: AgentPollClock = .monotonic) {
-        self.init(idleTimeout: idleTimeout, clock: clock, openSocket: AgentSocket.open(to:))
+    ///   - clock: the poll threads' time: monotonic, or a manual clock in tests.
+    ///   - assignment: how many poll loops (threads) and which agent goes to which.
+    ///   - keptConnections: how many idle connections may wait for their agent's next poll, in all
+    ///     (``keptConnections(openFileLimit:)``); past it, a poll's connection closes after its answer.
+    public convenience init(
+        idleTimeout: Duration = .seconds(60), clock: AgentPollClock = .monotonic, assignment: PollLoopAssignment = PollLoopAssignment(loops: 1),
+        keptConnections: Int = .max, openConnections: Int = .max
+    ) {
+        self.init(
+            idleTimeout: idleTimeout, clock: clock, openSocket: AgentSocket.open(to:), assignment: assignment, keptConnections: keptConnections,
+            openConnections: openConnections)
+    }
+
+    /// How many connections may be open at once under an open-file limit: all but brother's own
+    /// descriptors (``FileDescriptorLimit/reserve``: state file, API, logs, the runtime's threads).
+    public static func openConnections(openFileLimit: Int) -> Int {
+        max(0, openFileLimit - FileDescriptorLimit.reserve)
+    }
+
+    /// Connections left for polls on fresh connections at once, when the open-file limit is below
+    /// one kept connection per agent.
+    public static let freshConnectionRoom = 4096
+
+    /// How many idle connections fit under an open-file limit: the limit, less brother's own
+    /// descriptors (``FileDescriptorLimit/reserve``) and room for ``freshConnectionRoom`` polls
+    /// on new connections at once, or half of what brother's own leave under a small limit. With
+    /// more agents than this, the others are polled on a new connection each time (a connect and a
+    /// close more per poll) instead of failing with EMFILE.
+    public static func keptConnections(openFileLimit: Int) -> Int {
+        let available = max(0, openFileLimit - FileDescriptorLimit.reserve)
+        return max(available - freshConnectionRoom, available / 2)
     }
 
     /// - Parameter openSocket: how connections are opened (tests make it fail as an exhausted host would).
-    init(idleTimeout: Duration, clock: AgentPollClock, openSocket: @escaping AgentSocket.Opener) {
-        loop = AgentPollLoop(idleTimeout: idleTimeout, clock: clock, openSocket: openSocket)
+    init(
+        idleTimeout: Duration, clock: AgentPollClock, openSocket: @escaping AgentSocket.Opener,
+        assignment: PollLoopAssignment = PollLoopAssignment(loops: 1), keptConnections: Int = .max, openConnections: Int = .max
+    ) {
+        self.assignment = assignment
+        // Each loop's share of the kept connections (the agents split about evenly between loops).
+        let keptPerLoop = keptConnections == .max ? .max : keptConnections / assignment.loops
+        let openPerLoop = openConnections == .max ? .max : openConnections / assignment.loops
+        // Thread names show in top -H: brother-poll, then brother-poll-1, -2… (Linux keeps 15 bytes).
+        loops = (0..<assignment.loops).map { index in
+            AgentPollLoop(
+                idleTimeout: idleTimeout, clock: clock, openSocket: openSocket, threadName: index == 0 ? "brother-poll" : "brother-poll-\(index)",
+                keptConnectionLimit: keptPerLoop, openConnectionLimit: openPerLoop)
+        }
         tls = TLSAgentFetcher(idleTimeout: idleTimeout)
     }
 
     deinit {
-        if loop.startupProblem == nil { loop.submit(.stop) }
+        for loop in loops where loop.startupProblem == nil { loop.submit(.stop) }
     }
 
     /// Closes the kept-alive connections; polls after this still work, without keeping connections.
     public func shutdown() async throws {
         tls.shutdown()
-        guard loop.startupProblem == nil else { return }
-        await withCheckedContinuation { continuation in loop.submit(.shutDown(continuation)) }
+        for loop in loops where loop.startupProblem == nil {
+            await withCheckedContinuation { continuation in loop.submit(.shutDown(continuation)) }
+        }
     }
 
     public func poll(_ target: AgentTarget, timeout: Duration) async -> AgentPoll {
@@ -79,15 +124,10 @@ public final class HTTPAgentFetcher: AgentHealthFetching {
         var polls: [AgentPoll]
         if list.isEmpty {
             polls = []
-        } else if let problem = loop.startupProblem {
-            // brother's fault, not the nodes': no observation, so every weight stays as it is.
-            polls = list.map { _ in AgentPoll(observation: .balancerFault(.pollThread), latency: .zero, problem: problem) }
+        } else if loops.count == 1 {
+            polls = await Self.poll(list, on: loops[0], timeout: timeout, jitter: jitter)
         } else {
-            let loop = loop
-            polls = await withCheckedContinuation { continuation in
-                loop.submit(
-                    .poll(AgentPollJob(targets: list, timeout: timeout, jitter: jitter, now: loop.now(), continuation: continuation)))
-            }
+            polls = await pollSpread(list, timeout: timeout, jitter: jitter)
         }
         keys += secureKeys
         polls += await securePolls
@@ -95,6 +135,39 @@ public final class HTTPAgentFetcher: AgentHealthFetching {
         results.reserveCapacity(keys.count)
         for (key, poll) in zip(keys, polls) { results[key] = poll }
         return results
+    }
+
+    /// One loop's share of a round, as one job on its thread.
+    private static func poll(_ list: [AgentTarget], on loop: AgentPollLoop, timeout: Duration, jitter: Duration) async -> [AgentPoll] {
+        if let problem = loop.startupProblem {
+            // brother's fault, not the nodes': no observation, so every weight stays as it is.
+            return list.map { _ in AgentPoll(observation: .balancerFault(.pollThread), latency: .zero, problem: problem) }
+        }
+        return await withCheckedContinuation { continuation in
+            loop.submit(.poll(AgentPollJob(targets: list, timeout: timeout, jitter: jitter, now: loop.now(), continuation: continuation)))
+        }
+    }
+
+    /// A round split between the loops by ``PollLoopAssignment``: every loop's share runs at once,
+    /// and the results come back in `list`'s order.
+    private func pollSpread(_ list: [AgentTarget], timeout: Duration, jitter: Duration) async -> [AgentPoll] {
+        var shares = [[Int]](repeating: [], count: loops.count)
+        for (index, target) in list.enumerated() { shares[assignment.loop(for: target)].append(index) }
+        let loops = loops
+        return await withTaskGroup(of: (loop: Int, polls: [AgentPoll]).self) { group in
+            for (loop, share) in shares.enumerated() where !share.isEmpty {
+                let targets = share.map { list[$0] }
+                group.addTask { (loop, await Self.poll(targets, on: loops[loop], timeout: timeout, jitter: jitter)) }
+            }
+            var polls = [AgentPoll?](repeating: nil, count: list.count)
+            for await (loop, answered) in group {
+                for (index, poll) in zip(shares[loop], answered) { polls[index] = poll }
+            }
+            // A job answers every slot, so none is left; were one left, it would be brother's fault, not the node's.
+            return polls.map {
+                $0 ?? AgentPoll(observation: .balancerFault(.pollThread), latency: timeout, problem: "the poll was abandoned")
+            }
+        }
     }
 
     // MARK: requests and answers

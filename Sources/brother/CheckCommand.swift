@@ -1,5 +1,6 @@
 import ArgumentParser
 import BrotherCore
+import BrotherPolling
 import Foundation
 
 /// `brother check CONFIG`: validate a configuration without touching the kernel.
@@ -43,6 +44,13 @@ struct CheckCommand: ParsableCommand {
             ].compactMap(\.self)
             print("  sync: on \(sync.interface), sync ID \(sync.syncID)\(options.isEmpty ? "" : ", " + options.joined(separator: ", "))")
         }
+        let loops = PollLoopAssignment.forConfiguration(
+            configuration.pollThreads, agents: nodes, cores: ProcessInfo.processInfo.activeProcessorCount)
+        print(
+            "  poll threads: \(loops.loops)"
+                + (configuration.pollThreads == nil
+                    ? " (automatic: one per \(PollLoopAssignment.agentsPerLoop) agents, at most one per core; this host has \(ProcessInfo.processInfo.activeProcessorCount))"
+                    : " (_big_brother.poll_threads)"))
         // After the summary: flush it first (fflush(nil) flushes every stream), so the order holds on a terminal.
         fflush(nil)
         for warning in configuration.warnings { printError("\(warning)") }

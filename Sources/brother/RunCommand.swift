@@ -36,8 +36,10 @@ struct RunCommand: AsyncParsableCommand {
             on (max_down_ticks, nagios, offset, non_egress_locations, a node's interpol: true) are logged as warnings, each with its YAML path, at start \
             and on every reload. SIGTERM and SIGINT stop brother and leave the kernel as it is. brother keeps \
             one connection open per agent (idle connections close after 60 s unused) and raises its open-file limit to the hard limit at start; it warns when that is too \
-            low (raise LimitNOFILE or `ulimit -Hn`). Every poll runs on one thread of brother's own, named brother-poll in \
-            top -H; brother polling 10,000 agents every second took under 40% of one core in the project's scale benchmark. \
+            low (raise LimitNOFILE or `ulimit -Hn`), and then keeps as many connections alive as the limit holds (less 256 for \
+            its own and room for 4,096 new ones) and polls the other agents on a new connection each time. Every poll runs on a thread of brother's own, named brother-poll in \
+            top -H: one per 10,000 agents up to one per core (brother-poll-1, -2…; _big_brother.poll_threads sets the count), \
+            each agent always on the same one; brother polling 10,000 agents every second took under 40% of one core in the project's scale benchmark. \
             The API closes connections that send no whole request within --http-request-read-timeout or wait unused for \
             --http-idle-timeout, and holds at most --http-max-connections (--http-max-connections-per-peer from one address): at \
             a cap the connection that has waited longest gives way. The API is described in brother-api(7). \
@@ -191,7 +193,15 @@ struct RunCommand: AsyncParsableCommand {
             printError("brother: \(error)")
             throw ExitCode(1)
         }
-        let fetcher = HTTPAgentFetcher()
+        let fileLimit = FileDescriptorLimit.raiseToHardLimit()
+        // As many poll loops as the agents need (or as configured), each agent on one of them for good;
+        // as many kept-alive connections as the open-file limit holds (the other agents connect per poll).
+        let fetcher = HTTPAgentFetcher(
+            assignment: PollLoopAssignment.forConfiguration(
+                configuration.pollThreads, agents: configuration.clusters.reduce(0) { $0 + $1.nodes.count },
+                cores: ProcessInfo.processInfo.activeProcessorCount),
+            keptConnections: HTTPAgentFetcher.keptConnections(openFileLimit: fileLimit),
+            openConnections: HTTPAgentFetcher.openConnections(openFileLimit: fileLimit))
         // A state file that cannot be read is moved aside with a warning: it never stops brother.
         let monitor = try ClusterMonitor(
             configuration: configuration, ipvs: ipvs, fetcher: fetcher, store: BrotherStateStore(path: stateFile), logger: logger,
@@ -200,7 +210,6 @@ struct RunCommand: AsyncParsableCommand {
         let reloader = ConfigurationReloader(path: config, monitor: monitor)
         // Clusters with `discovery` get their nodes from DNS; it follows reloads, so it always runs.
         let discovery = DNSDiscovery(monitor: monitor, logger: logger)
-        let fileLimit = FileDescriptorLimit.raiseToHardLimit()
         let agents = configuration.clusters.reduce(0) { $0 + $1.nodes.count }
         if let warning = FileDescriptorLimit.warning(limit: fileLimit, agents: agents) {
             logger.warning("\(warning)")
@@ -225,7 +234,7 @@ struct RunCommand: AsyncParsableCommand {
             printError("brother: \(error)")
             throw ExitCode(1)
         }
-        logger.info("monitoring \(configuration.clusters.count) clusters from \(config)")
+        logger.info("monitoring \(configuration.clusters.count) clusters from \(config) (\(fetcher.assignment.loops) poll threads)")
         for warning in configuration.warnings { logger.warning("\(warning)") }
         MallocArenas.limit(to: 2)
         let systemd = SystemdNotifier(

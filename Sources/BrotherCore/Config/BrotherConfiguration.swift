@@ -26,15 +26,19 @@ public struct BrotherConfiguration: Hashable, Sendable {
     public var warnings: [BrotherConfigurationWarning]
     /// `sync:`: the IPVS connection-sync daemons' parameters, for `brother sync master|backup`; `nil` without the section.
     public var sync: BrotherSyncSettings?
+    /// `_big_brother.poll_threads`: how many poll loops (threads) share the agents; `nil` lets brother
+    /// choose (one per 10,000 agents, at most one per core). Read at start: a reload keeps the loops running.
+    public var pollThreads: Int?
 
     public init(
         clusters: [ClusterConfiguration], warnings: [BrotherConfigurationWarning] = [], admin: BrotherAdminSettings = BrotherAdminSettings(),
-        sync: BrotherSyncSettings? = nil
+        sync: BrotherSyncSettings? = nil, pollThreads: Int? = nil
     ) {
         self.clusters = clusters
         self.warnings = warnings
         self.admin = admin
         self.sync = sync
+        self.pollThreads = pollThreads
     }
 
     public static func == (lhs: Self, rhs: Self) -> Bool { lhs.clusters == rhs.clusters && lhs.admin == rhs.admin && lhs.sync == rhs.sync }
@@ -52,7 +56,7 @@ public struct BrotherConfiguration: Hashable, Sendable {
             self.init(
                 clusters: parsed.clusters,
                 warnings: parsed.warnings.map { BrotherConfigurationWarning(source: source, path: $0.path, message: $0.message) },
-                admin: parsed.admin, sync: parsed.sync)
+                admin: parsed.admin, sync: parsed.sync, pollThreads: parsed.pollThreads)
         case .failure(let problems): throw BrotherConfigurationError(source: source, problems: problems.list)
         }
     }
@@ -88,6 +92,7 @@ public struct BrotherConfiguration: Hashable, Sendable {
         var warnings: [BrotherConfigurationError.Problem]
         var admin: BrotherAdminSettings
         var sync: BrotherSyncSettings?
+        var pollThreads: Int?
     }
 
     /// The clusters, the warnings, the admin and sync settings of a valid text.
@@ -111,9 +116,15 @@ public struct BrotherConfiguration: Hashable, Sendable {
         let topLevel = Dictionary(top, uniquingKeysWith: { first, _ in first })
 
         var defaults: [String: LocatedNode] = [:]
+        var pollThreads: Int?
         if let block = topLevel["_big_brother"] {
             let known = ClusterKeys.shared.union(ClusterKeys.defaultsOnly)
             for (key, value) in reader.entries(of: block.node, at: block.path, known: known, hint: "cluster defaults") ?? [] {
+                // brother's own, for the whole process rather than a cluster default.
+                if key == "poll_threads" {
+                    pollThreads = reader.integer(value, in: 1...ClusterKeys.maximumPollThreads)
+                    continue
+                }
                 defaults[key] = value
                 // Once here, at the default's own path, not once per cluster it is merged under.
                 if let instead = ClusterKeys.ignored[key] { reader.warn(value.path, instead) }
@@ -133,7 +144,7 @@ public struct BrotherConfiguration: Hashable, Sendable {
         let sync = topLevel["sync"].flatMap { BrotherSyncSettings.read($0, reader: &reader) }
 
         guard reader.problems.isEmpty else { return .failure(Problems(list: reader.problems)) }
-        return .success(Parsed(clusters: clusters, warnings: reader.warnings, admin: admin, sync: sync))
+        return .success(Parsed(clusters: clusters, warnings: reader.warnings, admin: admin, sync: sync, pollThreads: pollThreads))
     }
 
     /// Names, services and VIPs must each belong to one cluster: two owners would fight over one

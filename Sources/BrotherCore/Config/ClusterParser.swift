@@ -13,7 +13,9 @@ enum ClusterKeys {
         "drain_report_token_file", "check_tls",
     ]
     /// Only in `_big_brother`.
-    static let defaultsOnly: Set<String> = ["offset"]
+    static let defaultsOnly: Set<String> = ["offset", "poll_threads"]
+    /// `_big_brother.poll_threads`' ceiling: more poll threads than cores only take turns.
+    static let maximumPollThreads = 64
     /// Only in a cluster.
     static let clusterOnly: Set<String> = [
         "cluster_name", "fwmark", "service", "address_family", "vips", "non_egress_locations", "nodes", "shift", "discovery",

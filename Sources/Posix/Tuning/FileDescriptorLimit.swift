@@ -45,7 +45,8 @@ public enum FileDescriptorLimit {
     public static func warning(limit: Int, agents: Int) -> String? {
         guard limit < agents + reserve else { return nil }
         return "the open-file limit (\(limit)) is below one connection per agent (\(agents)) plus \(reserve): "
-            + "polls will fail with \"too many open files\"; raise LimitNOFILE (systemd) or `ulimit -Hn`"
+            + "brother keeps fewer connections alive than there are agents and polls the others on a new connection each time "
+            + "(a connect and a close more per poll); raise LimitNOFILE (systemd) or `ulimit -Hn`"
     }
 
     private static func current() throws(SystemCallError) -> rlimit {
