@@ -4,7 +4,9 @@ import ArgumentParser
 /// - `respond` + `scale`: brother's real monitor loop polling thousands of simulated agents on loopback;
 /// - `tls-respond` + `tls-cost`: CPU per poll and RSS of https agents next to plain ones;
 /// - `detect` + `wait-weight`: inside User-Mode Linux, how long a real `brother run` takes to set a
-///   node's kernel weight to 0 after its agent is forced down or killed.
+///   node's kernel weight to 0 after its agent is forced down or killed;
+/// - `detect-at-scale`: the same on the host while brother's monitor polls the agents `respond`
+///   serves, timed at the (recorded) kernel write.
 @main
 struct BrotherBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -12,6 +14,7 @@ struct BrotherBench: AsyncParsableCommand {
         abstract: "brother's scale and detection benchmarks (run by scripts/bench-brother).",
         subcommands: [
             RespondCommand.self, ScaleCommand.self, DetectCommand.self, WaitWeightCommand.self, TLSCostCommand.self, TLSRespondCommand.self,
+            DetectAtScaleCommand.self,
         ]
     )
 }
