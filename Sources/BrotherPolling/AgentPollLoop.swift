@@ -196,7 +196,7 @@ final class AgentPollLoop: @unchecked Sendable {
     private func runTimers(now: UInt64) {
         for job in jobs { runTimers(job, now: now) }
         jobs.removeAll { $0.isFinished }
-        if idleCount > 0, now - lastSweep >= 1_000_000_000 { sweepIdle(now: now) }
+        if idleCount > 0, Self.elapsed(since: lastSweep, now: now) >= 1_000_000_000 { sweepIdle(now: now) }
     }
 
     /// Starts the round's slots whose jitter is over and times out those past their deadline.
@@ -319,9 +319,17 @@ final class AgentPollLoop: @unchecked Sendable {
         var stale: [Int32] = []
         for (key, fds) in idle {
             if fds.isEmpty { emptied.append(key) }
-            for fd in fds where now - (sockets[Int(fd)]?.idleSince ?? 0) >= idleTimeout { stale.append(fd) }
+            for fd in fds where Self.elapsed(since: sockets[Int(fd)]?.idleSince ?? 0, now: now) >= idleTimeout { stale.append(fd) }
         }
         for key in emptied { idle[key] = nil }
         for fd in stale { closeSocket(fd) }
+    }
+
+    /// Nanoseconds from `since` to `now`, 0 when `since` is later. A pass of the timers works with
+    /// the `now` it started with, while a last look at a poll on its deadline checks the connection
+    /// in at a fresh, later reading: under load (10,000 agents in User-Mode Linux) the plain
+    /// difference underflowed and the poll thread trapped, taking brother down.
+    static func elapsed(since: UInt64, now: UInt64) -> UInt64 {
+        now >= since ? now - since : 0
     }
 }

@@ -6,6 +6,8 @@ import ArgumentParser
 /// - `api-cost`: the renderers of `/metrics` and the JSON index on the state of 1,000 to 30,000 agents;
 /// - `detect` + `wait-weight`: inside User-Mode Linux, how long a real `brother run` takes to set a
 ///   node's kernel weight to 0 after its agent is forced down or killed;
+/// - `detect-at-scale`: the same on the host while brother's monitor polls the agents `respond`
+///   serves, timed at the (recorded) kernel write.
 /// - `fake-kernel`: brother's monitor and API over a stamped in-memory kernel, for the host half of
 ///   scripts/bench-failover-host (the brother-cluster agent, adoption and first round timed here).
 @main
@@ -15,7 +17,7 @@ struct BrotherBench: AsyncParsableCommand {
         abstract: "brother's scale and detection benchmarks (run by scripts/bench-brother).",
         subcommands: [
             RespondCommand.self, ScaleCommand.self, DetectCommand.self, WaitWeightCommand.self, TLSCostCommand.self, TLSRespondCommand.self,
-            APICostCommand.self, FakeKernelCommand.self,
+            APICostCommand.self, FakeKernelCommand.self, DetectAtScaleCommand.self,
         ]
     )
 }
