@@ -45,5 +45,3 @@ $pcs resource create sync ocf:plimsoll:brother-sync config=/etc/brother/brother.
     monitor interval=11s role=Promoted timeout=20s monitor interval=10s role=Unpromoted timeout=20s \
     promotable interleave=true
 $pcs constraint colocation add Promoted sync-clone with web-lb INFINITY
-# The survivor is promoted after web-lb has started there (plimsoll.crm: why, and the cost).
-$pcs constraint order start web-lb "then" promote sync-clone kind=Optional
