@@ -27,10 +27,11 @@ extension ClusterMonitor {
     /// big_brother's PUT: starts managing the cluster.
     /// - Returns: false when it was already running (big_brother answers 304).
     @discardableResult
-    public func start(cluster name: String) async throws(MonitorError) -> Bool {
+    public func start(cluster name: String, now: Date = Date()) async throws(MonitorError) -> Bool {
         guard let status = clusters[name], !status.isRemovedFromConfiguration else { throw .unknownCluster(name) }
         guard !status.phase.isRunning else { return false }
         clusters[name]?.phase = .running
+        clusters[name]?.startedAt = now
         record(name, .cluster, status.phase.isStopping ? "started again while stopping" : "started")
         emit(name, "cluster_started", "cluster \(name) started")
         saveState()
@@ -62,6 +63,7 @@ extension ClusterMonitor {
         guard (try? await ipvs.service(status.configuration.serviceID)) != nil else { return }
         guard clusters[name]?.phase == .stopped else { return }
         clusters[name]?.phase = .running
+        clusters[name]?.startedAt = Date()
         record(name, .cluster, "resumed: its service \(status.configuration.serviceID) is in the kernel")
         saveState()
         await runRound(cluster: name)

@@ -128,4 +128,24 @@ import Testing
         cluster.pollTimeout = .seconds(2)
         #expect(RoundLiveness.limit(for: cluster) == .seconds(92))
     }
+
+    /// A cluster started long after brother (Pacemaker's brother-cluster on a failover) counts from
+    /// its start until its first round completes, and so does one started again after an old round:
+    /// a monitor during the start's first round (which polls the agents) must not find it stuck.
+    @Test func aClusterStartedLaterCountsFromItsStartUntilItsFirstRound() {
+        let cluster = ClusterConfiguration(name: "web", serviceID: .firewallMark(1, family: .ipv4), nodes: [])
+        var status = ClusterStatus(configuration: cluster, phase: .running)
+        status.startedAt = Self.t0.addingTimeInterval(30)
+        #expect(RoundLiveness.stale([status], now: Self.t0.addingTimeInterval(37), since: Self.t0).isEmpty)
+        let late = RoundLiveness.stale([status], now: Self.t0.addingTimeInterval(41), since: Self.t0)
+        #expect(late.map(\.description) == ["web: no round in 11 s (limit 10 s)"])
+        // An old round from before a stop: the start, later, is the reference.
+        status.lastRound = Self.t0
+        #expect(RoundLiveness.stale([status], now: Self.t0.addingTimeInterval(37), since: Self.t0).isEmpty)
+        let restarted = RoundLiveness.stale([status], now: Self.t0.addingTimeInterval(41), since: Self.t0)
+        #expect(restarted.map(\.description) == ["web: last round 11 s ago (limit 10 s)"])
+        // A round after the start: the round is the reference.
+        status.lastRound = Self.t0.addingTimeInterval(35)
+        #expect(RoundLiveness.stale([status], now: Self.t0.addingTimeInterval(44), since: Self.t0).isEmpty)
+    }
 }

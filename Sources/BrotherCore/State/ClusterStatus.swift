@@ -34,6 +34,10 @@ public struct ClusterStatus: Sendable {
     /// read again every round.
     public var nodeForces: [Destination.ID: FileForce] = [:]
     public var lastRound: Date?
+    /// When the cluster last started running (an operator's start, a resume): until a round completes
+    /// after it, its liveness counts from here, not from an older round or from brother's start
+    /// (``RoundLiveness``). A start runs a round at once, but that round may take a poll timeout.
+    public var startedAt: Date?
     public var lastError: String?
     /// brother's own faults at the last round (``ClusterAlert/Kind/balancerFault``,
     /// ``ClusterAlert/Kind/kernelWrite``): shown while they last, told when they start and end.
@@ -53,6 +57,7 @@ public struct ClusterStatus: Sendable {
         self.kernelTable = IPVSTable()
         self.clusterForce = nil
         self.lastRound = nil
+        self.startedAt = nil
         self.lastError = nil
         self.events = ClusterEventLog()
     }

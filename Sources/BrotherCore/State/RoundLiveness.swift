@@ -9,7 +9,8 @@ import Foundation
 /// than ``limit(for:)``: three check intervals plus the poll timeout (a round may take that long),
 /// and never less than ``minimumLimit``, so that a loaded machine or a slow state-file fsync is not
 /// taken for a stuck brother. A cluster with no round yet counts from `since` (when brother started
-/// serving). Stopped clusters have no rounds and are never stale.
+/// serving), or from its start when it started later (``ClusterStatus/startedAt``). Stopped clusters
+/// have no rounds and are never stale.
 public enum RoundLiveness {
     /// The least time a cluster may go without a round.
     public static let minimumLimit: Duration = .seconds(10)
@@ -44,9 +45,12 @@ public enum RoundLiveness {
         statuses.compactMap { status in
             guard status.phase != .stopped else { return nil }
             let limit = limit(for: status.effective).inSeconds
-            // A round from before `since` (a stopped cluster started again) still counts: starting a
-            // cluster runs a round at once, and a loop that never ran must not look young.
-            let age = age(of: status, now: now) ?? max(0, now.timeIntervalSince(since))
+            // A round from before `since` still counts: a loop that never ran must not look young. But
+            // a cluster started later (an operator's start, as Pacemaker's brother-cluster does on a
+            // failover) counts from that start until its first round completes: that round polls
+            // its agents, and a monitor asking meanwhile must not find it stuck since brother began.
+            let reference = [status.lastRound, status.startedAt].compactMap { $0 }.max()
+            let age = reference.map { max(0, now.timeIntervalSince($0)) } ?? max(0, now.timeIntervalSince(since))
             guard age > limit else { return nil }
             return Stale(cluster: status.name, age: age, hasRun: status.lastRound != nil, limit: limit)
         }
