@@ -38,7 +38,7 @@ struct RunCommand: AsyncParsableCommand {
             one connection open per agent (idle connections close after 60 s unused) and raises its open-file limit to the hard limit at start; it warns when that is too \
             low (raise LimitNOFILE or `ulimit -Hn`), and then keeps as many connections alive as the limit holds (less 256 for \
             its own and room for 4,096 new ones) and polls the other agents on a new connection each time. Every poll runs on a thread of brother's own, named brother-poll in \
-            top -H: one per 10,000 agents up to one per core (brother-poll-1, -2…; _big_brother.poll_threads sets the count), \
+            top -H: one per 10,000 agents up to one per core (brother-poll-1, brother-poll-2 and so on; _big_brother.poll_threads in brother.yml(5) sets the count), \
             each agent always on the same one; brother polling 10,000 agents every second took under 40% of one core in the project's scale benchmark. \
             The API closes connections that send no whole request within --http-request-read-timeout or wait unused for \
             --http-idle-timeout, and holds at most --http-max-connections (--http-max-connections-per-peer from one address): at \
