@@ -34,7 +34,7 @@ extension ClusterMonitor {
         clusters[name]?.startedAt = now
         record(name, .cluster, status.phase.isStopping ? "started again while stopping" : "started")
         emit(name, "cluster_started", "cluster \(name) started")
-        saveState()
+        await saveStateDurably()
         await runRound(cluster: name)
         return true
     }
@@ -50,7 +50,7 @@ extension ClusterMonitor {
         clusters[name]?.phase = .stopping(until: until)
         record(name, .cluster, "stopping: weights 0, draining for up to \(status.configuration.drainTimeout)")
         emit(name, "cluster_stopping", "cluster \(name) stopping with a drain of up to \(status.configuration.drainTimeout)", now: now)
-        saveState()
+        await saveStateDurably()
         await runRound(cluster: name, now: now)
         return true
     }
@@ -65,7 +65,7 @@ extension ClusterMonitor {
         clusters[name]?.phase = .running
         clusters[name]?.startedAt = Date()
         record(name, .cluster, "resumed: its service \(status.configuration.serviceID) is in the kernel")
-        saveState()
+        await saveStateDurably()
         await runRound(cluster: name)
     }
 
@@ -95,7 +95,7 @@ extension ClusterMonitor {
         clusters[name]?.states[id] = state
         let message = force.map { "forced \($0.rawValue)\(reason.map { ": \($0)" } ?? "")" } ?? "force lifted"
         record(name, .force, message, node: "\(id)")
-        saveState()
+        await saveStateDurably()
         if clusters[name]?.phase.isRunning == true { await runRound(cluster: name, now: now) }
         return clusters[name]?.states[id] ?? state
     }
@@ -178,7 +178,7 @@ extension ClusterMonitor {
         counters.reloads += 1
         lastReload = (now, nil)
         logger.info("reloaded: \(report)")
-        saveState()
+        await saveStateDurably()
         for name in toRun { await runRound(cluster: name, now: now) }
         return report
     }
@@ -211,7 +211,7 @@ extension ClusterMonitor {
         if isNew {
             record(name, .cluster, "joined for \(ttl)", node: "\(id)")
             emit(name, "node_joined", node: "\(id)", "\(id) joined cluster \(name)", now: now)
-            saveState()
+            await saveStateDurably()
             if clusters[name]?.phase.isRunning == true { await runRound(cluster: name, now: now) }
         }
         return isNew
@@ -224,7 +224,7 @@ extension ClusterMonitor {
             throw .unknownNode(text, cluster: name)
         }
         removeDynamicNode(id, of: name, why: "left", now: now)
-        saveState()
+        await saveStateDurably()
         if clusters[name]?.phase.isRunning == true { await runRound(cluster: name, now: now) }
     }
 
@@ -253,7 +253,7 @@ extension ClusterMonitor {
             changed = true
         }
         guard changed else { return false }
-        saveState()
+        await saveStateDurably()
         if clusters[name]?.phase.isRunning == true { await runRound(cluster: name, now: now) }
         return true
     }

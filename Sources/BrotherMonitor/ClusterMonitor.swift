@@ -94,7 +94,7 @@ public actor ClusterMonitor: Service {
         self.startMode = startMode
         let host = ProcessInfo.processInfo.hostName
         self.hostName = host.isEmpty || host == "(none)" ? "brother" : host
-        self.stateFile = ClusterStateFile(store: store, logger: logger)
+        self.stateFile = try ClusterStateFile(store: store, logger: logger)
         let restored = stateFile.restore(configuration, startMode: startMode)
         clusters = restored.clusters
         leftoverServices = restored.leftoverServices
@@ -146,6 +146,8 @@ public actor ClusterMonitor: Service {
             group.cancelAll()
         }
         loopCommands = nil
+        // The last saves are on disk before brother exits.
+        await stateFile.flush()
     }
 
     /// (Re)starts a cluster's loop; an older loop of the same cluster ends at its next tick.
@@ -415,9 +417,21 @@ public actor ClusterMonitor: Service {
         logger.info("\(node.map { "\($0): " } ?? "")\(message)", metadata: ["cluster": "\(name)"])
     }
 
-    /// Writes the state file: after a round only that cluster's part changed (`cluster`); after
-    /// anything else, any part may have.
+    /// Hands the state file over to be written (its own thread writes it, ``StateFileWriter``): after
+    /// a round only that cluster's part changed (`cluster`); after anything else, any part may have.
     func saveState(cluster: String? = nil) {
         stateFile.save(clusters, changed: cluster)
+    }
+
+    /// Saves, and returns once the file is on disk: an operator's change is answered only when a
+    /// `kill -9` can no longer lose it.
+    func saveStateDurably() async {
+        saveState()
+        await stateFile.flush()
+    }
+
+    /// Returns once every save so far is on disk: at stop, and for tests that read the file.
+    public func flushStateFile() async {
+        await stateFile.flush()
     }
 }

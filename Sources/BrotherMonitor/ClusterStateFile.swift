@@ -2,6 +2,7 @@ import BrotherCore
 import Foundation
 import IPVS
 import Logging
+import Posix
 
 /// The monitor's state file: restores the clusters' statuses at start and saves their durable part
 /// (``DurableClusterState``, with the phase) after changes. After a round, only that cluster's part is
@@ -17,14 +18,17 @@ struct ClusterStateFile {
 
     let store: BrotherStateStore?
     let logger: Logger
+    /// Writes the documents `save` hands over, off the monitor's path; nil without a store.
+    let writer: StateFileWriter?
     /// The file read at start was damaged or missing with a backup: the first save after adoption
     /// writes a good one at once rather than when something next changes.
     private(set) var needsRewrite = false
     private var encoded = EncodedStateFile()
 
-    init(store: BrotherStateStore?, logger: Logger) {
+    init(store: BrotherStateStore?, logger: Logger) throws(SystemCallError) {
         self.store = store
         self.logger = logger
+        writer = try store.map { store throws(SystemCallError) in try StateFileWriter(store: store, logger: logger) }
     }
 
     /// The configured clusters with their saved state, each in its saved phase or, without one, the
@@ -70,26 +74,30 @@ struct ClusterStateFile {
         return restored
     }
 
-    /// Writes the state file; failures are logged (the next save tries again).
+    /// Encodes what changed and hands the state over to be written (``StateFileWriter``): returns
+    /// before the file is on disk; ``flush()`` waits for that. Failures are logged (the next save
+    /// tries again).
     /// - Parameters:
     ///   - clusters: every cluster's status.
     ///   - cluster: the one cluster whose part changed, or nil when any may have.
     mutating func save(_ clusters: [String: ClusterStatus], changed cluster: String? = nil) {
-        guard let store else { return }
+        guard let store, let writer else { return }
         needsRewrite = false
         do {
-            let document: Data
             if let cluster, !encoded.isEmpty {
-                document = try encoded.document(updating: cluster, to: clusters[cluster].map(Self.record))
+                try encoded.update(cluster, to: clusters[cluster].map(Self.record))
             } else {
-                document = try encoded.document(for: clusters.mapValues(Self.record))
+                try encoded.update(clusters.mapValues(Self.record))
             }
-            try store.write(document)
-        } catch let error as BrotherStateError {
-            logger.error("\(error)")
+            writer.submit(encoded)
         } catch {
             logger.error("state file \(store.path) cannot be encoded (\(error))")
         }
+    }
+
+    /// Returns once every save so far is on disk (or failed, logged).
+    func flush() async {
+        await writer?.flush()
     }
 
     /// A cluster's part of the file: the durable part and the event history. A ramp or a wobbling

@@ -6,7 +6,7 @@ import IPVS
 /// that cluster only. At 10,000 nodes, encoding the whole snapshot after every round cost more
 /// CPU than all the polling. The file is the same JSON document as ``BrotherStateStore/Snapshot``
 /// encoded whole (and is read back with it): only the way it is written differs.
-struct EncodedStateFile {
+struct EncodedStateFile: Sendable {
     /// One cluster's part of the snapshot.
     struct ClusterRecord: Hashable, Sendable {
         var states: [Destination.ID: NodeHealthState]
@@ -21,14 +21,14 @@ struct EncodedStateFile {
     }
 
     /// A node's entry in its cluster's `states` object.
-    private struct NodeFragment {
+    private struct NodeFragment: Sendable {
         var state: NodeHealthState
         var key: String
         var json: Data
     }
 
     /// A record and its JSON values, one per member of the snapshot the cluster appears in.
-    private struct Fragments {
+    private struct Fragments: Sendable {
         var record: ClusterRecord
         var name: Data
         /// The nodes' entries, each encoded when it changed: a round that changes two nodes of a
@@ -61,16 +61,26 @@ struct EncodedStateFile {
 
     /// The whole file for these records; only records that differ from the last call are encoded.
     mutating func document(for records: [String: ClusterRecord]) throws -> Data {
-        for name in fragments.keys where records[name] == nil { fragments[name] = nil }
-        for (name, record) in records { try update(name, record) }
+        try update(records)
         return assemble()
     }
 
     /// The whole file after one cluster's record changed (nil: the cluster is gone), the others as
     /// they were last encoded.
     mutating func document(updating name: String, to record: ClusterRecord?) throws -> Data {
-        if let record { try update(name, record) } else { fragments[name] = nil }
+        try update(name, to: record)
         return assemble()
+    }
+
+    /// Takes these records as the whole state; only records that differ from the last call are encoded.
+    mutating func update(_ records: [String: ClusterRecord]) throws {
+        for name in fragments.keys where records[name] == nil { fragments[name] = nil }
+        for (name, record) in records { try update(name, record) }
+    }
+
+    /// Takes one cluster's record (nil: the cluster is gone), the others as they were last encoded.
+    mutating func update(_ name: String, to record: ClusterRecord?) throws {
+        if let record { try update(name, record) } else { fragments[name] = nil }
     }
 
     private mutating func update(_ name: String, _ record: ClusterRecord) throws {
@@ -109,7 +119,8 @@ struct EncodedStateFile {
         encodedRecords += 1
     }
 
-    private func assemble() -> Data {
+    /// The whole document from the parts as they are (on the writer's thread: ``StateFileWriter``).
+    func assemble() -> Data {
         let ordered = fragments.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }.map(\.value)
         var document = Data("{".utf8)
         func member(_ key: String, _ value: (Fragments) -> Data?) {

@@ -14,7 +14,7 @@ import Testing
 
     @Test func theIndexIsServedWhileIdleClientsHoldEveryConnection() async throws {
         try await ClusterMonitorOperationsTests.Harness.with { h in
-            let monitor = try h.monitor(BrotherRoutesTests.yaml(agentPort: h.server.port))
+            let monitor = try await h.monitor(BrotherRoutesTests.yaml(agentPort: h.server.port))
             let limits = ConnectionLimits(maxConnections: 4, maxConnectionsPerPeer: 4, requestReadTimeout: .seconds(600), idleTimeout: .seconds(600))
             let (ports, announce) = AsyncStream.makeStream(of: Int.self)
             let services = try BrotherHTTPServer.applications(

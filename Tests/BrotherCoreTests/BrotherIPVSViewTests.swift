@@ -31,7 +31,7 @@ import Testing
 
     @Test func theViewShowsWhatARunningBrotherSays() async throws {
         try await Harness.with { h in
-            let monitor = try h.monitor(ClusterMonitorOperationsTests.yaml(agentPort: h.server.port))
+            let monitor = try await h.monitor(ClusterMonitorOperationsTests.yaml(agentPort: h.server.port))
             await monitor.runRound(cluster: "web")
             let app = Application(
                 router: BrotherRoutes(monitor: monitor, transport: .tcp).buildRouter(), configuration: .init(address: .hostname("127.0.0.1", port: 0))
@@ -60,7 +60,7 @@ import Testing
 
     @Test func theViewReadsBrothersUnixSocketAsBrotherRunServesIt() async throws {
         try await Harness.with { h in
-            let monitor = try h.monitor(ClusterMonitorOperationsTests.yaml(agentPort: h.server.port))
+            let monitor = try await h.monitor(ClusterMonitorOperationsTests.yaml(agentPort: h.server.port))
             await monitor.runRound(cluster: "web")
             let socket = "\(h.directory)/brother.sock"
             // brother run's listeners: no TCP, the Unix socket with its default access rules.

@@ -31,7 +31,7 @@ extension BrotherRoutesTests {
 
     @Test func theAPIShowsWeightCapacityAndKernelWeight() async throws {
         try await Harness.with { h in
-            let monitor = try h.monitor(Self.capacityYAML(agentPort: h.server.port))
+            let monitor = try await h.monitor(Self.capacityYAML(agentPort: h.server.port))
             await monitor.runRound(cluster: "web")
             #expect(try await Self.weights(h) == [ClusterMonitorTests.nodeA: 348, ClusterMonitorTests.nodeB: 42])
             try await Self.app(monitor).test(.router) { client in
@@ -69,7 +69,7 @@ extension BrotherRoutesTests {
 
     @Test func aNodeJoiningThroughTheAPIMayGiveItsCapacity() async throws {
         try await Harness.with { h in
-            let monitor = try h.monitor(Self.capacityYAML(agentPort: h.server.port))
+            let monitor = try await h.monitor(Self.capacityYAML(agentPort: h.server.port))
             await monitor.runRound(cluster: "web")
             try await Self.app(monitor).test(.router) { client in
                 let form: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]

@@ -33,7 +33,7 @@ import Testing
     @Test(arguments: [everyByteEncoded, "web%3Ablue%2B1", "web:blue+1"])
     func startStopAndStatusFindAnEncodedName(_ segment: String) async throws {
         try await Harness.with { h in
-            let monitor = try h.monitor(Self.yaml(agentPort: h.server.port))
+            let monitor = try await h.monitor(Self.yaml(agentPort: h.server.port))
             _ = try await monitor.stop(cluster: "web:blue+1")
             try await BrotherRoutesTests.app(monitor).test(.router) { client in
                 try await client.execute(uri: "/cluster/\(segment)/status", method: .get) { response in
@@ -65,7 +65,7 @@ import Testing
 
     @Test func aStrayPercentNamesNoCluster() async throws {
         try await Harness.with { h in
-            let monitor = try h.monitor(Self.yaml(agentPort: h.server.port))
+            let monitor = try await h.monitor(Self.yaml(agentPort: h.server.port))
             try await BrotherRoutesTests.app(monitor).test(.router) { client in
                 try await client.execute(uri: "/cluster/web%3/status", method: .get) { response in
                     #expect(response.status == .notFound)

@@ -52,7 +52,7 @@ import Testing
 
     @Test func healthFailsNamingTheClusterWhoseRoundsStopped() async throws {
         try await Harness.with { h in
-            let monitor = try h.monitor(Self.yaml(agentPort: h.server.port))
+            let monitor = try await h.monitor(Self.yaml(agentPort: h.server.port))
             _ = try await monitor.stop(cluster: "db", now: Self.t0)
             await monitor.runRound(cluster: "web", now: Self.t0)
             await monitor.runRound(cluster: "slow", now: Self.t0)
@@ -104,7 +104,7 @@ import Testing
     /// loop that never ran must not pass for a young one.
     @Test func aClusterWithNoRoundIsStaleOnceTheLimitPassesSinceStart() async throws {
         try await Harness.with { h in
-            let monitor = try h.monitor(Self.yaml(agentPort: h.server.port))
+            let monitor = try await h.monitor(Self.yaml(agentPort: h.server.port))
             let clock = ManualClock()
             try await Self.app(monitor, clock).test(.router) { client in
                 clock.advance(by: .seconds(10))

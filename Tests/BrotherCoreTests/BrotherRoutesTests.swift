@@ -61,7 +61,7 @@ import Testing
 
     @Test func bigBrotherRoutesAreByteCompatible() async throws {
         try await Harness.with { h in
-            let monitor = try h.monitor(Self.yaml(agentPort: h.server.port))
+            let monitor = try await h.monitor(Self.yaml(agentPort: h.server.port))
             await monitor.runRound(cluster: "web")
             _ = try await monitor.stop(cluster: "db")
             try await Self.app(monitor).test(.router) { client in
@@ -120,7 +120,7 @@ import Testing
 
     @Test func jsonForEveryResource() async throws {
         try await Harness.with { h in
-            let monitor = try h.monitor(Self.yaml(agentPort: h.server.port))
+            let monitor = try await h.monitor(Self.yaml(agentPort: h.server.port))
             await monitor.runRound(cluster: "web")
             try await Self.app(monitor).test(.router) { client in
                 let json: HTTPFields = [.accept: "application/json"]
@@ -152,7 +152,7 @@ import Testing
 
     @Test func aNodeForceFileShowsInTheNodeRoutesWithItsPath() async throws {
         try await Harness.with { h in
-            let monitor = try h.monitor(Self.yaml(agentPort: h.server.port))
+            let monitor = try await h.monitor(Self.yaml(agentPort: h.server.port))
             let path = NodeForceFiles(dataDirectory: h.directory).path(.down, node: "127.0.0.1:8081", cluster: "web")
             try FileManager.default.createDirectory(atPath: "\(h.directory)/nodes/web", withIntermediateDirectories: true)
             #expect(FileManager.default.createFile(atPath: path, contents: Data()))
@@ -179,7 +179,7 @@ import Testing
 
     @Test func nodeForcesThroughTheAPI() async throws {
         try await Harness.with { h in
-            let monitor = try h.monitor(Self.yaml(agentPort: h.server.port))
+            let monitor = try await h.monitor(Self.yaml(agentPort: h.server.port))
             await monitor.runRound(cluster: "web")
             try await Self.app(monitor).test(.router) { client in
                 try await client.execute(
@@ -215,7 +215,7 @@ import Testing
         try await Harness.with { h in
             let path = "\(h.directory)/brother.yml"
             try Self.yaml(agentPort: h.server.port).write(toFile: path, atomically: true, encoding: .utf8)
-            let monitor = try h.monitor(Self.yaml(agentPort: h.server.port))
+            let monitor = try await h.monitor(Self.yaml(agentPort: h.server.port))
             await monitor.runRound(cluster: "web")
             let reloader = ConfigurationReloader(path: path, monitor: monitor)
             try "clusters:\n  - cluster_name: web\n    fwmark: 101\n    nodes: nope\n".write(toFile: path, atomically: true, encoding: .utf8)
@@ -236,7 +236,7 @@ import Testing
 
     @Test func metricsCoverWeightsHealthPollsAndWrites() async throws {
         try await Harness.with { h in
-            let monitor = try h.monitor(Self.yaml(agentPort: h.server.port))
+            let monitor = try await h.monitor(Self.yaml(agentPort: h.server.port))
             await monitor.runRound(cluster: "web")
             try await Self.app(monitor).test(.router) { client in
                 try await client.execute(uri: "/metrics", method: .get) { response in
@@ -272,7 +272,7 @@ import Testing
 
     @Test func changesOverTCPNeedLoopbackOrANetworkWithTheToken() async throws {
         try await Harness.with { h in
-            let monitor = try h.monitor(Self.yaml(agentPort: h.server.port))
+            let monitor = try await h.monitor(Self.yaml(agentPort: h.server.port))
             await monitor.runRound(cluster: "web")
             // The router as seen over TCP from an unknown peer (no address): refused with the reason.
             try await Self.app(monitor, transport: .tcp).test(.router) { client in

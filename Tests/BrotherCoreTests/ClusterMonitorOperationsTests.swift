@@ -8,6 +8,7 @@ import Foundation
 import IPVS
 import IPVSTesting
 import Logging
+import NIOConcurrencyHelpers
 import NetworkAddress
 import Testing
 
@@ -52,10 +53,17 @@ import Testing
 
         var store: BrotherStateStore { BrotherStateStore(path: "\(directory)/state.json") }
 
-        func monitor(_ yaml: String, startMode: ClusterStartMode = .all) throws -> ClusterMonitor {
-            try ClusterMonitor(
+        /// The monitors made so far: a new one ("brother restarted") starts once the last one's
+        /// state file writes are on disk, as a process's would be after a clean stop.
+        let made = NIOLockedValueBox<[ClusterMonitor]>([])
+
+        func monitor(_ yaml: String, startMode: ClusterStartMode = .all) async throws -> ClusterMonitor {
+            for earlier in made.withLockedValue({ $0 }) { await earlier.flushStateFile() }
+            let monitor = try ClusterMonitor(
                 configuration: try BrotherConfiguration(yaml: yaml, source: "test.yml"), ipvs: fake, fetcher: fetcher, store: store,
                 logger: Logger(label: "test"), forceFiles: ClusterForceFiles(dataDirectory: directory), startMode: startMode)
+            made.withLockedValue { $0.append(monitor) }
+            return monitor
         }
 
         func weights() async throws -> [Destination.ID: Int] { try await ClusterMonitorTests.weights(fake) }
@@ -81,7 +89,7 @@ import Testing
 
     @Test func stopDrainsAtWeightZeroAndDeletesTheServiceWhenConnectionsEnd() async throws {
         try await Harness.with { h in
-            let monitor = try h.monitor(Self.yaml(agentPort: h.server.port))
+            let monitor = try await h.monitor(Self.yaml(agentPort: h.server.port))
             await monitor.runRound(cluster: "web", now: Self.t0)
             await h.fake.setActiveConnections(3, of: Self.nodeA, in: Self.service)
 
@@ -101,7 +109,7 @@ import Testing
 
             // A restart keeps it stopped and writes nothing; PUT starts it again.
             await h.fake.resetRecording()
-            let restarted = try h.monitor(Self.yaml(agentPort: h.server.port))
+            let restarted = try await h.monitor(Self.yaml(agentPort: h.server.port))
             try await restarted.adoptKernelState()
             await restarted.runRound(cluster: "web")
             #expect(await h.fake.appliedChanges.isEmpty)
@@ -113,7 +121,7 @@ import Testing
 
     @Test func theDrainTimeoutEndsAStopEvenWithConnectionsLeft() async throws {
         try await Harness.with { h in
-            let monitor = try h.monitor(Self.yaml(agentPort: h.server.port, drainTimeout: 5))
+            let monitor = try await h.monitor(Self.yaml(agentPort: h.server.port, drainTimeout: 5))
             await monitor.runRound(cluster: "web", now: Self.t0)
             await h.fake.setActiveConnections(9, of: Self.nodeB, in: Self.service)
             try await monitor.stop(cluster: "web", now: Self.t0)
@@ -128,7 +136,7 @@ import Testing
 
     @Test func aNodeForcedDownIsAtZeroWhenTheCallReturnsAndStaysSoAcrossARestart() async throws {
         try await Harness.with { h in
-            let monitor = try h.monitor(Self.yaml(agentPort: h.server.port))
+            let monitor = try await h.monitor(Self.yaml(agentPort: h.server.port))
             await monitor.runRound(cluster: "web")
             let state = try await monitor.setForce(.down, node: "127.0.0.1:8081", cluster: "web", reason: "kernel upgrade")
             #expect(state.force == .down)
@@ -136,7 +144,7 @@ import Testing
             #expect(try await h.weights() == [Self.nodeA: 0, Self.nodeB: 42])
             #expect(await monitor.status(of: "web")?.lastDecision?.node(Self.nodeA)?.reason == .forced(.down))
 
-            let restarted = try h.monitor(Self.yaml(agentPort: h.server.port))
+            let restarted = try await h.monitor(Self.yaml(agentPort: h.server.port))
             try await restarted.adoptKernelState()
             await h.fake.resetRecording()
             await restarted.runRound(cluster: "web")
@@ -153,7 +161,7 @@ import Testing
 
     @Test func aDrainForceReportsDrainedWhenConnectionsReachZero() async throws {
         try await Harness.with { h in
-            let monitor = try h.monitor(Self.yaml(agentPort: h.server.port))
+            let monitor = try await h.monitor(Self.yaml(agentPort: h.server.port))
             await monitor.runRound(cluster: "web")
             await h.fake.setActiveConnections(2, of: Self.nodeB, in: Self.service)
             _ = try await monitor.setForce(.drain, node: "127.0.0.1:8082", cluster: "web", reason: "deploy")
@@ -170,7 +178,7 @@ import Testing
 
     @Test func bigBrotherClusterFilesForceEveryNode() async throws {
         try await Harness.with { h in
-            let monitor = try h.monitor(Self.yaml(agentPort: h.server.port))
+            let monitor = try await h.monitor(Self.yaml(agentPort: h.server.port))
             let files = ClusterForceFiles(dataDirectory: h.directory)
             try FileManager.default.createDirectory(atPath: "\(h.directory)/up", withIntermediateDirectories: true)
             try FileManager.default.createDirectory(atPath: "\(h.directory)/down", withIntermediateDirectories: true)
@@ -189,7 +197,7 @@ import Testing
 
     @Test func aReloadDrainsARemovedNodeAddsANewOneAndKeepsTheRest() async throws {
         try await Harness.with { h in
-            let monitor = try h.monitor(Self.yaml(agentPort: h.server.port))
+            let monitor = try await h.monitor(Self.yaml(agentPort: h.server.port))
             await monitor.runRound(cluster: "web", now: Self.t0)
             _ = try await monitor.setForce(.up, node: "127.0.0.1:8082", cluster: "web", reason: "pinned", now: Self.t0)
             await h.fake.setActiveConnections(4, of: Self.nodeA, in: Self.service)
@@ -213,7 +221,7 @@ import Testing
         try await Harness.with { h in
             let path = "\(h.directory)/brother.yml"
             try Self.yaml(agentPort: h.server.port).write(toFile: path, atomically: true, encoding: .utf8)
-            let monitor = try h.monitor(Self.yaml(agentPort: h.server.port))
+            let monitor = try await h.monitor(Self.yaml(agentPort: h.server.port))
             await monitor.runRound(cluster: "web")
             await h.fake.resetRecording()
             let before = await monitor.currentConfiguration
@@ -237,7 +245,7 @@ import Testing
 
     @Test func removingAClusterStopsItWithADrainThenForgetsIt() async throws {
         try await Harness.with { h in
-            let monitor = try h.monitor(Self.yaml(agentPort: h.server.port))
+            let monitor = try await h.monitor(Self.yaml(agentPort: h.server.port))
             await monitor.runRound(cluster: "web", now: Self.t0)
             await h.fake.setActiveConnections(1, of: Self.nodeA, in: Self.service)
             let report = await monitor.reload(try BrotherConfiguration(yaml: "clusters: []\n", source: "empty.yml"), now: Self.t0)
@@ -252,7 +260,7 @@ import Testing
 
     @Test func inKernelModeRunsOnlyClustersTheKernelHasAndResumesOnSynchronize() async throws {
         try await Harness.with { h in
-            let monitor = try h.monitor(Self.yaml(agentPort: h.server.port), startMode: .inKernel)
+            let monitor = try await h.monitor(Self.yaml(agentPort: h.server.port), startMode: .inKernel)
             try await monitor.adoptKernelState()
             await monitor.runRound(cluster: "web")
             #expect(await h.fake.appliedChanges.isEmpty, "not in the kernel: waits for PUT")

@@ -29,7 +29,7 @@ import Testing
 
     @Test func theServiceIsCreatedWithItsSettings() async throws {
         try await Harness.with { h in
-            let monitor = try h.monitor(Self.yaml(h.server.port))
+            let monitor = try await h.monitor(Self.yaml(h.server.port))
             await monitor.runRound(cluster: "web")
             let changes = await h.fake.appliedChanges
             #expect(changes.first == .addService(Self.service(timeout: 300)), "\(changes)")
@@ -40,7 +40,7 @@ import Testing
 
     @Test func aReloadChangingTheTimeoutUpdatesTheServiceOnceInPlace() async throws {
         try await Harness.with { h in
-            let monitor = try h.monitor(Self.yaml(h.server.port))
+            let monitor = try await h.monitor(Self.yaml(h.server.port))
             await monitor.runRound(cluster: "web")
             await h.fake.setActiveConnections(3, of: Self.nodeA, in: Self.service)
             await h.fake.resetRecording()
@@ -74,7 +74,7 @@ import Testing
     /// file does not say is put back to what the file says, counted, and logged with where to set it.
     @Test func persistenceSetByHandIsDriftAndTheFileWins() async throws {
         try await Harness.with { h in
-            let monitor = try h.monitor(Self.yaml(h.server.port, timeout: nil))
+            let monitor = try await h.monitor(Self.yaml(h.server.port, timeout: nil))
             await monitor.runRound(cluster: "web")
             await monitor.runRound(cluster: "web")
             await h.fake.resetRecording()
@@ -105,7 +105,7 @@ import Testing
                 .addDestination(Destination(id: Self.nodeB, forwarding: .masquerade, weight: 42), service: Self.service),
             ])
             await h.fake.resetRecording()
-            let monitor = try h.monitor(Self.yaml(h.server.port))
+            let monitor = try await h.monitor(Self.yaml(h.server.port))
             try await monitor.adoptKernelState()
             await monitor.runRound(cluster: "web")
             await monitor.runRound(cluster: "web")

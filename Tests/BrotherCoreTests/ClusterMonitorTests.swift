@@ -59,6 +59,7 @@ import Testing
         #expect(await fake.appliedChanges.count == firstWrites, "nothing changed, nothing written")
 
         // A new process with the same state file: not a single write.
+        await monitor.flushStateFile()
         let restarted = try ClusterMonitor(configuration: configuration, ipvs: fake, fetcher: fetcher, store: store, logger: Logger(label: "test"))
         try await restarted.adoptKernelState()
         await restarted.runRound(cluster: "web")

@@ -21,17 +21,17 @@ struct ClusterStateFileTests {
     }
 
     /// Runs `body` with a store in a fresh directory, and removes it.
-    static func withStore(_ body: (BrotherStateStore) throws -> Void) throws {
+    static func withStore(_ body: (BrotherStateStore) async throws -> Void) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("state-file-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        try body(BrotherStateStore(path: "\(directory)/state.json"))
+        try await body(BrotherStateStore(path: "\(directory)/state.json"))
     }
 
-    @Test func savedClustersComeBackWithTheirDurablePartAndPhase() throws {
-        try Self.withStore { store in
+    @Test func savedClustersComeBackWithTheirDurablePartAndPhase() async throws {
+        try await Self.withStore { store in
             let configuration = try Self.configuration(["web", "api"])
-            var file = ClusterStateFile(store: store, logger: Logger(label: "test"))
+            var file = try ClusterStateFile(store: store, logger: Logger(label: "test"))
             var clusters = file.restore(configuration, startMode: .all).clusters
             #expect(clusters.keys.sorted() == ["api", "web"])
             #expect(clusters.values.allSatisfy { $0.phase == .running }, "no file: the start mode decides")
@@ -42,8 +42,9 @@ struct ClusterStateFileTests {
             clusters["web"]?.draining[Self.gone] = Self.t0.addingTimeInterval(30)
             clusters["web"]?.phase = .stopping(until: Self.t0.addingTimeInterval(60))
             file.save(clusters)
+            await file.flush()
 
-            var reader = ClusterStateFile(store: store, logger: Logger(label: "test"))
+            var reader = try ClusterStateFile(store: store, logger: Logger(label: "test"))
             let restored = reader.restore(configuration, startMode: .inKernel)
             let web = try #require(restored.clusters["web"])
             var durable = state
@@ -57,42 +58,48 @@ struct ClusterStateFileTests {
         }
     }
 
-    @Test func aSaveAfterARoundEncodesThatClusterOnly() throws {
-        try Self.withStore { store in
+    @Test func aSaveAfterARoundEncodesThatClusterOnly() async throws {
+        try await Self.withStore { store in
             let configuration = try Self.configuration(["web", "api"])
-            var file = ClusterStateFile(store: store, logger: Logger(label: "test"))
+            var file = try ClusterStateFile(store: store, logger: Logger(label: "test"))
             var clusters = file.restore(configuration, startMode: .all).clusters
             file.save(clusters)
+            await file.flush()
             clusters["web"]?.states[Self.a] = NodeHealthState(isUp: true)
             clusters["api"]?.states[Self.a] = NodeHealthState(isUp: true)
             file.save(clusters, changed: "web")
+            await file.flush()
             var restored = file.restore(configuration, startMode: .all).clusters
             #expect(restored["web"]?.states[Self.a]?.isUp == true)
             #expect(restored["api"]?.states[Self.a] == nil, "only the round's cluster was encoded again")
 
             file.save(clusters)
+
+            await file.flush()
             restored = file.restore(configuration, startMode: .all).clusters
             #expect(restored["api"]?.states[Self.a]?.isUp == true, "a whole save encodes every changed cluster")
         }
     }
 
-    @Test func aRemovedClusterStillStoppingIsALeftoverAtTheNextStart() throws {
-        try Self.withStore { store in
-            var file = ClusterStateFile(store: store, logger: Logger(label: "test"))
+    @Test func aRemovedClusterStillStoppingIsALeftoverAtTheNextStart() async throws {
+        try await Self.withStore { store in
+            var file = try ClusterStateFile(store: store, logger: Logger(label: "test"))
             var clusters = file.restore(try Self.configuration(["web", "old"]), startMode: .all).clusters
             clusters["old"]?.isRemovedFromConfiguration = true
             clusters["old"]?.phase = .stopping(until: Self.t0)
             file.save(clusters)
+            await file.flush()
             let restored = file.restore(try Self.configuration(["web"]), startMode: .all)
             #expect(restored.clusters.keys.sorted() == ["web"])
             #expect(restored.leftoverServices == ["old": "TCP 198.51.100.11:80"])
         }
     }
 
-    @Test func withoutAStoreNothingIsReadOrWritten() throws {
-        var file = ClusterStateFile(store: nil, logger: Logger(label: "test"))
+    @Test func withoutAStoreNothingIsReadOrWritten() async throws {
+        var file = try ClusterStateFile(store: nil, logger: Logger(label: "test"))
         let clusters = file.restore(try Self.configuration(["web"]), startMode: .inKernel).clusters
         #expect(clusters["web"]?.phase == .stopped)
         file.save(clusters)
+        await file.flush()
     }
 }

@@ -40,7 +40,7 @@ import YAML
 
     @Test func aDNSRebindingPageCannotStopClustersOrForceNodes() async throws {
         try await Harness.with { h in
-            let monitor = try h.monitor(BrotherRoutesTests.yaml(agentPort: h.server.port))
+            let monitor = try await h.monitor(BrotherRoutesTests.yaml(agentPort: h.server.port))
             await monitor.runRound(cluster: "web")
             let before = try await BrotherRoutesTests.weights(h)
             try await Self.live(monitor) { port in
@@ -65,7 +65,7 @@ import YAML
         try await Harness.with { h in
             let path = "\(h.directory)/brother.yml"
             try BrotherRoutesTests.yaml(agentPort: h.server.port).write(toFile: path, atomically: true, encoding: .utf8)
-            let monitor = try h.monitor(BrotherRoutesTests.yaml(agentPort: h.server.port))
+            let monitor = try await h.monitor(BrotherRoutesTests.yaml(agentPort: h.server.port))
             await monitor.runRound(cluster: "web")
             let before = try await BrotherRoutesTests.weights(h)
             let reloader = ConfigurationReloader(path: path, monitor: monitor)
@@ -92,7 +92,7 @@ import YAML
 
     @Test func bigBrothersClientsAndTheDashboardStillWork() async throws {
         try await Harness.with { h in
-            let monitor = try h.monitor(BrotherRoutesTests.yaml(agentPort: h.server.port))
+            let monitor = try await h.monitor(BrotherRoutesTests.yaml(agentPort: h.server.port))
             await monitor.runRound(cluster: "web")
             try await Self.live(monitor) { port in
                 let page = try await Self.curl(["http://127.0.0.1:\(port)/dashboard"])
@@ -117,7 +117,7 @@ import YAML
 
     @Test func bigBrothersGETResumesAClusterOnlyWhenNoPageAsked() async throws {
         try await Harness.with { h in
-            let monitor = try h.monitor(ClusterMonitorOperationsTests.yaml(agentPort: h.server.port), startMode: .inKernel)
+            let monitor = try await h.monitor(ClusterMonitorOperationsTests.yaml(agentPort: h.server.port), startMode: .inKernel)
             try await monitor.adoptKernelState()
             _ = try await h.fake.apply([.addService(VirtualService(id: ClusterMonitorOperationsTests.service))])
             try await BrotherRoutesTests.app(monitor).test(.router) { client in

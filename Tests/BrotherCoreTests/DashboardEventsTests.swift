@@ -23,7 +23,7 @@ import Testing
 
     @Test func subscribersShareOneEncodeAndGetNothingWhileNothingChanges() async throws {
         try await Harness.with { h in
-            let monitor = try h.monitor(BrotherRoutesTests.yaml(agentPort: h.server.port))
+            let monitor = try await h.monitor(BrotherRoutesTests.yaml(agentPort: h.server.port))
             await monitor.runRound(cluster: "web")
             let clock = ManualClock()
             let events = DashboardEvents(monitor: monitor, subscriberLimit: 8, clock: clock)
@@ -65,7 +65,7 @@ import Testing
 
     @Test func oneStreamMoreThanTheLimitIsRefused() async throws {
         try await Harness.with { h in
-            let monitor = try h.monitor(BrotherRoutesTests.yaml(agentPort: h.server.port))
+            let monitor = try await h.monitor(BrotherRoutesTests.yaml(agentPort: h.server.port))
             let events = DashboardEvents(monitor: monitor, subscriberLimit: 3, clock: ManualClock())
             var held = (0..<3).map { _ in events.response() }
             #expect(held.map(\.status) == [.ok, .ok, .ok])
@@ -91,7 +91,7 @@ import Testing
     /// ``DashboardEvents`` for all), and the connection one over the limit reads a 503.
     @Test func overLoopbackTheStreamOverTheLimitReads503() async throws {
         try await Harness.with { h in
-            let monitor = try h.monitor(BrotherRoutesTests.yaml(agentPort: h.server.port))
+            let monitor = try await h.monitor(BrotherRoutesTests.yaml(agentPort: h.server.port))
             let events = DashboardEvents(monitor: monitor, subscriberLimit: 2, clock: ManualClock())
             let app = Application(
                 router: BrotherRoutes(monitor: monitor, transport: .tcp, events: events).buildRouter(),

@@ -34,7 +34,7 @@ import Testing
 
     @Test func aSlowEncodeSpacesTheNextOneByTwentyTimesItsDuration() async throws {
         try await ClusterMonitorOperationsTests.Harness.with { h in
-            let monitor = try h.monitor(BrotherRoutesTests.yaml(agentPort: h.server.port))
+            let monitor = try await h.monitor(BrotherRoutesTests.yaml(agentPort: h.server.port))
             await monitor.runRound(cluster: "web")
             let clock = SteppingClock(step: .seconds(1))
             let snapshots = DashboardSnapshots(monitor: monitor, clock: clock, minimumInterval: .milliseconds(500))
@@ -58,7 +58,7 @@ import Testing
 
     @Test func aQuickEncodeKeepsTheMinimumInterval() async throws {
         try await ClusterMonitorOperationsTests.Harness.with { h in
-            let monitor = try h.monitor(BrotherRoutesTests.yaml(agentPort: h.server.port))
+            let monitor = try await h.monitor(BrotherRoutesTests.yaml(agentPort: h.server.port))
             await monitor.runRound(cluster: "web")
             let clock = ManualClock()
             let snapshots = DashboardSnapshots(monitor: monitor, clock: clock, minimumInterval: .milliseconds(500))

@@ -23,7 +23,7 @@ struct DashboardTests {
         #expect(FileManager.default.isExecutableFile(atPath: python), "no Playwright Python at \(python): run scripts/setup")
         try await ClusterMonitorOperationsTests.Harness.with { h in
             let yaml = ClusterMonitorOperationsTests.yaml(agentPort: h.server.port, nodes: [8081, 8082, 8083])
-            let monitor = try h.monitor(yaml)
+            let monitor = try await h.monitor(yaml)
             for _ in 0..<2 { await monitor.runRound(cluster: "web") }
             let app = Application(
                 router: BrotherRoutes(monitor: monitor, transport: .tcp).buildRouter(), configuration: .init(address: .hostname("127.0.0.1", port: 0))

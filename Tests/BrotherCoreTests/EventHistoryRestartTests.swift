@@ -22,13 +22,13 @@ import Testing
     @Test func aRestartedMonitorShowsTheOldEventsAndWhereItRestarted() async throws {
         try await Harness.with { h in
             let yaml = ClusterMonitorOperationsTests.yaml(agentPort: h.server.port)
-            let first = try h.monitor(yaml)
+            let first = try await h.monitor(yaml)
             await first.runRound(cluster: "web")
             _ = try await first.setForce(.down, node: "\(ClusterMonitorOperationsTests.nodeB)", cluster: "web", reason: "disk swap")
             let before = try #require(await first.status(of: "web")).events.events
             #expect(before.contains { $0.kind == .force && $0.node == "\(ClusterMonitorOperationsTests.nodeB)" })
 
-            let second = try h.monitor(yaml)
+            let second = try await h.monitor(yaml)
             let after = try #require(await second.status(of: "web")).events.events
             #expect(Self.same(Array(after.prefix(before.count)), before), "the old history, as it was, oldest first")
             let marker = try #require(after.dropFirst(before.count).first)
@@ -49,7 +49,7 @@ import Testing
             old.phases = ["web": .running]
             try h.store.save(old)
             #expect(!String(decoding: try Data(contentsOf: URL(fileURLWithPath: h.store.path)), as: UTF8.self).contains("events"))
-            let fromOld = try h.monitor(yaml)
+            let fromOld = try await h.monitor(yaml)
             let status = try #require(await fromOld.status(of: "web"))
             #expect(status.phase == .running)
             #expect(status.events.events.isEmpty, "no history and no marker: nothing was restored")

@@ -32,7 +32,8 @@ import YAML
     /// tokens, no token at all could register from there.
     @Test func theJoinTokenRegistersAndOpensNothingElse() async throws {
         try await Harness.with { h in
-            let monitor = try h.monitor(ClusterMonitorOperationsTests.yaml(agentPort: h.server.port, extra: "    join_token: \(Self.joinToken)"))
+            let monitor = try await h.monitor(
+                ClusterMonitorOperationsTests.yaml(agentPort: h.server.port, extra: "    join_token: \(Self.joinToken)"))
             await monitor.runRound(cluster: "web")
             let app = Application(router: BrotherRoutes(monitor: monitor, transport: .tcp, access: Self.access).buildRouter())
             try await app.test(.router) { client in

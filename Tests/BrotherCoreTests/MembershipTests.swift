@@ -30,7 +30,7 @@ import Testing
 
     @Test func aJoinedNodeIsPolledRefreshedAndLeavesWithADrainWhenItsTTLLapses() async throws {
         try await Harness.with { h in
-            let monitor = try h.monitor(ClusterMonitorOperationsTests.yaml(agentPort: h.server.port))
+            let monitor = try await h.monitor(ClusterMonitorOperationsTests.yaml(agentPort: h.server.port))
             await monitor.runRound(cluster: "web", now: Self.t0)
             #expect(try await monitor.join(cluster: "web", node: Self.node(agentPort: h.server.port), ttl: .seconds(30), now: Self.t0))
             #expect(try await h.weights()[Self.joined] == 87, "polled and weighted like the file's nodes")
@@ -39,7 +39,7 @@ import Testing
                     cluster: "web", node: Self.node(agentPort: h.server.port), ttl: .seconds(30), now: Self.t0.addingTimeInterval(20)) == false)
 
             // A restart keeps it.
-            let restarted = try h.monitor(ClusterMonitorOperationsTests.yaml(agentPort: h.server.port))
+            let restarted = try await h.monitor(ClusterMonitorOperationsTests.yaml(agentPort: h.server.port))
             #expect(await restarted.status(of: "web")?.dynamicNodes[Self.joined] != nil)
 
             await h.fake.setActiveConnections(2, of: Self.joined, in: Self.service)
@@ -56,7 +56,7 @@ import Testing
 
     @Test func theAPIChecksMembersAndFileNodesCannotBeOverridden() async throws {
         try await Harness.with { h in
-            let monitor = try h.monitor(ClusterMonitorOperationsTests.yaml(agentPort: h.server.port))
+            let monitor = try await h.monitor(ClusterMonitorOperationsTests.yaml(agentPort: h.server.port))
             await monitor.runRound(cluster: "web")
             let app = Application(router: BrotherRoutes(monitor: monitor, transport: .unixSocket).buildRouter())
             try await app.test(.router) { client in
@@ -99,7 +99,7 @@ import Testing
 
     @Test func litmusRegistersItsNodeAndLeavesWhenItStops() async throws {
         try await Harness.with { h in
-            let monitor = try h.monitor(ClusterMonitorOperationsTests.yaml(agentPort: h.server.port))
+            let monitor = try await h.monitor(ClusterMonitorOperationsTests.yaml(agentPort: h.server.port))
             await monitor.runRound(cluster: "web")
             let app = Application(
                 router: BrotherRoutes(monitor: monitor, transport: .tcp).buildRouter(), configuration: .init(address: .hostname("127.0.0.1", port: 0))

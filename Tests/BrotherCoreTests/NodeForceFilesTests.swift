@@ -38,7 +38,7 @@ import Testing
 
     @Test func aDownFileTakesExactlyThatNodeToZeroAndDeletingItRampsItBack() async throws {
         try await Harness.with { h in
-            let monitor = try h.monitor(Self.yaml(agentPort: h.server.port))
+            let monitor = try await h.monitor(Self.yaml(agentPort: h.server.port))
             let files = NodeForceFiles(dataDirectory: h.directory)
             await monitor.runRound(cluster: "web", now: Self.at(0))
             await monitor.runRound(cluster: "web", now: Self.at(10))
@@ -81,7 +81,7 @@ import Testing
 
     @Test func anUpFileForcesAHundredAndDownWinsOverUpAndOverTheAPIsUp() async throws {
         try await Harness.with { h in
-            let monitor = try h.monitor(ClusterMonitorOperationsTests.yaml(agentPort: h.server.port))
+            let monitor = try await h.monitor(ClusterMonitorOperationsTests.yaml(agentPort: h.server.port))
             let files = NodeForceFiles(dataDirectory: h.directory)
             await monitor.runRound(cluster: "web", now: Self.at(0))
             #expect(try await h.weights() == [Self.nodeA: 87, Self.nodeB: 42])
@@ -192,7 +192,7 @@ import Testing
 
     @Test func theClusterFilesStillWorkAndWinOverNodeFiles() async throws {
         try await Harness.with { h in
-            let monitor = try h.monitor(ClusterMonitorOperationsTests.yaml(agentPort: h.server.port))
+            let monitor = try await h.monitor(ClusterMonitorOperationsTests.yaml(agentPort: h.server.port))
             let cluster = ClusterForceFiles(dataDirectory: h.directory)
             try Self.touch(NodeForceFiles(dataDirectory: h.directory).path(.down, node: "127.0.0.1:8081", cluster: "web"))
             try Self.touch(cluster.path(.up, cluster: "web"))

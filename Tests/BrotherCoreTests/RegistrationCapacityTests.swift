@@ -21,7 +21,7 @@ import Testing
 
     @Test func aRegisteredCapacityMultipliesTheKernelWeight() async throws {
         try await Harness.with { h in
-            let monitor = try h.monitor(ClusterMonitorOperationsTests.yaml(agentPort: h.server.port))
+            let monitor = try await h.monitor(ClusterMonitorOperationsTests.yaml(agentPort: h.server.port))
             await monitor.runRound(cluster: "web")
             let app = Application(
                 router: BrotherRoutes(monitor: monitor, transport: .tcp).buildRouter(), configuration: .init(address: .hostname("127.0.0.1", port: 0))

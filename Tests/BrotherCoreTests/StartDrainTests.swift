@@ -35,7 +35,7 @@ import Testing
     @Test func aStrayDestinationDrainsAtStartAndIsDeletedWhenItsConnectionsEnd() async throws {
         try await Harness.with { h in
             try await Self.kernel(h.fake)
-            let monitor = try h.monitor(ClusterMonitorOperationsTests.yaml(agentPort: h.server.port))
+            let monitor = try await h.monitor(ClusterMonitorOperationsTests.yaml(agentPort: h.server.port))
             try await monitor.adoptKernelState(now: Self.t0)
             #expect(await monitor.status(of: "web")?.draining[Self.stray] == Self.t0.addingTimeInterval(30))
 
@@ -62,7 +62,7 @@ import Testing
     @Test func aStrayWithConnectionsLeftIsDeletedAtItsDrainTimeout() async throws {
         try await Harness.with { h in
             try await Self.kernel(h.fake)
-            let monitor = try h.monitor(ClusterMonitorOperationsTests.yaml(agentPort: h.server.port, drainTimeout: 5))
+            let monitor = try await h.monitor(ClusterMonitorOperationsTests.yaml(agentPort: h.server.port, drainTimeout: 5))
             try await monitor.adoptKernelState(now: Self.t0)
             await monitor.runRound(cluster: "web", now: Self.t0)
             await monitor.runRound(cluster: "web", now: Self.t0.addingTimeInterval(4.9))
@@ -76,12 +76,12 @@ import Testing
         try await Harness.with { h in
             try await Self.kernel(h.fake)
             let yaml = ClusterMonitorOperationsTests.yaml(agentPort: h.server.port, drainTimeout: 5)
-            let monitor = try h.monitor(yaml)
+            let monitor = try await h.monitor(yaml)
             try await monitor.adoptKernelState(now: Self.t0)
             await monitor.runRound(cluster: "web", now: Self.t0)
 
             // brother restarts 3 s later: the drain goes on to the first start's deadline, not 5 s more.
-            let restarted = try h.monitor(yaml)
+            let restarted = try await h.monitor(yaml)
             try await restarted.adoptKernelState(now: Self.t0.addingTimeInterval(3))
             #expect(await restarted.status(of: "web")?.draining[Self.stray] == Self.t0.addingTimeInterval(5))
             await restarted.runRound(cluster: "web", now: Self.t0.addingTimeInterval(5))

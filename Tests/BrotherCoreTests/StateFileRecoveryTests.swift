@@ -74,6 +74,7 @@ import Testing
             // brother ran: the kernel holds what the agents say and the state file says so too.
             let first = try ClusterMonitor(configuration: configuration, ipvs: fake, fetcher: fetcher, store: store, logger: Logger(label: "test"))
             await first.runRound(cluster: "web")
+            await first.flushStateFile()
             #expect(FileManager.default.fileExists(atPath: store.path))
             try? FileManager.default.removeItem(atPath: store.backupPath)
             await fake.resetRecording()
@@ -95,6 +96,7 @@ import Testing
             let events = await restarted.status(of: "web")?.events.events.filter { $0.kind == .error }.map(\.message) ?? []
             #expect(events.contains { $0.contains(movedAside) }, "the dashboard shows it: \(events)")
             // The round saved a good file again.
+            await restarted.flushStateFile()
             #expect(try store.load().clusters["web"] != nil)
             try await fetcher.shutdown()
             await server.stop()

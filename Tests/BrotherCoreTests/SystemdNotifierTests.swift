@@ -55,7 +55,7 @@ import Testing
     @Test(arguments: [false, true])
     func readyOnceServingAndEveryClusterHasHadARound(abstract: Bool) async throws {
         try await Harness.with { h in
-            let monitor = try h.monitor(Self.yaml(agentPort: h.server.port))
+            let monitor = try await h.monitor(Self.yaml(agentPort: h.server.port))
             let name = Self.socketName(abstract: abstract)
             let receiver = try UnixDatagramReceiver(bindingTo: name)
             defer { if !abstract { unlink(name.description) } }
@@ -83,7 +83,7 @@ import Testing
     /// stale (a STATUS= line says why), and again after a round.
     @Test func theWatchdogIsFedOnlyWhileRoundsAreFresh() async throws {
         try await Harness.with { h in
-            let monitor = try h.monitor(Self.yaml(agentPort: h.server.port))
+            let monitor = try await h.monitor(Self.yaml(agentPort: h.server.port))
             await monitor.runRound(cluster: "web", now: Self.t0)
             let name = Self.socketName(abstract: true)
             let receiver = try UnixDatagramReceiver(bindingTo: name)
