@@ -21,7 +21,17 @@ public actor FakeIPVS: IPVSControlling {
     /// The interfaces the fake namespace has; starting a daemon on another one fails as the kernel does.
     public var interfaces: Set<String> = ["lo", "eth0", "eth1"]
 
-    public init(table: IPVSTable = IPVSTable()) { self.table = table }
+    /// Called with every batch once it is applied, inside ``apply(_:)`` (for benchmarks that stamp
+    /// or count the writes brother makes, as a real kernel's answer would arrive).
+    private let batchObserver: (@Sendable (_ changes: [IPVSChange], _ report: IPVSBatchReport) -> Void)?
+
+    public init(
+        table: IPVSTable = IPVSTable(),
+        batchObserver: (@Sendable (_ changes: [IPVSChange], _ report: IPVSBatchReport) -> Void)? = nil
+    ) {
+        self.table = table
+        self.batchObserver = batchObserver
+    }
 
     public func setFailure(_ error: IPVSError?) { failEverything = error }
 
@@ -101,7 +111,9 @@ public actor FakeIPVS: IPVSControlling {
         for (index, change) in changes.enumerated() {
             if let error = perform(change) { failures.append(.init(index: index, change: change, error: error)) }
         }
-        return IPVSBatchReport(attempted: changes.count, failures: failures)
+        let report = IPVSBatchReport(attempted: changes.count, failures: failures)
+        batchObserver?(changes, report)
+        return report
     }
 
     private func perform(_ change: IPVSChange) -> IPVSError? {

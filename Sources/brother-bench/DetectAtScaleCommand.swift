@@ -58,8 +58,9 @@ struct DetectAtScaleCommand: AsyncParsableCommand {
         let configuration = try BrotherConfiguration(yaml: brotherYAML(background: !noBackground), source: "\(work)/brother.yml")
         let force = (VirtualService.ID(parsing: Self.forceService)!, Destination.ID(parsing: "\(Self.agents[0]):8080")!)
         let kill = (VirtualService.ID(parsing: Self.killService)!, Destination.ID(parsing: "\(Self.agents[2]):8080")!)
-        let kernel = WeightWriteRecorder(
+        let recorder = WeightWriteRecorder(
             watching: [force, kill].map { (service: $0.0, destination: $0.1) }, writeCost: .microseconds(kernelWriteMicroseconds))
+        let kernel = recorder.makeKernel()
         let stateFile = "\(work)/brother-state.json"
         for path in [stateFile, BrotherStateStore(path: stateFile).backupPath] { try? FileManager.default.removeItem(atPath: path) }
         var agents = try (0..<3).map { try startAgent($0) }
@@ -79,10 +80,10 @@ struct DetectAtScaleCommand: AsyncParsableCommand {
             group.addTask {
                 while !Task.isCancelled {
                     try await Task.sleep(for: .seconds(1))
-                    await kernel.kernel.resetRecording()
+                    await kernel.resetRecording()
                 }
             }
-            let trialsDone = try await runTrials(monitor: monitor, kernel: kernel, force: force.1, kill: kill.1, agents: &agents)
+            let trialsDone = try await runTrials(monitor: monitor, kernel: recorder, force: force.1, kill: kill.1, agents: &agents)
             group.cancelAll()
             _ = trialsDone
         }

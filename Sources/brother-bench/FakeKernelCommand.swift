@@ -46,7 +46,7 @@ struct FakeKernelCommand: AsyncParsableCommand {
         for path in [stateFile, store.backupPath] { try? FileManager.default.removeItem(atPath: path) }
         let fetcher = HTTPAgentFetcher()
         let monitor = try ClusterMonitor(
-            configuration: configuration, ipvs: StampedKernel(), fetcher: fetcher, store: store, logger: logger, startMode: startMode)
+            configuration: configuration, ipvs: StampedKernel.make(), fetcher: fetcher, store: store, logger: logger, startMode: startMode)
         let reloader = ConfigurationReloader(path: config, monitor: monitor)
         let api = try BrotherHTTPServer.applications(
             monitor: monitor, listeners: [], unixSocket: socket, access: AdminAccess(), reloader: reloader, logger: logger,

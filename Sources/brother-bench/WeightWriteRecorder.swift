@@ -4,9 +4,9 @@ import Synchronization
 
 /// The host detection benchmark's kernel side: brother writes into a `FakeIPVS` (this host has no
 /// ip_vs), and every write of a watched destination's weight is stamped with the monotonic clock
-/// when `apply` returns, plus what the real kernel would have taken to reach that change in the
+/// once the fake has applied its batch, plus what the real kernel would have taken to reach that change in the
 /// batch (its position times `writeCost`, the per-edit cost scripts/bench-ipvs measures).
-final class WeightWriteRecorder: IPVSControlling {
+final class WeightWriteRecorder: Sendable {
     /// One watched destination's last weight written and when it last went to 0.
     struct Watch: Sendable {
         var weight: Int?
@@ -15,7 +15,6 @@ final class WeightWriteRecorder: IPVSControlling {
         var zeroPosition = 0
     }
 
-    let kernel = FakeIPVS()
     let writeCost: Duration
     private let watches: Mutex<[Destination.ID: Watch]>
     private let services: [Destination.ID: VirtualService.ID]
@@ -26,10 +25,14 @@ final class WeightWriteRecorder: IPVSControlling {
         watches = Mutex(Dictionary(uniqueKeysWithValues: watching.map { ($0.destination, Watch()) }))
     }
 
+    /// The kernel brother writes into: every batch it applies is recorded here.
+    func makeKernel() -> FakeIPVS {
+        FakeIPVS { [self] changes, report in record(changes, report) }
+    }
+
     func watch(_ destination: Destination.ID) -> Watch { watches.withLock { $0[destination] ?? Watch() } }
 
-    func apply(_ changes: [IPVSChange]) async throws -> IPVSBatchReport {
-        let report = try await kernel.apply(changes)
+    private func record(_ changes: [IPVSChange], _ report: IPVSBatchReport) {
         let now = ContinuousClock.now
         watches.withLock { watches in
             for (index, change) in changes.enumerated() {
@@ -52,21 +55,5 @@ final class WeightWriteRecorder: IPVSControlling {
                 }
             }
         }
-        return report
     }
-
-    func info() async throws -> IPVSInfo { try await kernel.info() }
-    func timeouts() async throws -> IPVSTimeouts { try await kernel.timeouts() }
-    func setTimeouts(_ timeouts: IPVSTimeouts) async throws { try await kernel.setTimeouts(timeouts) }
-    func flush() async throws { try await kernel.flush() }
-    func services() async throws -> [VirtualServiceStatus] { try await kernel.services() }
-    func service(_ id: VirtualService.ID) async throws -> VirtualServiceStatus { try await kernel.service(id) }
-    func destinations(of service: VirtualService.ID) async throws -> [DestinationStatus] { try await kernel.destinations(of: service) }
-    func serviceListing() async throws -> IPVSListing<VirtualServiceStatus> { try await kernel.serviceListing() }
-    func destinationListing(of service: VirtualService.ID) async throws -> IPVSListing<DestinationStatus> {
-        try await kernel.destinationListing(of: service)
-    }
-    func syncDaemons() async throws -> [IPVSSyncDaemon] { try await kernel.syncDaemons() }
-    func startSyncDaemon(_ daemon: IPVSSyncDaemon) async throws { try await kernel.startSyncDaemon(daemon) }
-    func stopSyncDaemon(_ role: IPVSSyncDaemon.Role) async throws { try await kernel.stopSyncDaemon(role) }
 }
