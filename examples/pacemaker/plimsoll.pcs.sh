@@ -22,15 +22,14 @@ $pcs resource create brother ocf:plimsoll:brother \
     clone interleave=true
 
 # Cluster "web": an address service, direct routing (see plimsoll.crm on lvs_support).
-# drain_wait=true (the default): with connection sync, drain_wait=false lost synced connections in
-# a crash after a standby (plimsoll.crm says more); without sync it moves the VIP seconds sooner.
-$pcs resource create web ocf:plimsoll:brother-cluster cluster=web socket=/run/brother/brother.sock drain_wait=true \
+# drain_wait=false: the VIP moves without waiting for the old balancer's drain (plimsoll.crm: the cost).
+$pcs resource create web ocf:plimsoll:brother-cluster cluster=web socket=/run/brother/brother.sock drain_wait=false \
     op start timeout=20s stop timeout=60s monitor interval=10s timeout=20s --group web-lb
 $pcs resource create web-vip ocf:heartbeat:IPaddr2 ip=198.51.100.10 cidr_netmask=32 nic=eth0 lvs_support=true \
     op monitor interval=10s timeout=20s --group web-lb
 
 # Cluster "app": fwmark 101 and its VIP set (the marking rule: fwmark-firewall.sh).
-$pcs resource create app ocf:plimsoll:brother-cluster cluster=app socket=/run/brother/brother.sock drain_wait=true \
+$pcs resource create app ocf:plimsoll:brother-cluster cluster=app socket=/run/brother/brother.sock drain_wait=false \
     op start timeout=20s stop timeout=60s monitor interval=10s timeout=20s --group app-lb
 $pcs resource create app-vip ocf:heartbeat:IPaddr2 ip=198.51.100.20 cidr_netmask=32 nic=eth0 lvs_support=true \
     op monitor interval=10s timeout=20s --group app-lb
