@@ -6,8 +6,6 @@ import BrotherPolling
 import BrotherServer
 import Foundation
 import Logging
-import ServiceLifecycle
-import UnixSignals
 
 /// `brother-bench fake-kernel`: brother as `brother run` assembles it (its configuration, monitor,
 /// HTTP API on a Unix socket, reloader), with `StampedKernel` in place of the kernel, for
@@ -54,16 +52,7 @@ struct FakeKernelCommand: AsyncParsableCommand {
                 print("READY \(label)")
                 fflush(nil)
             })
-        // brother run's order: the notifier first, so that it still sends while the monitor stops.
-        let group = ServiceGroup(
-            configuration: .init(
-                services: [monitor.notifier, monitor, reloader] + api, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        do {
-            try await group.run()
-        } catch {
-            try? await fetcher.shutdown()
-            throw error
-        }
-        try await fetcher.shutdown()
+        // brother run's order and shutdown.
+        try await BrotherServiceGroup.run(monitor: monitor, reloader: reloader, others: api, fetcher: fetcher, logger: logger)
     }
 }

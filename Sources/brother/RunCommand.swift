@@ -12,7 +12,6 @@ import Logging
 import NetworkAddress
 import Posix
 import ServiceLifecycle
-import UnixSignals
 import VIPSets
 
 /// `brother run`: the supervisor daemon.
@@ -240,18 +239,8 @@ struct RunCommand: AsyncParsableCommand {
         let systemd = SystemdNotifier(
             settings: .init(environment: ProcessInfo.processInfo.environment, processID: getpid()), monitor: monitor, listening: listening,
             listeners: listeners, logger: logger)
-        // The notifier first: services stop in reverse order, so it still sends what the monitor
-        // reports while it stops its clusters. systemd's last: STOPPING=1 as shutdown begins.
-        let group = ServiceGroup(
-            configuration: .init(
-                services: [monitor.notifier, monitor, reloader, discovery] + api + [systemd], gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
-        do {
-            try await group.run()
-        } catch {
-            try? await fetcher.shutdown()
-            throw error
-        }
-        try await fetcher.shutdown()
+        // systemd's notifier last: STOPPING=1 as shutdown begins.
+        try await BrotherServiceGroup.run(
+            monitor: monitor, reloader: reloader, others: [discovery] + api + [systemd], fetcher: fetcher, logger: logger)
     }
 }
