@@ -59,19 +59,6 @@ struct EncodedStateFile: Sendable {
     /// Whether no cluster was encoded yet.
     var isEmpty: Bool { fragments.isEmpty }
 
-    /// The whole file for these records; only records that differ from the last call are encoded.
-    mutating func document(for records: [String: ClusterRecord]) throws -> Data {
-        try update(records)
-        return assemble()
-    }
-
-    /// The whole file after one cluster's record changed (nil: the cluster is gone), the others as
-    /// they were last encoded.
-    mutating func document(updating name: String, to record: ClusterRecord?) throws -> Data {
-        try update(name, to: record)
-        return assemble()
-    }
-
     /// Takes these records as the whole state; only records that differ from the last call are encoded.
     mutating func update(_ records: [String: ClusterRecord]) throws {
         for name in fragments.keys where records[name] == nil { fragments[name] = nil }

@@ -134,3 +134,20 @@ struct EncodedStateFileTests {
         #expect(try file.document(updating: name, to: nil) == (try Self.wholeSnapshot(records)))
     }
 }
+
+/// The tests read whole documents; brother itself updates on the monitor and assembles on the
+/// state file's writer thread (``StateFileWriter``).
+extension EncodedStateFile {
+    /// The whole file for these records; only records that differ from the last call are encoded.
+    mutating func document(for records: [String: ClusterRecord]) throws -> Data {
+        try update(records)
+        return assemble()
+    }
+
+    /// The whole file after one cluster's record changed (nil: the cluster is gone), the others as
+    /// they were last encoded.
+    mutating func document(updating name: String, to record: ClusterRecord?) throws -> Data {
+        try update(name, to: record)
+        return assemble()
+    }
+}
